@@ -1,0 +1,1 @@
+console.log("hello from main", process.argv.slice(2))

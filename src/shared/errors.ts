@@ -1,0 +1,66 @@
+/**
+ * One registry of error codes: the wire `error_code`, its HTTP status and a default message.
+ * Every error body of the API is `{error_code, message, details}` (except the runtime clusters
+ * API of seed 001, which answers `{"error": "..."}`).
+ */
+export const ERROR_CODES = {
+  InvalidRequest: { status: 400, message: 'The request is invalid' },
+  MalformedJson: { status: 400, message: 'The request body is not valid JSON' },
+  Unauthorized: { status: 401, message: 'A valid bearer token is required' },
+  Forbidden: { status: 403, message: 'This token may not perform this action' },
+  NotFound: { status: 404, message: 'No such resource' },
+  NodeNotFound: { status: 404, message: 'No such node' },
+  InstanceNotFound: { status: 404, message: 'No such instance' },
+  EventNotFound: { status: 404, message: 'No such cluster monitor event' },
+  MethodNotAllowed: { status: 405, message: 'Method not allowed' },
+  DuplicateIdentity: { status: 409, message: 'Another host with the same identity is still heartbeating' },
+  HostnameTaken: { status: 409, message: 'An instance with this hostname already exists in the cluster' },
+  InstanceHasActiveNode: { status: 409, message: 'The instance has an Active node' },
+  NodeTerminated: { status: 410, message: 'The node is terminated; register again' },
+  PayloadTooLarge: { status: 413, message: 'The request body is too large' },
+  UnsupportedMediaType: { status: 415, message: 'The request body must be application/json' },
+  TooManyRequests: { status: 429, message: 'Too many requests' },
+  InternalError: { status: 500, message: 'Internal error' },
+  StoreUnavailable: { status: 503, message: 'The store is unavailable; retry later' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export type ErrorDetails = Record<string, unknown>;
+
+export interface ErrorBody {
+  error_code: string;
+  message: string;
+  details: ErrorDetails;
+}
+
+/** An error that maps to one registered `error_code`; thrown anywhere, answered by one handler. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message?: string, details: ErrorDetails = {}) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    return { error_code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** A configuration problem: reported with the offending keys, the process exits 78 (EX_CONFIG). */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export const EXIT_CONFIG = 78;
