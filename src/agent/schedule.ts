@@ -1,0 +1,45 @@
+/**
+ * Pure timing decisions of the heartbeat loop: the per-node phase offset that spreads a fleet
+ * over the interval, the next due time, and capped exponential backoff with full jitter.
+ */
+import { createHash } from 'node:crypto';
+
+/** A stable offset in [0, intervalMs) derived from the node's identity (FNV would do; sha256 is at hand). */
+export function phaseOffsetMs(key: string, intervalMs: number): number {
+  if (intervalMs <= 0) return 0;
+  const digest = createHash('sha256').update(key).digest();
+  const value = digest.readUInt32BE(0) * 2 ** 16 + digest.readUInt16BE(4);
+  return value % Math.floor(intervalMs);
+}
+
+/**
+ * The first time strictly after `now` that sits on this node's phase: `offset + k × interval`.
+ * Slots are aligned to the epoch, so agents started at the same moment still spread out, and a
+ * late heartbeat does not push every later one back.
+ */
+export function nextSlot(now: number, intervalMs: number, offsetMs: number): number {
+  const k = Math.floor((now - offsetMs) / intervalMs) + 1;
+  return offsetMs + k * intervalMs;
+}
+
+/**
+ * The next heartbeat time after one was sent at `sentAt`: the next slot, but never sooner than
+ * half an interval after the last one (a heartbeat sent just before its slot does not get a
+ * second one right away).
+ */
+export function nextHeartbeatAt(sentAt: number, intervalMs: number, offsetMs: number): number {
+  let due = nextSlot(sentAt, intervalMs, offsetMs);
+  if (due - sentAt < intervalMs / 2) due += intervalMs;
+  return due;
+}
+
+export interface BackoffPolicy {
+  baseMs: number;
+  capMs: number;
+}
+
+/** Full jitter: a uniform delay in [0, min(cap, base × 2^attempt)); attempt counts from 0. */
+export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}

@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type BeatOutcome, HeartbeatLoop } from '../../../src/agent/heartbeat-loop.ts';
+import { phaseOffsetMs } from '../../../src/agent/schedule.ts';
+
+const clock = { now: () => Date.now() };
+const retry = { baseMs: 1_000, capMs: 8_000 };
+const slowRetry = { baseMs: 60_000, capMs: 60_000 };
+
+function makeLoop(beat: () => Promise<BeatOutcome>, intervalMs = 10_000, random = () => 0.999) {
+  return new HeartbeatLoop({ intervalMs, phaseKey: 'node-1', beat, retry, slowRetry, clock, random });
+}
+
+describe('heartbeat loop', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(Date.UTC(2026, 0, 1));
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('beats at once on start, then once per interval on the node phase', async () => {
+    const times: number[] = [];
+    const loop = makeLoop(async () => {
+      times.push(Date.now());
+      return { kind: 'ok' };
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    await loop.stop();
+    const offset = phaseOffsetMs('node-1', 10_000);
+    expect(times[0]).toBe(Date.UTC(2026, 0, 1));
+    const later = times.slice(1);
+    expect(later.length).toBeGreaterThanOrEqual(5);
+    for (const t of later) expect(t % 10_000).toBe(offset);
+    for (let i = 1; i < later.length; i++) expect(later[i]! - later[i - 1]!).toBe(10_000);
+  });
+
+  it('never runs two beats at once when one hangs, and resumes when it returns', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let release: (() => void) | undefined;
+    let calls = 0;
+    const loop = makeLoop(async () => {
+      calls += 1;
+      active += 1;
+      maxActive = Math.max(maxActive, active);
+      if (calls === 2) await new Promise<void>((resolve) => (release = resolve));
+      active -= 1;
+      return { kind: 'ok' };
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(calls).toBe(2);
+    release?.();
+    await vi.advanceTimersByTimeAsync(20_000);
+    await loop.stop();
+    expect(maxActive).toBe(1);
+    expect(calls).toBeGreaterThanOrEqual(3);
+  });
+
+  it('backs off exponentially on failures up to the cap, then returns to the schedule', async () => {
+    const times: number[] = [];
+    let fail = 5;
+    const loop = makeLoop(async () => {
+      times.push(Date.now());
+      if (fail > 0) {
+        fail -= 1;
+        return { kind: 'retry' };
+      }
+      return { kind: 'ok' };
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(120_000);
+    await loop.stop();
+    const gaps = times.slice(1, 6).map((t, i) => t - times[i]!);
+    expect(gaps).toEqual([999, 1_998, 3_996, 7_992, 7_992]);
+    const offset = phaseOffsetMs('node-1', 10_000);
+    expect(times.slice(7).every((t) => t % 10_000 === offset)).toBe(true);
+  });
+
+  it('retries slowly after an authorization failure', async () => {
+    let calls = 0;
+    const loop = makeLoop(async () => {
+      calls += 1;
+      return { kind: 'slow-retry' };
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(119_000);
+    await loop.stop();
+    expect(calls).toBe(2);
+  });
+
+  it('adopts a new interval from the next beat on', async () => {
+    const times: number[] = [];
+    const loop = makeLoop(async () => {
+      times.push(Date.now());
+      return { kind: 'ok' };
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(1);
+    loop.setInterval(2_000);
+    const before = times.length;
+    await vi.advanceTimersByTimeAsync(20_000);
+    await loop.stop();
+    expect(times.length - before).toBeGreaterThanOrEqual(9);
+    expect(loop.interval).toBe(2_000);
+  });
+
+  it('beats immediately when asked, and again at once after "again"', async () => {
+    const times: number[] = [];
+    const outcomes: BeatOutcome['kind'][] = ['ok', 'again', 'ok'];
+    const loop = makeLoop(async () => {
+      times.push(Date.now());
+      return { kind: outcomes.shift() ?? 'ok' } as BeatOutcome;
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(times).toHaveLength(1);
+    loop.beatNow();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(times).toHaveLength(3);
+    await loop.stop();
+  });
+
+  it('stops beating after stop()', async () => {
+    let calls = 0;
+    const loop = makeLoop(async () => {
+      calls += 1;
+      return { kind: 'ok' };
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(1);
+    await loop.stop();
+    await vi.advanceTimersByTimeAsync(100_000);
+    expect(calls).toBe(1);
+  });
+});
