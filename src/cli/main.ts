@@ -1,1 +1,29 @@
-console.log("hello from main", process.argv.slice(2))
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
+import { VERSION } from '../shared/version.ts';
+import { coordinatorCommand } from './coordinator-command.ts';
+import { tokenCommand } from './token-command.ts';
+
+/** The one `nodepulse` CLI. Config errors exit 78 (EX_CONFIG) so systemd does not restart-loop. */
+await yargs(hideBin(process.argv))
+  .scriptName('nodepulse')
+  .version(VERSION)
+  .command(coordinatorCommand)
+  .command(tokenCommand)
+  .demandCommand(1)
+  .strict()
+  .fail((message, error, cli) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`nodepulse: ${error.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    if (error) {
+      process.stderr.write(`nodepulse: ${error.message}\n`);
+      process.exit(1);
+    }
+    cli.showHelp();
+    process.stderr.write(`\n${message}\n`);
+    process.exit(2);
+  })
+  .parseAsync();

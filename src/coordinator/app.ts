@@ -1,0 +1,41 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from '../shared/logger.ts';
+import type { Authenticator } from './auth/authenticator.ts';
+import { installAuth } from './http/auth-hook.ts';
+import { installErrorHandling, installJsonParser } from './http/error-handler.ts';
+import { validatorCompiler } from './http/validation.ts';
+import type { NodeService } from './node-service.ts';
+import { clusterActions } from './routes/cluster-actions.ts';
+import { type OpsDeps, opsRoutes } from './routes/ops.ts';
+import type { Sweeper } from './sweeper/sweeper.ts';
+
+export interface AppDeps extends OpsDeps {
+  logger: Logger;
+  authenticator: Authenticator;
+  nodes: NodeService;
+  sweeper: Sweeper;
+  bodyLimitBytes: number;
+}
+
+/** Builds the HTTP API from its dependencies. It never listens: main.ts and the tests do. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: deps.bodyLimitBytes,
+    // Requests are logged at debug through our own logger; Fastify's pino stays off.
+    logger: false,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  installJsonParser(app);
+  installErrorHandling(app, deps.logger);
+  installAuth(app, deps.authenticator);
+  if (deps.logger.isDebugEnabled()) {
+    app.addHook('onResponse', async (request, reply) => {
+      deps.logger.debug('request', { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+    });
+  }
+  await app.register(clusterActions, { nodes: deps.nodes, sweeper: deps.sweeper });
+  await app.register(opsRoutes, deps);
+  return app;
+}

@@ -1,0 +1,43 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Token formats. Operator tokens: `np_<id>_<secret>`; node tokens: `npn_<nodeId>_<secret>`, so a
+ * heartbeat names its node without a lookup table. Only SHA-256 hashes are stored; a token is
+ * shown once, when it is created.
+ */
+const NODE_PREFIX = 'npn_';
+const NODE_ID_LENGTH = 36;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Constant-time comparison of two hex hashes. */
+export function hashesEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+export function newOperatorToken(): { id: string; token: string } {
+  const id = randomBytes(6).toString('hex');
+  return { id, token: `np_${id}_${randomBytes(24).toString('hex')}` };
+}
+
+export function newNodeToken(): { nodeId: string; token: string } {
+  const nodeId = randomUUID();
+  return { nodeId, token: `${NODE_PREFIX}${nodeId}_${randomBytes(24).toString('hex')}` };
+}
+
+/** The node a node token claims to be, or undefined when it is not a node token. */
+export function nodeIdOfToken(token: string): string | undefined {
+  if (!token.startsWith(NODE_PREFIX) || token.charAt(NODE_PREFIX.length + NODE_ID_LENGTH) !== '_') return undefined;
+  return token.slice(NODE_PREFIX.length, NODE_PREFIX.length + NODE_ID_LENGTH);
+}
+
+/** The bearer token of an Authorization header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

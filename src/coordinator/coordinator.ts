@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import { buildApp } from './app.ts';
+import { Authenticator } from './auth/authenticator.ts';
+import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
+import { createMetrics } from './metrics.ts';
+import { NodeService } from './node-service.ts';
+import { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
+import { NodeDirectory } from './state/node-directory.ts';
+import type { Store } from './store/store.ts';
+import { Sweeper } from './sweeper/sweeper.ts';
+
+export interface CoordinatorDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  config: CoordinatorConfig;
+  settings: TimeoutSettings;
+}
+
+export interface Coordinator {
+  app: FastifyInstance;
+  nodes: NodeService;
+  sweeper: Sweeper;
+  /** Starts the schedules (sweeper, heartbeat flush). Tests drive them by hand instead. */
+  start(): void;
+  /** Stops schedules, writes the pending heartbeats and closes the HTTP server (not the store). */
+  stop(): Promise<void>;
+}
+
+/** Wires the coordinator's parts together from its dependencies. */
+export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
+  const { store, clock, logger, config, settings } = deps;
+  const directory = new NodeDirectory(store);
+  const heartbeats = new HeartbeatBuffer();
+  let accepting = true;
+  let sweeper: Sweeper | undefined;
+  const metrics = createMetrics({ directory, heartbeats, sweeper: () => sweeper });
+  const nodes = new NodeService({ store, clock, settings, directory, heartbeats, logger, healthCheckPending: () => false });
+  sweeper = new Sweeper({
+    store,
+    clock,
+    settings,
+    logger,
+    schedule: config.sweepSchedule,
+    flushHeartbeats: () => nodes.flushHeartbeats(),
+    onTerminated: (nodeIds) => {
+      for (const nodeId of nodeIds) directory.markTerminated(nodeId);
+      metrics.terminations.inc({ reason: 'HeartbeatTimeout' }, nodeIds.length);
+    },
+  });
+  const authenticator = new Authenticator(store, directory, clock, config.tokenCacheSecs * 1000);
+  const app = await buildApp({
+    logger,
+    authenticator,
+    nodes,
+    sweeper,
+    store,
+    clock,
+    metrics: metrics.registry,
+    accepting: () => accepting,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flush = () =>
+    nodes.flushHeartbeats().catch((error: unknown) => logger.error('writing heartbeats failed; keeping them for the next try', { error }));
+  const activeSweeper = sweeper;
+  return {
+    app,
+    nodes,
+    sweeper: activeSweeper,
+    start() {
+      activeSweeper.start();
+      flushTimer = setInterval(() => void flush(), config.flushIntervalMs);
+    },
+    async stop() {
+      accepting = false;
+      clearInterval(flushTimer);
+      await activeSweeper.stop();
+      try {
+        await app.close();
+      } finally {
+        await flush();
+      }
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { systemClock } from '../shared/clock.ts';
+import { loadConfig } from '../shared/config-loader.ts';
+import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
+import { createLogger } from '../shared/logger.ts';
+import { VERSION } from '../shared/version.ts';
+import { type BootstrapToken, installBootstrapTokens } from './auth/bootstrap-tokens.ts';
+import { CoordinatorConfigSchema, resolveTimeouts, timeoutWarning } from './config.ts';
+import { createCoordinator } from './coordinator.ts';
+import { DEFAULT_CLUSTER } from './node-service.ts';
+import { openStore } from './store/open-store.ts';
+
+export interface ServeOptions {
+  configFile?: string | undefined;
+  flags: Record<string, unknown>;
+}
+
+/** Bootstrap tokens from the environment: secrets come from env or files, never flags. */
+function bootstrapTokens(env: NodeJS.ProcessEnv): BootstrapToken[] {
+  const tokens: BootstrapToken[] = [];
+  if (env.NODEPULSE_ADMIN_TOKEN) tokens.push({ role: 'admin', token: env.NODEPULSE_ADMIN_TOKEN });
+  if (env.NODEPULSE_ENROLL_TOKEN) tokens.push({ role: 'enroll', token: env.NODEPULSE_ENROLL_TOKEN, cluster: DEFAULT_CLUSTER });
+  return tokens;
+}
+
+/** `nodepulse coordinator serve`: the coordinator process, from config to graceful shutdown. */
+export async function serveCoordinator(options: ServeOptions): Promise<void> {
+  let config;
+  let settings;
+  try {
+    config = loadConfig(CoordinatorConfigSchema, { file: options.configFile, env: process.env, flags: options.flags });
+    settings = resolveTimeouts(config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`nodepulse coordinator: ${error.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  const logger = createLogger({ level: config.logLevel, component: 'coordinator' });
+  const warning = timeoutWarning(settings);
+  if (warning) logger.warn(warning);
+
+  const store = await openStore(config.store, { poolSize: config.storePoolSize });
+  await store.migrate();
+  await installBootstrapTokens(store, bootstrapTokens(process.env), systemClock.now());
+  const coordinator = await createCoordinator({ store, clock: systemClock, logger, config, settings });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn('second signal: exiting at once', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down', { signal });
+    let code = 0;
+    try {
+      await coordinator.stop();
+    } catch (error) {
+      code = 1;
+      logger.error('shutdown: stopping the coordinator failed', { error });
+    }
+    try {
+      await store.close();
+    } catch (error) {
+      code = 1;
+      logger.error('shutdown: closing the store failed', { error });
+    }
+    logger.info('stopped');
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await coordinator.app.listen({ host: config.host, port: config.port });
+  coordinator.start();
+  const address = coordinator.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info('listening', {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    port,
+    store: store.kind,
+    version: VERSION,
+    heartbeatIntervalSecs: settings.intervalMs / 1000,
+    heartbeatTimeoutSecs: settings.timeoutMs / 1000,
+  });
+}

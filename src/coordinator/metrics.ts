@@ -1,0 +1,52 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
+import type { NodeDirectory } from './state/node-directory.ts';
+import type { Sweeper } from './sweeper/sweeper.ts';
+
+export interface CoordinatorMetrics {
+  registry: Registry;
+  terminations: Counter<'reason'>;
+}
+
+/** Prometheus metrics: fleet size, soft-state backlog, sweep cost and every safety hold. */
+export function createMetrics(parts: { directory: NodeDirectory; heartbeats: HeartbeatBuffer; sweeper: () => Sweeper | undefined }): CoordinatorMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'nodepulse_' });
+  const terminations = new Counter({ name: 'nodepulse_node_terminations_total', help: 'Nodes terminated, by reason', labelNames: ['reason'], registers: [registry] });
+  new Gauge({
+    name: 'nodepulse_known_active_nodes',
+    help: 'Active nodes in this replica’s node directory',
+    registers: [registry],
+    collect() {
+      this.set(parts.directory.size);
+    },
+  });
+  new Gauge({
+    name: 'nodepulse_pending_heartbeats',
+    help: 'Heartbeat timestamps waiting for the next batched write',
+    registers: [registry],
+    collect() {
+      this.set(parts.heartbeats.size);
+    },
+  });
+  new Gauge({
+    name: 'nodepulse_sweep_duration_seconds',
+    help: 'Duration of the last sweep',
+    registers: [registry],
+    collect() {
+      this.set((parts.sweeper()?.lastResult?.durationMs ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'nodepulse_safety_holds',
+    help: 'Safety holds in force (kind=startup_grace|mass_silence)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const holds = parts.sweeper()?.holds();
+      this.set({ kind: 'startup_grace' }, holds?.graceUntil ? 1 : 0);
+      this.set({ kind: 'mass_silence' }, holds?.massSilence.length ?? 0);
+    },
+  });
+  return { registry, terminations };
+}

@@ -1,0 +1,155 @@
+import type { Clock } from '../shared/clock.ts';
+import { ApiError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type {
+  ClusterNode,
+  DeregisterRequest,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  RegisterNodeRequest,
+  RegisterNodeResponse,
+} from '../shared/protocol.ts';
+import { toRfc3339 } from '../shared/clock.ts';
+import type { Principal } from './auth/principal.ts';
+import { hashToken, newNodeToken } from './auth/tokens.ts';
+import type { TimeoutSettings } from './config.ts';
+import type { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
+import type { NodeDirectory, NodeEntry } from './state/node-directory.ts';
+import type { NodeRecord, Store } from './store/store.ts';
+
+export const DEFAULT_CLUSTER = 'default';
+
+export interface NodeServiceDeps {
+  store: Store;
+  clock: Clock;
+  settings: TimeoutSettings;
+  directory: NodeDirectory;
+  heartbeats: HeartbeatBuffer;
+  logger: Logger;
+  /** Whether the instance has a health check waiting for its agent. */
+  healthCheckPending: (instanceId: number) => boolean;
+}
+
+/** The agent protocol of seed 000: register, heartbeat, deregister, and the cluster's node list. */
+export class NodeService {
+  constructor(private readonly deps: NodeServiceDeps) {}
+
+  async register(principal: Principal, request: RegisterNodeRequest): Promise<RegisterNodeResponse> {
+    const { store, clock, settings } = this.deps;
+    const clusterName = await this.clusterForRegistration(principal, request.cluster);
+    const now = clock.now();
+    const cluster = await store.ensureCluster(clusterName, now);
+    const { nodeId, token } = newNodeToken();
+    const tokenHash = hashToken(token);
+    // The duplicate-identity check compares heartbeat times: judge the newest ones.
+    await this.flushHeartbeats();
+    const hostname = request.hostname ?? request.facts?.hostname ?? request.name ?? `node-${nodeId.slice(0, 8)}`;
+    const result = await store.registerNode({
+      clusterId: cluster.id,
+      identity: request.identity,
+      hostname,
+      name: request.name,
+      bootId: request.bootId,
+      labels: request.labels,
+      facts: request.facts,
+      nodeId,
+      tokenHash,
+      now,
+      duplicateSince: now - settings.duplicateWindowMs,
+    });
+    if (result.outcome === 'duplicate') {
+      throw new ApiError('DuplicateIdentity', 'Another host with the same identity is still heartbeating from a different boot (a cloned machine?); give this host its own identity', {
+        activeNodeId: result.activeNodeId,
+        lastHeartbeat: toRfc3339(result.lastHeartbeat),
+      });
+    }
+    if (result.outcome === 'hostname-taken') {
+      throw new ApiError('HostnameTaken', `Another instance of cluster ${clusterName} already has hostname ${result.hostname}`, { hostname: result.hostname });
+    }
+    if (result.supersededNodeId) this.deps.directory.markTerminated(result.supersededNodeId);
+    this.deps.directory.add({ nodeId, clusterId: cluster.id, instanceId: result.instanceId, tokenHash, active: true });
+    this.deps.logger.info('node registered', {
+      nodeId,
+      cluster: clusterName,
+      hostname,
+      instanceId: result.instanceId,
+      supersededNodeId: result.supersededNodeId ?? undefined,
+    });
+    return { nodeId, nodeToken: token, heartbeatIntervalSecs: settings.intervalMs / 1000 };
+  }
+
+  private async clusterForRegistration(principal: Principal, requested: string | undefined): Promise<string> {
+    if (principal.kind !== 'operator') throw new ApiError('Forbidden', 'A node token cannot register nodes; use an enroll token');
+    if (principal.role === 'admin') return requested ?? DEFAULT_CLUSTER;
+    const own = principal.clusterId === null ? undefined : await this.deps.store.findClusterById(principal.clusterId);
+    if (!own) throw new ApiError('Forbidden', 'This enroll token has no cluster');
+    if (requested !== undefined && requested !== own.name) {
+      throw new ApiError('Forbidden', `This enroll token registers into cluster ${own.name}, not ${requested}`, { cluster: requested });
+    }
+    return own.name;
+  }
+
+  /** The node a node token may act as; refuses another node's id, answers 404/410 as the protocol says. */
+  private async actingNode(principal: Principal, claimedNodeId: string | undefined): Promise<NodeEntry> {
+    if (principal.kind !== 'node') throw new ApiError('Forbidden', 'Only a node token may act as a node');
+    if (claimedNodeId !== undefined && claimedNodeId !== principal.nodeId) {
+      throw new ApiError('Forbidden', 'A node may act only as itself', { nodeId: claimedNodeId });
+    }
+    const entry = await this.deps.directory.get(principal.nodeId);
+    if (!entry) throw new ApiError('NodeNotFound', 'No such node; register again', { nodeId: principal.nodeId });
+    if (!entry.active) throw new ApiError('NodeTerminated', undefined, { nodeId: principal.nodeId });
+    return entry;
+  }
+
+  async heartbeat(principal: Principal, request: HeartbeatRequest): Promise<HeartbeatResponse> {
+    const entry = await this.actingNode(principal, request.nodeId);
+    const now = this.deps.clock.now();
+    this.deps.heartbeats.record(entry.nodeId, now);
+    if (request.facts || request.health) {
+      await this.deps.store.recordInstanceReport(entry.instanceId, { facts: request.facts, health: request.health, now });
+    }
+    const response: HeartbeatResponse = {};
+    if (this.deps.healthCheckPending(entry.instanceId) && !request.health) response.healthCheckRequested = true;
+    return response;
+  }
+
+  async deregister(principal: Principal, request: DeregisterRequest): Promise<void> {
+    const entry = await this.actingNode(principal, request.nodeId);
+    const reason = request.reason ?? 'Shutdown';
+    const terminated = await this.deps.store.terminateNode(entry.nodeId, reason, this.deps.clock.now());
+    this.deps.directory.markTerminated(entry.nodeId);
+    if (!terminated) throw new ApiError('NodeTerminated', undefined, { nodeId: entry.nodeId });
+    this.deps.logger.info('node deregistered', { nodeId: entry.nodeId, reason });
+  }
+
+  async details(clusterName: string | undefined, includeTerminated: boolean): Promise<ClusterNode[]> {
+    const cluster = await this.deps.store.findClusterByName(clusterName ?? DEFAULT_CLUSTER);
+    if (!cluster) return [];
+    const nodes = await this.deps.store.listNodes(cluster.id, includeTerminated);
+    const now = this.deps.clock.now();
+    return nodes.map((node) => this.toClusterNode(node, now));
+  }
+
+  /** Seed 000's ClusterNode; uptime is derived on read and frozen at termination. */
+  toClusterNode(node: NodeRecord, now: number): ClusterNode {
+    const pending = node.status === 'Active' ? this.deps.heartbeats.pendingFor(node.nodeId) : undefined;
+    const lastHeartbeat = Math.max(node.lastHeartbeat, pending ?? 0);
+    const end = node.terminatedAt ?? now;
+    const out: ClusterNode = {
+      nodeId: node.nodeId,
+      status: node.status,
+      joinedAt: toRfc3339(node.joinedAt),
+      uptimeSecs: Math.max(0, Math.floor((end - node.joinedAt) / 1000)),
+      lastHeartbeat: toRfc3339(lastHeartbeat),
+    };
+    if (node.name !== null) out.name = node.name;
+    if (node.terminatedAt !== null) out.terminatedAt = toRfc3339(node.terminatedAt);
+    if (node.terminationReason !== null) out.terminationReason = node.terminationReason;
+    return out;
+  }
+
+  async flushHeartbeats(): Promise<void> {
+    const dropped = await this.deps.heartbeats.flush(this.deps.store);
+    for (const nodeId of dropped) this.deps.directory.markTerminated(nodeId);
+  }
+}

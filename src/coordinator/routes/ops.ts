@@ -1,0 +1,53 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../../shared/clock.ts';
+import { toRfc3339 } from '../../shared/clock.ts';
+import type { Store } from '../store/store.ts';
+import type { Sweeper } from '../sweeper/sweeper.ts';
+
+export interface OpsDeps {
+  store: Store;
+  sweeper: Sweeper;
+  clock: Clock;
+  metrics: Registry;
+  /** False once shutdown began: the load balancer should stop sending requests. */
+  accepting: () => boolean;
+}
+
+const Readiness = Type.Object({
+  ready: Type.Boolean(),
+  store: Type.String(),
+  holds: Type.Object({
+    startupGraceUntil: Type.Union([Type.String(), Type.Null()]),
+    massSilence: Type.Array(Type.Object({ clusterId: Type.Integer(), since: Type.String() })),
+  }),
+});
+
+/** Probes and metrics: /healthz (the process is alive), /readyz (the store answers), /metrics. */
+export const opsRoutes: FastifyPluginAsyncTypebox<OpsDeps> = async (app, deps) => {
+  app.get('/healthz', { schema: { tags: ['ops'], response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { tags: ['ops'], response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
+    let storeState = 'ok';
+    try {
+      await deps.store.ping();
+    } catch (error) {
+      storeState = `unreachable: ${(error as Error).message}`;
+    }
+    const holds = deps.sweeper.holds();
+    const ready = storeState === 'ok' && deps.accepting();
+    return reply.code(ready ? 200 : 503).send({
+      ready,
+      store: storeState,
+      holds: {
+        startupGraceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
+        massSilence: holds.massSilence.map((hold) => ({ clusterId: hold.clusterId, since: toRfc3339(hold.since) })),
+      },
+    });
+  });
+
+  app.get('/metrics', { schema: { hide: true } as Record<string, unknown> }, async (_request, reply) => {
+    return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+  });
+};

@@ -1,0 +1,43 @@
+import type { Store } from '../store/store.ts';
+
+/**
+ * Heartbeat timestamps are soft state: kept here and written to the store in one batch at most
+ * every flush interval (and on graceful shutdown). A crash loses at most that interval of
+ * timestamps, never a node or a termination.
+ */
+export class HeartbeatBuffer {
+  private pending = new Map<string, number>();
+  private flushing: Promise<string[]> | undefined;
+
+  record(nodeId: string, at: number): void {
+    this.pending.set(nodeId, at);
+  }
+
+  /** The newest heartbeat not yet written, if any. */
+  pendingFor(nodeId: string): number | undefined {
+    return this.pending.get(nodeId);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Writes everything pending in one batch; returns the nodes the store no longer has Active. */
+  async flush(store: Store): Promise<string[]> {
+    // One flush at a time; a caller arriving during a flush waits for it, then flushes what came since.
+    while (this.flushing) await this.flushing.catch(() => undefined);
+    if (this.pending.size === 0) return [];
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = store.writeHeartbeats(Array.from(batch, ([nodeId, at]) => ({ nodeId, at })));
+    try {
+      return await this.flushing;
+    } catch (error) {
+      // Keep the batch for the next try, without overwriting newer heartbeats that came meanwhile.
+      for (const [nodeId, at] of batch) if (!this.pending.has(nodeId)) this.pending.set(nodeId, at);
+      throw error;
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+}

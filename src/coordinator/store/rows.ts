@@ -1,0 +1,90 @@
+import type { NodeStatus, TerminationReason } from '../../shared/protocol.ts';
+import type { ClusterRecord, InstanceRecord, NodeRecord, Role, TokenRecord } from './store.ts';
+
+/** Row shapes as both dialects return them (snake_case columns), and their one conversion. */
+type Row = Record<string, unknown>;
+
+const num = (value: unknown): number => Number(value);
+const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+function json<T>(value: unknown, fallback: T): T {
+  if (typeof value !== 'string') return fallback;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+export function clusterFromRow(row: Row): ClusterRecord {
+  return {
+    id: num(row.id),
+    name: String(row.name),
+    provider: String(row.provider),
+    regions: json<string[]>(row.regions, []),
+    createdAt: num(row.created_at),
+  };
+}
+
+export function tokenFromRow(row: Row): TokenRecord {
+  return {
+    id: String(row.id),
+    role: row.role as Role,
+    clusterId: numOrNull(row.cluster_id),
+    hash: String(row.hash),
+    label: String(row.label),
+    createdAt: num(row.created_at),
+    revokedAt: numOrNull(row.revoked_at),
+  };
+}
+
+export function nodeFromRow(row: Row): NodeRecord {
+  return {
+    nodeId: String(row.id),
+    clusterId: num(row.cluster_id),
+    instanceId: num(row.instance_id),
+    name: strOrNull(row.name),
+    bootId: strOrNull(row.boot_id),
+    tokenHash: String(row.token_hash),
+    status: row.status as NodeStatus,
+    joinedAt: num(row.joined_at),
+    lastHeartbeat: num(row.last_heartbeat),
+    terminatedAt: numOrNull(row.terminated_at),
+    terminationReason: (row.termination_reason ?? null) as TerminationReason | null,
+  };
+}
+
+export function instanceFromRow(row: Row): InstanceRecord {
+  return {
+    id: num(row.id),
+    clusterId: num(row.cluster_id),
+    hostname: String(row.hostname),
+    uuid: strOrNull(row.uuid),
+    createdAt: num(row.created_at),
+    modifiedAt: num(row.modified_at),
+    capacityAdjustment: String(row.capacity_adjustment),
+    enabled: num(row.enabled) === 1,
+    managedByPolicy: num(row.managed_by_policy) === 1,
+    nodeType: String(row.node_type),
+    nodeState: String(row.node_state),
+    listenerPort: numOrNull(row.listener_port),
+    peers: json<string[]>(row.peers, []),
+    peersFromControlNodes: num(row.peers_from_control_nodes) === 1,
+    facts: json(row.facts, {}),
+    labels: json(row.labels, {}),
+    healthStatus: (row.health_status ?? null) as InstanceRecord['healthStatus'],
+    errors: String(row.errors ?? ''),
+    lastHealthCheck: numOrNull(row.last_health_check),
+    healthCheckStarted: numOrNull(row.health_check_started),
+    healthCheckPending: num(row.health_check_pending) === 1,
+  };
+}
+
+/** The `errors` text of an instance after a health report: the failing checks with their output. */
+export function errorsFromHealth(report: { checks: { name: string; status: string; output?: string | undefined }[] }): string {
+  return report.checks
+    .filter((check) => check.status !== 'passing')
+    .map((check) => `${check.name}: ${check.status}${check.output ? `: ${check.output}` : ''}`)
+    .join('\n');
+}

@@ -1,0 +1,223 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { TerminationReason } from '../../../shared/protocol.ts';
+import { MIGRATIONS, migrationSql } from '../migrations.ts';
+import { SUPERSEDED_REASON, chooseInstance, decideActiveNode } from '../plan-registration.ts';
+import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from '../rows.ts';
+import type {
+  ClusterRecord,
+  ExpiredNode,
+  HeartbeatWrite,
+  InstanceRecord,
+  InstanceReport,
+  NodeRecord,
+  RegisterNodeInput,
+  RegisterNodeResult,
+  Store,
+  TokenRecord,
+} from '../store.ts';
+
+type Row = Record<string, unknown>;
+
+/**
+ * The embedded default store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so a
+ * method's work happens in one turn of the event loop and no request interleaves with it.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a commit survives a process crash (kill -9); only an OS crash may lose the last ones.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+    const applied = new Set(this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(migrationSql(migration, 'sqlite'));
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
+      })();
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async ensureCluster(name: string, now: number): Promise<ClusterRecord> {
+    this.db.prepare('INSERT INTO clusters (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, now);
+    return clusterFromRow(this.db.prepare('SELECT * FROM clusters WHERE name = ?').get(name) as Row);
+  }
+
+  async findClusterByName(name: string): Promise<ClusterRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM clusters WHERE name = ?').get(name) as Row | undefined;
+    return row && clusterFromRow(row);
+  }
+
+  async findClusterById(id: number): Promise<ClusterRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM clusters WHERE id = ?').get(id) as Row | undefined;
+    return row && clusterFromRow(row);
+  }
+
+  async insertToken(token: TokenRecord): Promise<void> {
+    this.db
+      .prepare('INSERT INTO tokens (id, role, cluster_id, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(token.id, token.role, token.clusterId, token.hash, token.label, token.createdAt, token.revokedAt);
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL').get(hash) as Row | undefined;
+    return row && tokenFromRow(row);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (this.db.prepare('SELECT * FROM tokens ORDER BY created_at, id').all() as Row[]).map(tokenFromRow);
+  }
+
+  async revokeToken(id: string, now: number): Promise<boolean> {
+    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes === 1;
+  }
+
+  async registerNode(input: RegisterNodeInput): Promise<RegisterNodeResult> {
+    return this.db.transaction((): RegisterNodeResult => {
+      const find = (column: 'uuid' | 'hostname', value: string | undefined) =>
+        value === undefined
+          ? undefined
+          : (this.db.prepare(`SELECT id, uuid, hostname FROM instances WHERE cluster_id = ? AND ${column} = ?`).get(input.clusterId, value) as
+              | { id: number; uuid: string | null; hostname: string }
+              | undefined);
+      const instance = chooseInstance(find('uuid', input.identity), find('hostname', input.hostname));
+      if (instance && instance.hostname !== input.hostname) {
+        const clash = find('hostname', input.hostname);
+        if (clash && clash.id !== instance.id) return { outcome: 'hostname-taken', hostname: input.hostname };
+      }
+      const active = instance
+        ? (this.db.prepare("SELECT id AS nodeId, boot_id AS bootId, last_heartbeat AS lastHeartbeat FROM nodes WHERE instance_id = ? AND status = 'Active'").get(instance.id) as
+            | { nodeId: string; bootId: string | null; lastHeartbeat: number }
+            | undefined)
+        : undefined;
+      const decision = decideActiveNode(active, input.bootId, input.duplicateSince);
+      if (decision.action === 'refuse') return { outcome: 'duplicate', activeNodeId: decision.nodeId, lastHeartbeat: decision.lastHeartbeat };
+      if (decision.action === 'supersede') this.terminate(decision.nodeId, SUPERSEDED_REASON, input.now);
+
+      const facts = JSON.stringify(input.facts ?? {});
+      const labels = JSON.stringify(input.labels ?? {});
+      let instanceId: number;
+      if (instance) {
+        instanceId = instance.id;
+        this.db
+          .prepare(
+            `UPDATE instances SET hostname = ?, uuid = COALESCE(?, uuid), facts = CASE WHEN ? = '{}' THEN facts ELSE ? END,
+               labels = ?, modified_at = ? WHERE id = ?`,
+          )
+          .run(input.hostname, input.identity ?? null, facts, facts, labels, input.now, instanceId);
+      } else {
+        instanceId = Number(
+          this.db
+            .prepare('INSERT INTO instances (cluster_id, hostname, uuid, created_at, modified_at, facts, labels) VALUES (?, ?, ?, ?, ?, ?, ?)')
+            .run(input.clusterId, input.hostname, input.identity ?? null, input.now, input.now, facts, labels).lastInsertRowid,
+        );
+      }
+      this.db
+        .prepare(
+          `INSERT INTO nodes (id, cluster_id, instance_id, name, boot_id, token_hash, status, joined_at, last_heartbeat)
+           VALUES (?, ?, ?, ?, ?, ?, 'Active', ?, ?)`,
+        )
+        .run(input.nodeId, input.clusterId, instanceId, input.name ?? null, input.bootId ?? null, input.tokenHash, input.now, input.now);
+      const node = nodeFromRow(this.db.prepare('SELECT * FROM nodes WHERE id = ?').get(input.nodeId) as Row);
+      return { outcome: 'registered', node, instanceId, supersededNodeId: decision.action === 'supersede' ? decision.nodeId : null };
+    })();
+  }
+
+  async getNode(nodeId: string): Promise<NodeRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM nodes WHERE id = ?').get(nodeId) as Row | undefined;
+    return row && nodeFromRow(row);
+  }
+
+  async listNodes(clusterId: number, includeTerminated: boolean): Promise<NodeRecord[]> {
+    const sql = includeTerminated
+      ? 'SELECT * FROM nodes WHERE cluster_id = ? ORDER BY joined_at, id'
+      : "SELECT * FROM nodes WHERE cluster_id = ? AND status = 'Active' ORDER BY joined_at, id";
+    return (this.db.prepare(sql).all(clusterId) as Row[]).map(nodeFromRow);
+  }
+
+  private terminate(nodeId: string, reason: TerminationReason, now: number): boolean {
+    return (
+      this.db
+        .prepare("UPDATE nodes SET status = 'Terminated', terminated_at = ?, termination_reason = ? WHERE id = ? AND status = 'Active'")
+        .run(now, reason, nodeId).changes === 1
+    );
+  }
+
+  async terminateNode(nodeId: string, reason: TerminationReason, now: number): Promise<boolean> {
+    return this.terminate(nodeId, reason, now);
+  }
+
+  async writeHeartbeats(batch: readonly HeartbeatWrite[]): Promise<string[]> {
+    const update = this.db.prepare(
+      "UPDATE nodes SET last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ? AND status = 'Active'",
+    );
+    return this.db.transaction(() => {
+      const dropped: string[] = [];
+      for (const { nodeId, at } of batch) if (update.run(at, nodeId).changes === 0) dropped.push(nodeId);
+      return dropped;
+    })();
+  }
+
+  async findExpiredNodes(cutoff: number, limit: number): Promise<ExpiredNode[]> {
+    return this.db
+      .prepare(
+        `SELECT id AS nodeId, cluster_id AS clusterId, last_heartbeat AS lastHeartbeat FROM nodes
+         WHERE status = 'Active' AND last_heartbeat < ? ORDER BY last_heartbeat LIMIT ?`,
+      )
+      .all(cutoff, limit) as ExpiredNode[];
+  }
+
+  async countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>> {
+    const count = this.db.prepare("SELECT count(*) FROM nodes WHERE cluster_id = ? AND status = 'Active'").pluck();
+    return new Map(clusterIds.map((id) => [id, Number(count.get(id))]));
+  }
+
+  async terminateExpired(nodeIds: readonly string[], cutoff: number, now: number): Promise<string[]> {
+    const update = this.db.prepare(
+      `UPDATE nodes SET status = 'Terminated', terminated_at = ?, termination_reason = 'HeartbeatTimeout'
+       WHERE id = ? AND status = 'Active' AND last_heartbeat < ?`,
+    );
+    return this.db.transaction(() => nodeIds.filter((nodeId) => update.run(now, nodeId, cutoff).changes === 1))();
+  }
+
+  async getInstance(id: number): Promise<InstanceRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM instances WHERE id = ?').get(id) as Row | undefined;
+    return row && instanceFromRow(row);
+  }
+
+  async recordInstanceReport(instanceId: number, report: InstanceReport): Promise<void> {
+    this.db.transaction(() => {
+      if (report.facts) {
+        this.db.prepare('UPDATE instances SET facts = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(report.facts), report.now, instanceId);
+      }
+      if (report.health) {
+        this.db
+          .prepare(
+            `UPDATE instances SET health_status = ?, errors = ?, last_health_check = ?, health_check_pending = 0, modified_at = ?
+             WHERE id = ?`,
+          )
+          .run(report.health.status, errorsFromHealth(report.health), report.now, report.now, instanceId);
+      }
+    })();
+  }
+}
