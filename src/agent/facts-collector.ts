@@ -104,12 +104,13 @@ export class FactsCollector {
     this.pending.set(name, raw);
     // The raw call may outlive its timeout (a hung mount): it stays "pending" until it settles.
     raw.then(
-      () => this.pending.delete(name),
+      () => {
+        this.pending.delete(name);
+        this.unknown.delete(name);
+      },
       () => this.pending.delete(name),
     );
-    return withTimeout(raw, this.settings.collectorTimeoutMs, name)
-      .then(() => this.unknown.delete(name))
-      .catch((error: unknown) => this.unknown.set(name, (error as Error).message || String(error)));
+    return withTimeout(raw, this.settings.collectorTimeoutMs, name).catch((error: unknown) => this.unknown.set(name, (error as Error).message || String(error)));
   }
 
   private async call(name: ProbeName): Promise<void> {
