@@ -130,6 +130,8 @@ export const HeartbeatRequest = Type.Object({
   facts: Type.Optional(NodeFacts),
   health: Type.Optional(HealthReport),
   agent: Type.Optional(AgentSelfReport),
+  /** nodepulse: the agent's labels, sent when they changed (config reload) without re-registering. */
+  labels: Type.Optional(Labels),
 });
 export type HeartbeatRequest = Static<typeof HeartbeatRequest>;
 
