@@ -1,0 +1,80 @@
+import { PassThrough } from 'node:stream';
+import { installBootstrapTokens } from '../../src/coordinator/auth/bootstrap-tokens.ts';
+import { type CoordinatorConfig, CoordinatorConfigSchema, resolveTimeouts } from '../../src/coordinator/config.ts';
+import { type Coordinator, createCoordinator } from '../../src/coordinator/coordinator.ts';
+import { SqliteStore } from '../../src/coordinator/store/sqlite/sqlite-store.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { loadConfig } from '../../src/shared/config-loader.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+
+export const ADMIN = 'np_test_admin_token_0123456789';
+export const READER = 'np_test_reader_token_0123456789';
+export const ENROLL = 'np_test_enroll_token_0123456789';
+export const ENROLL_OTHER = 'np_test_enroll_other_0123456789';
+export const ACTION = '/api/v1/actions/invoke/';
+
+export interface Harness {
+  coordinator: Coordinator;
+  store: SqliteStore;
+  clock: ManualClock;
+  config: CoordinatorConfig;
+  /** Everything the coordinator logged, as text. */
+  logs: () => string;
+  call: (action: string, token: string | undefined, body?: unknown) => Promise<{ status: number; body: any }>;
+  register: (body?: Record<string, unknown>, token?: string) => Promise<{ nodeId: string; nodeToken: string }>;
+  /** Moves time forward past the startup grace. */
+  passGrace: () => void;
+  close: () => Promise<void>;
+}
+
+/** A coordinator on an in-memory SQLite store with a manual clock; nothing is scheduled. */
+export async function startHarness(overrides: Partial<CoordinatorConfig> = {}, storePath = ':memory:'): Promise<Harness> {
+  const config = loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, ...overrides } });
+  const settings = resolveTimeouts(config);
+  const clock = new ManualClock();
+  const store = new SqliteStore(storePath);
+  await store.migrate();
+  await installBootstrapTokens(
+    store,
+    [
+      { role: 'admin', token: ADMIN },
+      { role: 'reader', token: READER },
+      { role: 'enroll', token: ENROLL, cluster: 'default' },
+      { role: 'enroll', token: ENROLL_OTHER, cluster: 'other' },
+    ],
+    clock.now(),
+  );
+  const sink = new PassThrough();
+  let logged = '';
+  sink.on('data', (chunk: Buffer) => (logged += chunk.toString()));
+  const logger = createLogger({ level: 'debug', component: 'coordinator', pretty: false, stream: sink });
+  const coordinator = await createCoordinator({ store, clock, logger, config, settings });
+  coordinator.sweeper.grantGrace('startup');
+  const call: Harness['call'] = async (action, token, body) => {
+    const response = await coordinator.app.inject({
+      method: 'POST',
+      url: `${ACTION}${action}`,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined };
+  };
+  return {
+    coordinator,
+    store,
+    clock,
+    config,
+    logs: () => logged,
+    call,
+    register: async (body = {}, token = ENROLL) => {
+      const response = await call('cluster_RegisterNode', token, body);
+      if (response.status !== 200) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);
+      return response.body as { nodeId: string; nodeToken: string };
+    },
+    passGrace: () => clock.advance(settings.timeoutMs + 1),
+    close: async () => {
+      await coordinator.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ACTION, ADMIN, ENROLL, type Harness, startHarness } from '../../helpers/coordinator-harness.ts';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness({ bodyLimitBytes: 4096 });
+});
+afterEach(async () => h.close());
+
+/** Everything the store holds, to prove a refused request changed nothing. */
+const snapshot = () =>
+  JSON.stringify(['clusters', 'tokens', 'instances', 'nodes'].map((table) => h.store.db.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()));
+
+interface Case {
+  what: string;
+  action: string;
+  body: string | undefined;
+  contentType?: string;
+  status: number;
+  code: string;
+  mentions?: string;
+}
+
+const cases: Case[] = [
+  { what: 'malformed JSON', action: 'cluster_RegisterNode', body: '{"name": ', status: 400, code: 'MalformedJson' },
+  { what: 'a JSON array body', action: 'cluster_RegisterNode', body: '[1,2]', status: 400, code: 'InvalidRequest', mentions: 'object' },
+  { what: 'a JSON string body', action: 'cluster_RegisterNode', body: '"web-1"', status: 400, code: 'InvalidRequest' },
+  { what: 'null as the body', action: 'cluster_RegisterNode', body: 'null', status: 400, code: 'InvalidRequest' },
+  { what: 'a number for name', action: 'cluster_RegisterNode', body: '{"name": 42}', status: 400, code: 'InvalidRequest', mentions: 'name' },
+  { what: 'a string for includeTerminated', action: 'cluster_GetDetails', body: '{"includeTerminated": "true"}', status: 400, code: 'InvalidRequest', mentions: 'includeTerminated' },
+  { what: 'an empty name', action: 'cluster_RegisterNode', body: '{"name": ""}', status: 400, code: 'InvalidRequest', mentions: 'name' },
+  { what: 'an overlong name', action: 'cluster_RegisterNode', body: JSON.stringify({ name: 'x'.repeat(254) }), status: 400, code: 'InvalidRequest', mentions: 'name' },
+  { what: 'control characters in a name', action: 'cluster_RegisterNode', body: JSON.stringify({ name: 'evil\u001b[31mred' }), status: 400, code: 'InvalidRequest', mentions: 'name' },
+  { what: 'a newline in a hostname', action: 'cluster_RegisterNode', body: JSON.stringify({ hostname: 'a\nb' }), status: 400, code: 'InvalidRequest', mentions: 'hostname' },
+  { what: 'negative memory in facts', action: 'cluster_RegisterNode', body: JSON.stringify({ facts: { memory: { totalBytes: -1, source: 'host' } } }), status: 400, code: 'InvalidRequest', mentions: 'facts.memory.totalBytes' },
+  { what: 'an unknown figure source', action: 'cluster_RegisterNode', body: JSON.stringify({ facts: { cpu: { cpus: 2, source: 'guess' } } }), status: 400, code: 'InvalidRequest', mentions: 'facts.cpu.source' },
+  { what: 'a huge body', action: 'cluster_RegisterNode', body: JSON.stringify({ name: 'a', padding: 'x'.repeat(10_000) }), status: 413, code: 'PayloadTooLarge' },
+  { what: 'a non-JSON content type', action: 'cluster_RegisterNode', body: 'name=a', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'UnsupportedMediaType' },
+  { what: 'a prototype-pollution key', action: 'cluster_RegisterNode', body: '{"__proto__": {"admin": true}, "name": "p"}', status: 400, code: 'MalformedJson' },
+];
+
+describe('bad input', () => {
+  it.each(cases)('refuses $what with $status $code and changes nothing', async ({ action, body, contentType, status, code, mentions }) => {
+    const before = snapshot();
+    const response = await h.coordinator.app.inject({
+      method: 'POST',
+      url: `${ACTION}${action}`,
+      headers: { authorization: `Bearer ${action === 'cluster_RegisterNode' ? ENROLL : ADMIN}`, 'content-type': contentType ?? 'application/json' },
+      payload: body,
+    });
+    expect(response.statusCode).toBe(status);
+    const parsed = JSON.parse(response.body);
+    expect(parsed).toMatchObject({ error_code: code });
+    expect(typeof parsed.message).toBe('string');
+    expect(typeof parsed.details).toBe('object');
+    if (mentions) expect(parsed.message).toContain(mentions);
+    expect(snapshot()).toBe(before);
+  });
+
+  it('refuses an unknown deregistration reason, naming the allowed values, and keeps the node Active', async () => {
+    const { nodeToken } = await h.register();
+    const response = await h.call('cluster_DeregisterNode', nodeToken, { reason: 'Exploded' });
+    expect(response.status).toBe(400);
+    expect(response.body.message).toContain('reason');
+    expect((await h.call('cluster_GetDetails', ADMIN, {})).body.nodes[0].status).toBe('Active');
+  });
+
+  it('ignores unknown extra fields, so newer agents work with this coordinator', async () => {
+    const response = await h.call('cluster_RegisterNode', ENROLL, { name: 'future', capabilitiesV9: ['x'], facts: { gpu: { count: 2 } } });
+    expect(response.status).toBe(200);
+    const heartbeat = await h.call('cluster_ReportNodeHeartbeat', response.body.nodeToken, { somethingNew: true });
+    expect(heartbeat).toEqual({ status: 200, body: {} });
+  });
+
+  it('answers unknown routes and methods with the error shape, never a 5xx', async () => {
+    for (const [method, url] of [
+      ['POST', '/api/v1/actions/invoke/cluster_Explode'],
+      ['GET', '/api/v1/actions/invoke/cluster_GetDetails'],
+      ['DELETE', '/readyz'],
+    ] as const) {
+      const response = await h.coordinator.app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(response.statusCode).toBe(404);
+      expect(JSON.parse(response.body).error_code).toBe('NotFound');
+    }
+  });
+});

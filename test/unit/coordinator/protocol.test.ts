@@ -1,0 +1,143 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contractProblems } from '../../helpers/contracts.ts';
+import { ADMIN, type Harness, READER, startHarness } from '../../helpers/coordinator-harness.ts';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness({ heartbeatInterval: 10, heartbeatTimeout: 35 });
+});
+afterEach(async () => h.close());
+
+const details = async (includeTerminated?: boolean) => {
+  const response = await h.call('cluster_GetDetails', READER, includeTerminated === undefined ? {} : { includeTerminated });
+  expect(response.status).toBe(200);
+  expect(contractProblems('nexigon', 'nexigon_api.cluster.GetClusterDetailsOutput', response.body)).toEqual([]);
+  return response.body.nodes as Array<Record<string, unknown>>;
+};
+
+describe('the seed 000 agent protocol', () => {
+  it('registers a node that shows Active with its name, joinedAt and uptime', async () => {
+    const joined = h.clock.now();
+    const { nodeId } = await h.register({ name: 'web-1' });
+    h.clock.advance(7_500);
+    const [node] = await details();
+    expect(node).toEqual({
+      nodeId,
+      name: 'web-1',
+      status: 'Active',
+      joinedAt: new Date(joined).toISOString(),
+      uptimeSecs: 7,
+      lastHeartbeat: new Date(joined).toISOString(),
+    });
+  });
+
+  it('answers register with the node id, a node token and the heartbeat interval', async () => {
+    const response = await h.call('cluster_RegisterNode', ADMIN, { name: 'only-the-seed-field' });
+    expect(response.status).toBe(200);
+    expect(response.body.heartbeatIntervalSecs).toBe(10);
+    expect(response.body.nodeToken).toMatch(/^npn_/);
+    const { nodeToken: _token, heartbeatIntervalSecs: _interval, ...seedFields } = response.body;
+    expect(contractProblems('nexigon', 'nexigon_api.cluster.RegisterClusterNodeOutput', seedFields)).toEqual([]);
+  });
+
+  it('accepts a bare POST with no body for the actions that have no fields', async () => {
+    const { nodeToken } = await h.register();
+    const response = await h.call('cluster_ReportNodeHeartbeat', nodeToken);
+    expect(response).toEqual({ status: 200, body: {} });
+    expect(contractProblems('nexigon', 'nexigon_api.outputs.Empty', response.body)).toEqual([]);
+  });
+
+  it('moves lastHeartbeat forward on a heartbeat, by the coordinator clock', async () => {
+    const { nodeToken } = await h.register();
+    h.clock.advance(4_000);
+    const beat = h.clock.now();
+    expect((await h.call('cluster_ReportNodeHeartbeat', nodeToken, {})).status).toBe(200);
+    expect((await details())[0]?.lastHeartbeat).toBe(new Date(beat).toISOString());
+    // And again once the soft state has been written to the store.
+    await h.coordinator.nodes.flushHeartbeats();
+    expect((await details())[0]?.lastHeartbeat).toBe(new Date(beat).toISOString());
+  });
+
+  it('deregisters as Terminated/Shutdown with terminatedAt, hidden unless includeTerminated', async () => {
+    const { nodeId, nodeToken } = await h.register({ name: 'db-1' });
+    h.clock.advance(61_000);
+    const response = await h.call('cluster_DeregisterNode', nodeToken, {});
+    expect(response).toEqual({ status: 200, body: {} });
+    expect(await details()).toEqual([]);
+    expect(await details(false)).toEqual([]);
+    const [node] = await details(true);
+    expect(node).toMatchObject({ nodeId, status: 'Terminated', terminationReason: 'Shutdown', terminatedAt: new Date(h.clock.now()).toISOString(), uptimeSecs: 61 });
+    h.clock.advance(100_000);
+    expect((await details(true))[0]?.uptimeSecs).toBe(61);
+  });
+
+  it('cleanup terminates a silent node as HeartbeatTimeout and leaves a live one', async () => {
+    h.passGrace();
+    const silent = await h.register({ name: 'silent' });
+    const live = await h.register({ name: 'live' });
+    for (let second = 0; second < 40; second += 5) {
+      h.clock.advance(5_000);
+      await h.call('cluster_ReportNodeHeartbeat', live.nodeToken, {});
+    }
+    expect((await h.call('cluster_CleanupInactiveNodes', ADMIN, {})).body).toEqual({});
+    const nodes = await details(true);
+    expect(nodes.find((node) => node.nodeId === silent.nodeId)).toMatchObject({ status: 'Terminated', terminationReason: 'HeartbeatTimeout' });
+    expect(nodes.find((node) => node.nodeId === live.nodeId)).toMatchObject({ status: 'Active' });
+    expect(await h.call('cluster_ReportNodeHeartbeat', silent.nodeToken, {})).toMatchObject({ status: 410, body: { error_code: 'NodeTerminated' } });
+  });
+
+  it('does not time out a node silent for exactly the timeout, only past it', async () => {
+    h.passGrace();
+    const node = await h.register();
+    h.clock.advance(35_000);
+    await h.coordinator.sweeper.sweep();
+    expect((await details())[0]?.status).toBe('Active');
+    h.clock.advance(1);
+    await h.coordinator.sweeper.sweep();
+    expect(await details()).toEqual([]);
+    expect((await h.call('cluster_ReportNodeHeartbeat', node.nodeToken)).status).toBe(410);
+  });
+
+  it('gives every registration a new node and keeps one instance per identity', async () => {
+    const first = await h.register({ identity: 'host-uuid-1', hostname: 'a', bootId: 'boot-1' });
+    const second = await h.register({ identity: 'host-uuid-1', hostname: 'a', bootId: 'boot-1' });
+    expect(second.nodeId).not.toBe(first.nodeId);
+    const nodes = await details(true);
+    expect(nodes.filter((node) => node.status === 'Active').map((node) => node.nodeId)).toEqual([second.nodeId]);
+    expect(nodes.find((node) => node.nodeId === first.nodeId)).toMatchObject({ status: 'Terminated', terminationReason: 'Unknown' });
+    const instanceOf = async (nodeId: string) => (await h.store.getNode(nodeId))?.instanceId;
+    expect(await instanceOf(second.nodeId)).toBe(await instanceOf(first.nodeId));
+  });
+
+  it('keeps a renamed host as the same instance (found by identity)', async () => {
+    const first = await h.register({ identity: 'id-7', hostname: 'old-name' });
+    const second = await h.register({ identity: 'id-7', hostname: 'new-name' });
+    const instanceId = (await h.store.getNode(first.nodeId))?.instanceId;
+    expect((await h.store.getNode(second.nodeId))?.instanceId).toBe(instanceId);
+    expect((await h.store.getInstance(instanceId ?? -1))?.hostname).toBe('new-name');
+  });
+
+  it('refuses a clone (same identity, other boot, old node still heartbeating) with 409 DuplicateIdentity', async () => {
+    const original = await h.register({ identity: 'cloned', hostname: 'vm', bootId: 'boot-A' });
+    h.clock.advance(5_000);
+    await h.call('cluster_ReportNodeHeartbeat', original.nodeToken);
+    const clone = await h.call('cluster_RegisterNode', ADMIN, { identity: 'cloned', hostname: 'vm', bootId: 'boot-B' });
+    expect(clone.status).toBe(409);
+    expect(clone.body).toMatchObject({ error_code: 'DuplicateIdentity', details: { activeNodeId: original.nodeId } });
+    expect((await h.call('cluster_ReportNodeHeartbeat', original.nodeToken)).status).toBe(200);
+  });
+
+  it('lets a rebooted host (other boot, old node silent) take over its instance', async () => {
+    const before = await h.register({ identity: 'rebooted', hostname: 'vm', bootId: 'boot-A' });
+    h.clock.advance(20_000);
+    const after = await h.register({ identity: 'rebooted', hostname: 'vm', bootId: 'boot-B' });
+    expect(after.nodeId).not.toBe(before.nodeId);
+    expect((await h.call('cluster_ReportNodeHeartbeat', before.nodeToken)).status).toBe(410);
+  });
+
+  it('answers 404 NodeNotFound for the token of a node the coordinator does not know', async () => {
+    const { nodeToken } = await h.register();
+    const forgotten = nodeToken.replace(/^npn_[0-9a-f]{8}/, 'npn_00000000');
+    expect(await h.call('cluster_ReportNodeHeartbeat', forgotten)).toMatchObject({ status: 404, body: { error_code: 'NodeNotFound' } });
+  });
+});
