@@ -105,8 +105,8 @@ export class NodeService {
     const entry = await this.actingNode(principal, request.nodeId);
     const now = this.deps.clock.now();
     this.deps.heartbeats.record(entry.nodeId, now);
-    if (request.facts || request.health) {
-      await this.deps.store.recordInstanceReport(entry.instanceId, { facts: request.facts, health: request.health, now });
+    if (request.facts || request.health || request.labels) {
+      await this.deps.store.recordInstanceReport(entry.instanceId, { facts: request.facts, health: request.health, labels: request.labels, now });
     }
     const response: HeartbeatResponse = {};
     if (this.deps.healthCheckPending(entry.instanceId) && !request.health) response.healthCheckRequested = true;

@@ -81,6 +81,28 @@ CREATE INDEX nodes_by_instance ON nodes (instance_id, joined_at);
 CREATE UNIQUE INDEX nodes_one_active_per_instance ON nodes (instance_id) WHERE status = 'Active';
 `,
   },
+  {
+    version: 2,
+    name: 'cluster monitor events',
+    sql: `
+CREATE TABLE monitor_events (
+  id TEXT PRIMARY KEY,
+  recorded_at BIGINT NOT NULL,
+  all_healthy INTEGER NOT NULL,
+  api_status TEXT NOT NULL,
+  api_self_info TEXT NOT NULL,
+  api_resources_info TEXT NOT NULL,
+  compiler_status TEXT NOT NULL,
+  compiler_self_info TEXT NOT NULL,
+  compiler_resources_info TEXT NOT NULL,
+  runner_status TEXT NOT NULL,
+  runner_self_info TEXT NOT NULL,
+  runner_resources_info TEXT NOT NULL
+);
+CREATE INDEX monitor_events_by_time ON monitor_events (recorded_at);
+CREATE INDEX instances_pending_health_check ON instances (health_check_started) WHERE health_check_pending = 1;
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {

@@ -99,7 +99,64 @@ export interface HeartbeatWrite {
 export interface InstanceReport {
   facts?: NodeFacts | undefined;
   health?: HealthReport | undefined;
+  labels?: Labels | undefined;
   now: number;
+}
+
+/** The fields of seed 003 an admin writes (create and PATCH). */
+export interface InstanceFields {
+  hostname: string;
+  capacityAdjustment: string;
+  enabled: boolean;
+  managedByPolicy: boolean;
+  nodeType: string;
+  nodeState: string;
+  listenerPort: number | null;
+  peers: string[];
+  peersFromControlNodes: boolean;
+}
+
+export interface NewInstance extends InstanceFields {
+  clusterId: number;
+  uuid: string;
+  now: number;
+}
+
+export interface InstanceFilter {
+  clusterIds?: readonly number[] | undefined;
+  hostname?: string | undefined;
+  enabled?: boolean | undefined;
+}
+
+export type InstanceWriteResult =
+  | { outcome: 'ok'; instance: InstanceRecord }
+  | { outcome: 'hostname-taken' }
+  | { outcome: 'not-found' };
+
+export type DeleteInstanceResult = 'deleted' | 'not-found' | 'active-node';
+export type HealthCheckRequestResult = 'started' | 'already-pending' | 'not-found';
+
+export interface PendingHealthCheck {
+  instanceId: number;
+  startedAt: number;
+}
+
+export type MonitorComponent = 'api' | 'compiler' | 'runner';
+export const MONITOR_COMPONENTS: readonly MonitorComponent[] = ['api', 'compiler', 'runner'];
+export type MonitorStatus = 'Healthy' | 'Unhealthy' | 'InitialUnhealthy';
+
+export interface ComponentReport {
+  status: MonitorStatus;
+  selfInfo: string;
+  resourcesInfo: string;
+}
+
+/** One cluster monitor event (seed 004); ids are time-ordered UUIDs. */
+export interface MonitorEventRecord {
+  id: string;
+  recordedAt: number;
+  allHealthy: boolean;
+  components: Record<MonitorComponent, ComponentReport>;
 }
 
 export interface Store {
@@ -136,4 +193,30 @@ export interface Store {
 
   getInstance(id: number): Promise<InstanceRecord | undefined>;
   recordInstanceReport(instanceId: number, report: InstanceReport): Promise<void>;
+
+  /** Clusters with id > afterId, by id: key-based pagination that stays stable while clusters are added. */
+  listClusters(afterId: number, limit: number): Promise<ClusterRecord[]>;
+  countClusters(): Promise<number>;
+  updateCluster(id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined>;
+
+  /** Instances matching every given filter, by id. */
+  listInstances(filter: InstanceFilter): Promise<InstanceRecord[]>;
+  /** The newest node of each instance that has one (its Active node when it has one). */
+  latestNodes(instanceIds: readonly number[]): Promise<NodeRecord[]>;
+  createInstance(input: NewInstance): Promise<InstanceWriteResult>;
+  updateInstance(id: number, fields: Partial<InstanceFields>, now: number): Promise<InstanceWriteResult>;
+  /** Deletes the instance and its Terminated nodes; refused while it has an Active node. */
+  deleteInstance(id: number): Promise<DeleteInstanceResult>;
+  /** Conditional: starts a check only when none is pending. */
+  requestHealthCheck(id: number, now: number): Promise<HealthCheckRequestResult>;
+  listPendingHealthChecks(): Promise<PendingHealthCheck[]>;
+  /** Conditional on still pending and started before `startedBefore`: records `errors`, clears pending; returns the ids it changed. */
+  failHealthChecks(startedBefore: number, errors: string, now: number): Promise<number[]>;
+
+  insertEvent(event: MonitorEventRecord): Promise<void>;
+  getEvent(id: string): Promise<MonitorEventRecord | undefined>;
+  /** Newest first. */
+  listEvents(limit: number): Promise<MonitorEventRecord[]>;
+  /** Keeps at most `keep` events and none recorded before `olderThan`, but never the newest; returns how many went. */
+  pruneEvents(keep: number, olderThan: number): Promise<number>;
 }

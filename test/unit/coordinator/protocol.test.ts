@@ -140,4 +140,13 @@ describe('the seed 000 agent protocol', () => {
     const forgotten = nodeToken.replace(/^npn_[0-9a-f]{8}/, 'npn_00000000');
     expect(await h.call('cluster_ReportNodeHeartbeat', forgotten)).toMatchObject({ status: 404, body: { error_code: 'NodeNotFound' } });
   });
+
+  it('records facts, labels and a health report sent with a heartbeat on the instance', async () => {
+    const { nodeId, nodeToken } = await h.register({ hostname: 'h1', labels: { region: 'eu' } });
+    const facts = { cpu: { cpus: 4, source: 'host' as const }, memory: { totalBytes: 4 * 2 ** 30, source: 'host' as const } };
+    const health = { status: 'critical' as const, checks: [{ name: 'disk', status: 'critical' as const, output: '2% free' }, { name: 'http', status: 'passing' as const }] };
+    expect((await h.call('cluster_ReportNodeHeartbeat', nodeToken, { facts, health, labels: { region: 'us' } })).status).toBe(200);
+    const instance = await h.store.getInstance((await h.store.getNode(nodeId))?.instanceId ?? -1);
+    expect(instance).toMatchObject({ facts, labels: { region: 'us' }, healthStatus: 'critical', errors: 'disk: critical: 2% free', lastHealthCheck: h.clock.now() });
+  });
 });

@@ -210,6 +210,9 @@ export class SqliteStore implements Store {
       if (report.facts) {
         this.db.prepare('UPDATE instances SET facts = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(report.facts), report.now, instanceId);
       }
+      if (report.labels) {
+        this.db.prepare('UPDATE instances SET labels = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(report.labels), report.now, instanceId);
+      }
       if (report.health) {
         this.db
           .prepare(
