@@ -36,10 +36,13 @@ export function nextHeartbeatAt(sentAt: number, intervalMs: number, offsetMs: nu
 export interface BackoffPolicy {
   baseMs: number;
   capMs: number;
+  /** 'full' (default): uniform in [0, ceiling); 'equal': uniform in [ceiling/2, ceiling), for slow retries. */
+  jitter?: 'full' | 'equal';
 }
 
-/** Full jitter: a uniform delay in [0, min(cap, base × 2^attempt)); attempt counts from 0. */
+/** Capped exponential backoff with jitter; ceiling = min(cap, base × 2^attempt), attempt from 0. */
 export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt, 30));
+  if (policy.jitter === 'equal') return Math.floor(ceiling / 2 + random() * (ceiling / 2));
   return Math.floor(random() * ceiling);
 }

@@ -50,4 +50,10 @@ describe('backoff with full jitter', () => {
     expect(backoffDelayMs(5, policy, () => 0)).toBe(0);
     expect(backoffDelayMs(5, policy, () => 0.5)).toBe(8_000);
   });
+
+  it('keeps slow retries between half the ceiling and the ceiling with equal jitter', () => {
+    const slow = { baseMs: 60_000, capMs: 60_000, jitter: 'equal' as const };
+    expect(backoffDelayMs(0, slow, () => 0)).toBe(30_000);
+    expect(backoffDelayMs(4, slow, () => 0.999999)).toBe(59_999);
+  });
 });

@@ -1,0 +1,201 @@
+/**
+ * The agent daemon, assembled: identity, facts collector, health runner, heartbeat loop and the
+ * session with the coordinator. start() registers and heartbeats; stop() stops every schedule
+ * and deregisters within the deadline; reload() applies a new config (checks, labels, log level,
+ * interval) without re-registering unless the identity changed.
+ */
+import { hostname } from 'node:os';
+import type { Logger } from '../shared/logger.ts';
+import type { HealthReport, HeartbeatRequest, HeartbeatResponse, NodeFacts, RegisterNodeRequest } from '../shared/protocol.ts';
+import type { AgentConfig } from './config.ts';
+import type { Coordinator } from './coordinator-client.ts';
+import { FactsCollector, type FactsSettings, factsFingerprint } from './facts-collector.ts';
+import { HealthRunner } from './health/health-runner.ts';
+import { HeartbeatLoop, type Timers } from './heartbeat-loop.ts';
+import { type Registration, NodeSession } from './node-session.ts';
+import type { Probes } from './probes.ts';
+import { SelfMonitor } from './self-report.ts';
+
+export interface AgentDeps {
+  config: AgentConfig;
+  logger: Logger;
+  coordinator: Coordinator;
+  enrollToken: () => string;
+  probes: Probes;
+  identity: string;
+  bootId?: string | undefined;
+  timers?: Timers;
+}
+
+const MIB = 1024 * 1024;
+
+export function factsSettings(config: AgentConfig): FactsSettings {
+  return {
+    collectorTimeoutMs: config.collectorTimeout * 1000,
+    slowRefreshMs: config.factsRefreshInterval * 1000,
+    fastRefreshMs: config.memoryRefreshInterval * 1000,
+    diskMounts: config.diskMounts,
+    advertiseAddress: config.advertiseAddress,
+    capacity: { forksPerCpu: config.forksPerCpu, memPerForkMib: config.memPerForkMib, memReservedMib: config.memReservedMib },
+    overrides: { cpus: config.cpuOverride, memoryBytes: config.memoryOverrideMib === undefined ? undefined : config.memoryOverrideMib * MIB },
+  };
+}
+
+export class Agent {
+  readonly facts: FactsCollector;
+  readonly health: HealthRunner;
+  readonly loop: HeartbeatLoop;
+  readonly session: NodeSession;
+  private config: AgentConfig;
+  private readonly deps: AgentDeps;
+  private readonly self = new SelfMonitor();
+  private sent = { facts: '', factsAt: 0, healthRuns: -1, labels: '' };
+  private forceHealth = false;
+  private coordinatorInterval: number | undefined;
+
+  constructor(deps: AgentDeps) {
+    this.deps = deps;
+    this.config = deps.config;
+    this.facts = new FactsCollector(deps.probes, factsSettings(deps.config));
+    this.health = new HealthRunner(deps.config.checks, {
+      logger: deps.logger,
+      deps: { readMemory: () => this.readMemory(), outputLimit: deps.config.checkOutputLimit },
+    });
+    this.session = new NodeSession({
+      coordinator: deps.coordinator,
+      enrollToken: deps.enrollToken,
+      logger: deps.logger,
+      identity: deps.identity,
+      hooks: {
+        registerBody: () => this.registerBody(),
+        heartbeatBody: () => this.heartbeatBody(),
+        heartbeatSent: (body) => this.markSent(body),
+        onRegistered: (registration) => this.onRegistered(registration),
+        onHeartbeatResponse: (response) => this.onHeartbeatResponse(response),
+      },
+    });
+    const retryCap = deps.config.retryMaxDelay * 1000;
+    this.loop = new HeartbeatLoop({
+      intervalMs: deps.config.heartbeatInterval * 1000,
+      phaseKey: deps.identity,
+      beat: () => this.session.beat(),
+      retry: { baseMs: deps.config.retryBaseDelay * 1000, capMs: retryCap },
+      slowRetry: { baseMs: deps.config.authRetryDelay * 1000, capMs: Math.max(deps.config.authRetryDelay * 1000, retryCap), jitter: 'equal' },
+      ...(deps.timers ? { timers: deps.timers } : {}),
+    });
+  }
+
+  /**
+   * Collects facts (bounded by the collector timeout, so registration carries them), then
+   * starts the heartbeat loop and the health checks. Collection keeps running on its own.
+   */
+  async start(): Promise<void> {
+    this.self.start();
+    const firstFacts = this.facts.start();
+    const bound = this.config.collectorTimeout * 1000 + 500;
+    await Promise.race([firstFacts, new Promise((resolve) => setTimeout(resolve, bound).unref())]);
+    this.deps.logger.debug('facts collected', { ms: this.facts.lastCollectionMs });
+    this.health.start();
+    this.loop.start();
+  }
+
+  /** Stops all schedules, then deregisters within `deadlineMs`. Resolves true when deregistered. */
+  async stop(deadlineMs: number): Promise<boolean> {
+    const started = Date.now();
+    this.health.stop();
+    this.facts.stop();
+    this.self.stop();
+    // A beat in flight (maybe a registration) gets a share of the deadline to finish.
+    await Promise.race([this.loop.stop(), new Promise((resolve) => setTimeout(resolve, Math.min(1_000, deadlineMs / 2)))]);
+    const left = Math.max(100, deadlineMs - (Date.now() - started));
+    const done = await this.session.deregister(left);
+    this.deps.coordinator.close();
+    return done;
+  }
+
+  /** Applies a reloaded config: checks, labels (sent with the next heartbeat), log level, interval. */
+  reload(config: AgentConfig, identityChanged: boolean): void {
+    this.config = config;
+    this.deps.logger.level = config.logLevel;
+    this.health.reload(config.checks);
+    if (this.coordinatorInterval === undefined) this.loop.setInterval(config.heartbeatInterval * 1000);
+    if (identityChanged) {
+      this.deps.logger.warn('identity changed: registering again');
+      this.session.reset();
+      this.loop.beatNow();
+    }
+    this.deps.logger.info('configuration reloaded', { checks: config.checks.length, labels: Object.keys(config.labels).length });
+  }
+
+  private async readMemory(): Promise<NodeFacts['memory']> {
+    await this.facts.refresh(['memory', 'cgroup']);
+    return this.facts.facts().memory;
+  }
+
+  private registerBody(): RegisterNodeRequest {
+    const facts = this.facts.facts();
+    const body: RegisterNodeRequest = {
+      identity: this.deps.identity,
+      hostname: facts.hostname ?? hostname(),
+      name: this.config.name ?? facts.hostname ?? hostname(),
+      labels: { ...this.config.labels },
+      facts,
+    };
+    if (this.deps.bootId) body.bootId = this.deps.bootId;
+    if (this.config.cluster) body.cluster = this.config.cluster;
+    return body;
+  }
+
+  private heartbeatBody(): HeartbeatRequest {
+    const body: HeartbeatRequest = { agent: this.self.sample() };
+    const facts = this.facts.facts();
+    const stale = Date.now() - this.sent.factsAt >= this.config.factsRefreshInterval * 1000;
+    if (factsFingerprint(facts) !== this.sent.facts || stale) body.facts = facts;
+    const health = this.health.report() ?? (this.forceHealth ? { status: 'passing' as const, checks: [] } : undefined);
+    if (health && (this.forceHealth || this.health.runCount !== this.sent.healthRuns)) body.health = health;
+    const labels = JSON.stringify(this.config.labels);
+    if (labels !== this.sent.labels) body.labels = { ...this.config.labels };
+    return body;
+  }
+
+  private markSent(body: HeartbeatRequest): void {
+    if (body.facts) this.sent = { ...this.sent, facts: factsFingerprint(body.facts), factsAt: Date.now() };
+    if (body.health) {
+      this.sent.healthRuns = this.health.runCount;
+      this.forceHealth = false;
+    }
+    if (body.labels) this.sent.labels = JSON.stringify(body.labels);
+  }
+
+  private onRegistered(registration: Registration): void {
+    const facts = this.facts.facts();
+    this.sent = { facts: factsFingerprint(facts), factsAt: Date.now(), healthRuns: -1, labels: JSON.stringify(this.config.labels) };
+    this.adoptInterval(registration.heartbeatIntervalSecs);
+  }
+
+  private onHeartbeatResponse(response: HeartbeatResponse): void {
+    if (response.heartbeatIntervalSecs !== undefined) this.adoptInterval(response.heartbeatIntervalSecs);
+    if (response.healthCheckRequested) void this.runRequestedCheck();
+  }
+
+  private adoptInterval(secs: number): void {
+    if (!(secs > 0) || secs * 1000 === this.loop.interval) return;
+    this.coordinatorInterval = secs;
+    this.deps.logger.info('heartbeat interval set by the coordinator', { heartbeatIntervalSecs: secs });
+    this.loop.setInterval(secs * 1000);
+  }
+
+  /** The coordinator asked for a health check: run all checks, refresh facts, report at once. */
+  private async runRequestedCheck(): Promise<void> {
+    this.deps.logger.info('health check requested by the coordinator');
+    await Promise.all([this.health.runAll(), this.facts.collectAll()]);
+    this.forceHealth = true;
+    this.sent.facts = '';
+    this.loop.beatNow();
+  }
+
+  /** The latest health report (for status output). */
+  healthReport(): HealthReport | undefined {
+    return this.health.report();
+  }
+}

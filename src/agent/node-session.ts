@@ -1,0 +1,163 @@
+/**
+ * One agent's conversation with the coordinator: register, heartbeat, deregister. It turns
+ * every answer into what the heartbeat loop should do next (BeatOutcome) and logs each change
+ * of connection state once, not on every attempt.
+ */
+import type { Logger } from '../shared/logger.ts';
+import type { HeartbeatRequest, HeartbeatResponse, RegisterNodeRequest } from '../shared/protocol.ts';
+import { type Coordinator, CoordinatorError } from './coordinator-client.ts';
+import type { BeatOutcome } from './heartbeat-loop.ts';
+
+export type ConnectionState = 'starting' | 'connected' | 'unreachable' | 'unauthorized' | 'duplicate' | 'rejected';
+
+export interface Registration {
+  nodeId: string;
+  nodeToken: string;
+  heartbeatIntervalSecs: number;
+}
+
+export interface SessionHooks {
+  /** The registration request (identity, facts, labels...) as of now. */
+  registerBody(): RegisterNodeRequest;
+  /** The heartbeat body as of now (facts/health only when worth sending). */
+  heartbeatBody(): HeartbeatRequest;
+  /** Called after a heartbeat body was accepted, so its parts count as sent. */
+  heartbeatSent(body: HeartbeatRequest): void;
+  onRegistered(registration: Registration): void;
+  onHeartbeatResponse(response: HeartbeatResponse): void;
+}
+
+export interface NodeSessionOptions {
+  coordinator: Coordinator;
+  enrollToken: () => string;
+  logger: Logger;
+  hooks: SessionHooks;
+  identity: string;
+}
+
+export class NodeSession {
+  private registration: Registration | undefined;
+  private state: ConnectionState = 'starting';
+  private readonly options: NodeSessionOptions;
+
+  constructor(options: NodeSessionOptions) {
+    this.options = options;
+  }
+
+  get current(): Registration | undefined {
+    return this.registration;
+  }
+
+  get connectionState(): ConnectionState {
+    return this.state;
+  }
+
+  /** One step of the loop: register when not registered, else heartbeat. */
+  beat(): Promise<BeatOutcome> {
+    return this.registration ? this.heartbeat(this.registration) : this.register();
+  }
+
+  /** Forgets the registration (e.g. identity changed on reload): the next beat registers. */
+  reset(): void {
+    this.registration = undefined;
+  }
+
+  private async register(): Promise<BeatOutcome> {
+    const { coordinator, hooks, logger } = this.options;
+    let token: string;
+    try {
+      token = this.options.enrollToken();
+    } catch (error) {
+      this.setState('unauthorized', 'error', `cannot read the enrollment token: ${(error as Error).message}`);
+      return { kind: 'slow-retry' };
+    }
+    try {
+      const response = await coordinator.register(token, hooks.registerBody());
+      this.registration = { nodeId: response.nodeId, nodeToken: response.nodeToken, heartbeatIntervalSecs: response.heartbeatIntervalSecs };
+      this.setState('connected', 'info', 'connected to the coordinator');
+      logger.info('registered', { nodeId: response.nodeId, identity: this.options.identity, heartbeatIntervalSecs: response.heartbeatIntervalSecs });
+      hooks.onRegistered(this.registration);
+      return { kind: 'ok' };
+    } catch (error) {
+      return this.failed(error, 'registration');
+    }
+  }
+
+  private async heartbeat(registration: Registration): Promise<BeatOutcome> {
+    const { coordinator, hooks, logger } = this.options;
+    const body = hooks.heartbeatBody();
+    try {
+      const response = await coordinator.heartbeat(registration.nodeToken, body);
+      hooks.heartbeatSent(body);
+      this.setState('connected', 'info', 'connected to the coordinator');
+      logger.debug('heartbeat accepted', { nodeId: registration.nodeId, facts: body.facts !== undefined, health: body.health?.status });
+      hooks.onHeartbeatResponse(response);
+      return { kind: 'ok' };
+    } catch (error) {
+      if (error instanceof CoordinatorError && [401, 403, 404, 410].includes(error.status ?? 0)) {
+        logger.warn('the coordinator no longer knows this node; registering again', {
+          nodeId: registration.nodeId,
+          status: error.status,
+          errorCode: error.errorCode,
+        });
+        this.registration = undefined;
+        return { kind: 'again' };
+      }
+      return this.failed(error, 'heartbeat');
+    }
+  }
+
+  private failed(error: unknown, what: string): BeatOutcome {
+    if (!(error instanceof CoordinatorError)) {
+      this.setState('unreachable', 'error', `${what} failed unexpectedly: ${(error as Error).message}`);
+      return { kind: 'retry' };
+    }
+    if (error.retryable) {
+      this.setState('unreachable', 'warn', `coordinator unreachable; retrying with backoff (${error.message})`);
+      return { kind: 'retry' };
+    }
+    if (error.errorCode === 'DuplicateIdentity') {
+      this.setState(
+        'duplicate',
+        'error',
+        `registration refused: another host with identity ${this.options.identity} is still heartbeating. ` +
+          'If this host was cloned or its state directory copied, delete the identity file in the state directory ' +
+          '(or set a distinct --identity) and restart. Retrying slowly.',
+      );
+      return { kind: 'slow-retry' };
+    }
+    if (error.status === 401 || error.status === 403) {
+      this.setState('unauthorized', 'error', `the coordinator refused the token (${error.message}); check NODEPULSE_TOKEN / --token-file. Retrying slowly.`);
+      return { kind: 'slow-retry' };
+    }
+    this.setState('rejected', 'error', `${what} rejected: ${error.message}. Retrying slowly.`);
+    return { kind: 'slow-retry' };
+  }
+
+  private setState(state: ConnectionState, level: 'info' | 'warn' | 'error', message: string): void {
+    if (state === this.state) return;
+    const previous = this.state;
+    this.state = state;
+    if (state === 'connected' && previous === 'starting') return;
+    this.options.logger.log(level, message, { state, previous });
+  }
+
+  /** Sends DeregisterNode(Shutdown) within the deadline; false when it did not make it. */
+  async deregister(deadlineMs: number): Promise<boolean> {
+    const registration = this.registration;
+    if (!registration) return true;
+    try {
+      await this.options.coordinator.deregister(registration.nodeToken, { reason: 'Shutdown' }, deadlineMs);
+      this.registration = undefined;
+      this.options.logger.info('deregistered', { nodeId: registration.nodeId });
+      return true;
+    } catch (error) {
+      this.options.logger.warn('deregistration did not complete before the deadline; exiting anyway', {
+        nodeId: registration.nodeId,
+        error: (error as Error).message,
+      });
+      return false;
+    }
+  }
+}
+
