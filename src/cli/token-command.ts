@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { CoordinatorConfigSchema } from '../coordinator/config.ts';
+import { CoordinatorConfigSchema, withEnvAliases } from '../coordinator/config.ts';
 import { openStore } from '../coordinator/store/open-store.ts';
 import type { Store } from '../coordinator/store/store.ts';
 import { createToken, listTokens } from '../coordinator/token-admin.ts';
@@ -8,7 +8,7 @@ import { loadConfig } from '../shared/config-loader.ts';
 import { printTable } from './output.ts';
 
 async function withStore<T>(argv: { store?: unknown; config?: unknown }, work: (store: Store) => Promise<T>): Promise<T> {
-  const config = loadConfig(CoordinatorConfigSchema, { file: argv.config as string | undefined, env: process.env, flags: { store: argv.store } });
+  const config = loadConfig(CoordinatorConfigSchema, { file: argv.config as string | undefined, env: withEnvAliases(process.env), flags: { store: argv.store } });
   const store = await openStore(config.store, { poolSize: 1 });
   try {
     await store.migrate();

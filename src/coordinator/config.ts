@@ -42,6 +42,15 @@ export const CoordinatorConfigSchema = Type.Object(
 
 export type CoordinatorConfig = Static<typeof CoordinatorConfigSchema>;
 
+/**
+ * Environment aliases: NODEPULSE_STORE_URL names the store like NODEPULSE_STORE (the usual
+ * spelling for a connection string); NODEPULSE_STORE wins when both are set.
+ */
+export function withEnvAliases(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!env.NODEPULSE_STORE && env.NODEPULSE_STORE_URL) return { ...env, NODEPULSE_STORE: env.NODEPULSE_STORE_URL };
+  return env;
+}
+
 /** The timeout rules, resolved from the config once. */
 export interface TimeoutSettings {
   intervalMs: number;

@@ -4,6 +4,8 @@ import type { Logger } from '../shared/logger.ts';
 import { buildApp } from './app.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
+import { LeaderElection } from './leadership/leader-election.ts';
+import type { LeaderLock } from './leadership/leader-lock.ts';
 import { createMetrics } from './metrics.ts';
 import { NodeService } from './node-service.ts';
 import { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
@@ -17,12 +19,17 @@ export interface CoordinatorDeps {
   logger: Logger;
   config: CoordinatorConfig;
   settings: TimeoutSettings;
+  /** Elects the one sweeping replica on a shared store; absent (SQLite): this process always sweeps. */
+  leaderLock?: LeaderLock | undefined;
+  /** How often a replica tries or checks the leader lock (and watches the store); 1 s by default. */
+  leaderCheckMs?: number;
 }
 
 export interface Coordinator {
   app: FastifyInstance;
   nodes: NodeService;
   sweeper: Sweeper;
+  leadership: LeaderElection;
   /** Starts the schedules (sweeper, heartbeat flush). Tests drive them by hand instead. */
   start(): void;
   /** Stops schedules, writes the pending heartbeats and closes the HTTP server (not the store). */
@@ -36,6 +43,15 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const heartbeats = new HeartbeatBuffer();
   let accepting = true;
   let sweeper: Sweeper | undefined;
+  const leadership = new LeaderElection({
+    lock: deps.leaderLock,
+    ping: () => store.ping(),
+    logger,
+    intervalMs: deps.leaderCheckMs ?? 1000,
+    // Nobody is timed out for one full timeout after a takeover or an outage: not the nodes' fault.
+    onGained: () => sweeper?.grantGrace('takeover'),
+    onStoreRecovered: () => sweeper?.grantGrace('store outage'),
+  });
   const metrics = createMetrics({ directory, heartbeats, sweeper: () => sweeper });
   const nodes = new NodeService({ store, clock, settings, directory, heartbeats, logger, healthCheckPending: () => false });
   sweeper = new Sweeper({
@@ -45,6 +61,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     logger,
     schedule: config.sweepSchedule,
     flushHeartbeats: () => nodes.flushHeartbeats(),
+    isLeader: () => leadership.isLeader(),
     onTerminated: (nodeIds) => {
       for (const nodeId of nodeIds) directory.markTerminated(nodeId);
       metrics.terminations.inc({ reason: 'HeartbeatTimeout' }, nodeIds.length);
@@ -71,14 +88,17 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     app,
     nodes,
     sweeper: activeSweeper,
+    leadership,
     start() {
       activeSweeper.start();
+      leadership.start();
       flushTimer = setInterval(() => void flush(), config.flushIntervalMs);
     },
     async stop() {
       accepting = false;
       clearInterval(flushTimer);
       await activeSweeper.stop();
+      await leadership.stop().catch((error: unknown) => logger.error('releasing leadership failed', { error }));
       try {
         await app.close();
       } finally {

@@ -4,10 +4,10 @@ import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
 import { VERSION } from '../shared/version.ts';
 import { type BootstrapToken, installBootstrapTokens } from './auth/bootstrap-tokens.ts';
-import { CoordinatorConfigSchema, resolveTimeouts, timeoutWarning } from './config.ts';
+import { CoordinatorConfigSchema, resolveTimeouts, timeoutWarning, withEnvAliases } from './config.ts';
 import { createCoordinator } from './coordinator.ts';
 import { DEFAULT_CLUSTER } from './node-service.ts';
-import { openStore } from './store/open-store.ts';
+import { openLeaderLock, openStore } from './store/open-store.ts';
 
 export interface ServeOptions {
   configFile?: string | undefined;
@@ -27,7 +27,7 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
   let config;
   let settings;
   try {
-    config = loadConfig(CoordinatorConfigSchema, { file: options.configFile, env: process.env, flags: options.flags });
+    config = loadConfig(CoordinatorConfigSchema, { file: options.configFile, env: withEnvAliases(process.env), flags: options.flags });
     settings = resolveTimeouts(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -38,10 +38,12 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
   const warning = timeoutWarning(settings);
   if (warning) logger.warn(warning);
 
-  const store = await openStore(config.store, { poolSize: config.storePoolSize });
+  const onConnectionError = (error: Error) => logger.warn('store connection lost', { error: error.message });
+  const store = await openStore(config.store, { poolSize: config.storePoolSize, onConnectionError });
   await store.migrate();
   await installBootstrapTokens(store, bootstrapTokens(process.env), systemClock.now());
-  const coordinator = await createCoordinator({ store, clock: systemClock, logger, config, settings });
+  const leaderLock = openLeaderLock(store, onConnectionError);
+  const coordinator = await createCoordinator({ store, clock: systemClock, logger, config, settings, leaderLock });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,11 +1,13 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ApiError, type ErrorBody } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { isStoreUnavailable } from '../store/store-unavailable.ts';
 import { problemsOf } from './validation.ts';
 
 /** Translates every failure into `{error_code, message, details}`; unexpected ones are logged in full. */
 export function toApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error;
+  if (isStoreUnavailable(error)) return new ApiError('StoreUnavailable', undefined, { retryable: true });
   if (error.validation) {
     const part = error.validationContext ?? 'body';
     const problems = problemsOf(error.validation, part);
@@ -38,7 +40,9 @@ declare module 'fastify' {
 export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const apiError = toApiError(error);
-    if (apiError.status >= 500 && !(error instanceof ApiError)) {
+    if (apiError.code === 'StoreUnavailable') {
+      logger.warn('store unavailable', { requestId: request.id, method: request.method, url: request.url, error: error.message });
+    } else if (apiError.status >= 500 && !(error instanceof ApiError)) {
       logger.error('unexpected error', { requestId: request.id, method: request.method, url: request.url, error });
     }
     const body: ErrorBody | { error: string } =

@@ -30,7 +30,7 @@ export interface ClusterHold {
   since: number;
 }
 
-export type SkipReason = 'startup-grace' | 'late-tick';
+export type SkipReason = 'startup-grace' | 'late-tick' | 'not-leader';
 
 export interface SweepDecision {
   terminate: ExpiredNode[];

@@ -25,6 +25,8 @@ export interface SweeperDeps {
   flushHeartbeats: () => Promise<void>;
   /** Told about every node this sweeper terminated. */
   onTerminated: (nodeIds: readonly string[]) => void;
+  /** With several replicas only the leader's scheduled ticks sweep; absent means always. */
+  isLeader?: () => boolean;
 }
 
 /**
@@ -92,6 +94,11 @@ export class Sweeper {
   /** A scheduled tick: late if the gap since the previous tick exceeds the period by the threshold. */
   async tick(): Promise<SweepResult> {
     const now = this.deps.clock.now();
+    if (this.deps.isLeader && !this.deps.isLeader()) {
+      // Another replica sweeps; forget the tick history so the first tick after a takeover is not "late".
+      this.lastTickAt = undefined;
+      return { terminated: [], holds: [], skipped: 'not-leader', durationMs: 0 };
+    }
     const late = this.lastTickAt !== undefined && now - this.lastTickAt > this.periodMs + this.deps.settings.lateThresholdMs;
     if (late) this.deps.logger.warn('sweeper tick ran late; skipping this round of terminations', { gapMs: now - (this.lastTickAt ?? now) });
     this.lastTickAt = now;

@@ -4,17 +4,26 @@ import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from '../rows.ts';
 import type {
   ClusterRecord,
+  DeleteInstanceResult,
   ExpiredNode,
+  HealthCheckRequestResult,
   HeartbeatWrite,
+  InstanceFields,
+  InstanceFilter,
   InstanceRecord,
   InstanceReport,
+  InstanceWriteResult,
+  MonitorEventRecord,
+  NewInstance,
   NodeRecord,
+  PendingHealthCheck,
   RegisterNodeInput,
   RegisterNodeResult,
   Store,
   TokenRecord,
 } from '../store.ts';
 import { createPool, inTransaction, queryRetrying } from './pg-pool.ts';
+import * as operator from './pg-operator-queries.ts';
 import { registerInTransaction } from './pg-register.ts';
 
 type Row = Record<string, unknown>;
@@ -191,19 +200,68 @@ export class PgStore implements Store {
 
   async recordInstanceReport(instanceId: number, report: InstanceReport): Promise<void> {
     const facts = report.facts ? JSON.stringify(report.facts) : null;
+    const labels = report.labels ? JSON.stringify(report.labels) : null;
     const health = report.health;
-    if (!facts && !health) return;
-    // One statement: facts and health change together or not at all.
+    if (!facts && !labels && !health) return;
+    // One statement: facts, labels and health change together or not at all.
     await this.pool.query(
       `UPDATE instances SET
          facts = COALESCE($1, facts),
-         health_status = CASE WHEN $2::boolean THEN $3 ELSE health_status END,
-         errors = CASE WHEN $2::boolean THEN $4 ELSE errors END,
-         last_health_check = CASE WHEN $2::boolean THEN $5 ELSE last_health_check END,
-         health_check_pending = CASE WHEN $2::boolean THEN 0 ELSE health_check_pending END,
-         modified_at = $5
-       WHERE id = $6`,
-      [facts, health !== undefined, health?.status ?? null, health ? errorsFromHealth(health) : '', report.now, instanceId],
+         labels = COALESCE($2, labels),
+         health_status = CASE WHEN $3::boolean THEN $4 ELSE health_status END,
+         errors = CASE WHEN $3::boolean THEN $5 ELSE errors END,
+         last_health_check = CASE WHEN $3::boolean THEN $6 ELSE last_health_check END,
+         health_check_pending = CASE WHEN $3::boolean THEN 0 ELSE health_check_pending END,
+         modified_at = $6
+       WHERE id = $7`,
+      [facts, labels, health !== undefined, health?.status ?? null, health ? errorsFromHealth(health) : '', report.now, instanceId],
     );
+  }
+
+  // Operator APIs: the SQL lives in pg-operator-queries.ts.
+  listClusters(afterId: number, limit: number): Promise<ClusterRecord[]> {
+    return operator.listClusters(this.pool, afterId, limit);
+  }
+  async countClusters(): Promise<number> {
+    return Number((await this.rows('SELECT count(*) AS count FROM clusters'))[0]?.count ?? 0);
+  }
+  updateCluster(id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined> {
+    return operator.updateCluster(this.pool, id, fields);
+  }
+  listInstances(filter: InstanceFilter): Promise<InstanceRecord[]> {
+    return operator.listInstances(this.pool, filter);
+  }
+  latestNodes(instanceIds: readonly number[]): Promise<NodeRecord[]> {
+    return operator.latestNodes(this.pool, instanceIds);
+  }
+  createInstance(input: NewInstance): Promise<InstanceWriteResult> {
+    return operator.createInstance(this.pool, input);
+  }
+  updateInstance(id: number, fields: Partial<InstanceFields>, now: number): Promise<InstanceWriteResult> {
+    return operator.updateInstance(this.pool, id, fields, now);
+  }
+  deleteInstance(id: number): Promise<DeleteInstanceResult> {
+    return operator.deleteInstance(this.pool, id);
+  }
+  requestHealthCheck(id: number, now: number): Promise<HealthCheckRequestResult> {
+    return operator.requestHealthCheck(this.pool, id, now);
+  }
+  listPendingHealthChecks(): Promise<PendingHealthCheck[]> {
+    return operator.listPendingHealthChecks(this.pool);
+  }
+  failHealthChecks(startedBefore: number, errors: string, now: number): Promise<number[]> {
+    return operator.failHealthChecks(this.pool, startedBefore, errors, now);
+  }
+  insertEvent(event: MonitorEventRecord): Promise<void> {
+    return operator.insertEvent(this.pool, event);
+  }
+  getEvent(id: string): Promise<MonitorEventRecord | undefined> {
+    return operator.getEvent(this.pool, id);
+  }
+  listEvents(limit: number): Promise<MonitorEventRecord[]> {
+    return operator.listEvents(this.pool, limit);
+  }
+  pruneEvents(keep: number, olderThan: number): Promise<number> {
+    return operator.pruneEvents(this.pool, keep, olderThan);
   }
 }

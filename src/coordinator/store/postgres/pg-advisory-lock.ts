@@ -1,0 +1,83 @@
+import pg from 'pg';
+import type { LeaderLock } from '../../leadership/leader-lock.ts';
+import { clientConfig } from './pg-pool.ts';
+
+/** The advisory lock key of the sweeping replica ("npsw"). */
+export const SWEEPER_LOCK_KEY = 0x6e70_7377;
+
+/**
+ * A session-level advisory lock held on one dedicated connection outside the pool. PostgreSQL
+ * releases it the moment that connection closes: when the holding process dies (kill -9), the
+ * kernel closes its socket and another replica can take the lock on its next try.
+ */
+export class PgAdvisoryLock implements LeaderLock {
+  private client: pg.Client | undefined;
+  private held = false;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly key = SWEEPER_LOCK_KEY,
+    private readonly onError: (error: Error) => void = () => undefined,
+  ) {}
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client({ ...clientConfig(this.connectionString), application_name: 'nodepulse-leader' });
+    client.on('error', (error) => {
+      // The connection broke: the server released the lock with it.
+      this.onError(error);
+      this.drop(client);
+    });
+    await client.connect().catch((error: unknown) => {
+      void client.end().catch(() => undefined);
+      throw error;
+    });
+    this.client = client;
+    return client;
+  }
+
+  private drop(client: pg.Client): void {
+    if (this.client === client) {
+      this.client = undefined;
+      this.held = false;
+    }
+    void client.end().catch(() => undefined);
+  }
+
+  async tryAcquire(): Promise<boolean> {
+    const client = await this.connection();
+    try {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [this.key]);
+      this.held = rows[0]?.locked === true;
+      return this.held;
+    } catch (error) {
+      this.drop(client);
+      throw error;
+    }
+  }
+
+  async stillHeld(): Promise<boolean> {
+    const client = this.client;
+    if (!client || !this.held) return false;
+    try {
+      // Our own session's lock, as the server sees it: proves both the connection and the lock.
+      const { rows } = await client.query<{ held: boolean }>(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objid = $1 AND granted) AS held",
+        [this.key],
+      );
+      this.held = rows[0]?.held === true;
+      return this.held;
+    } catch (error) {
+      this.drop(client);
+      throw error;
+    }
+  }
+
+  async release(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    this.held = false;
+    await client.end().catch(() => undefined);
+  }
+}
