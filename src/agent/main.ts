@@ -1,0 +1,148 @@
+/**
+ * The agent process entry: loads the config, wires the real dependencies, and owns signals and
+ * the exit code. SIGTERM/SIGINT: stop schedules, deregister within the deadline, exit 0; a second
+ * signal exits at once. SIGHUP: reload the config file. Config errors exit 78 (EX_CONFIG).
+ */
+import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
+import { type Logger, createLogger } from '../shared/logger.ts';
+import { Agent, factsSettings } from './agent.ts';
+import { type AgentConfig, loadAgentConfig, requireRunSettings } from './config.ts';
+import { CoordinatorClient, tokenReader } from './coordinator-client.ts';
+import { FactsCollector } from './facts-collector.ts';
+import { HealthRunner } from './health/health-runner.ts';
+import { loadIdentity, readBootId } from './identity.ts';
+import { type Probes, systemProbes, withHangingProbes } from './probes.ts';
+import { computeCapacity } from './capacity.ts';
+
+export interface AgentInvocation {
+  configFile?: string | undefined;
+  flags: Record<string, unknown>;
+}
+
+function configFileOf(invocation: AgentInvocation): string | undefined {
+  return invocation.configFile ?? (process.env.NODEPULSE_CONFIG || undefined);
+}
+
+/** Loads the config or exits 78 with every problem listed. */
+function loadOrExit(invocation: AgentInvocation, forRun: boolean): AgentConfig {
+  try {
+    const config = loadAgentConfig({ file: configFileOf(invocation), env: process.env, flags: invocation.flags });
+    if (forRun) requireRunSettings(config);
+    return config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`nodepulse agent: ${error.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+}
+
+/** Fault injection for tests and drills: NODEPULSE_FAULT_HANG_COLLECTOR=cpu,disks makes those probes hang. */
+function probesFor(config: AgentConfig): Probes {
+  const probes = systemProbes(config.cgroupRoot);
+  const hang = (process.env.NODEPULSE_FAULT_HANG_COLLECTOR ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return hang.length > 0 ? withHangingProbes(probes, hang) : probes;
+}
+
+export async function runAgent(invocation: AgentInvocation): Promise<void> {
+  let config = loadOrExit(invocation, true);
+  const logger = createLogger({ level: config.logLevel, component: 'agent' });
+  const { coordinator } = requireRunSettings(config);
+  const identity = loadIdentity({ stateDir: config.stateDir, override: config.identity });
+  if (identity.warning) logger.warn(identity.warning, { identity: identity.identity });
+  const client = new CoordinatorClient({ baseUrl: coordinator, requestTimeoutMs: config.requestTimeout * 1000, caFile: config.caFile, logger });
+  const agent = new Agent({
+    config,
+    logger,
+    coordinator: client,
+    enrollToken: tokenReader(config),
+    probes: probesFor(config),
+    identity: identity.identity,
+    bootId: readBootId(process.env),
+  });
+  logger.info('agent starting', {
+    coordinator,
+    identity: identity.identity,
+    identitySource: identity.source,
+    stateDir: config.stateDir,
+    heartbeatIntervalSecs: config.heartbeatInterval,
+    checks: config.checks.length,
+    pid: process.pid,
+  });
+  handleSignals(agent, logger, () => config, (next) => (config = next), invocation);
+  await agent.start();
+}
+
+function handleSignals(agent: Agent, logger: Logger, current: () => AgentConfig, replace: (c: AgentConfig) => void, invocation: AgentInvocation): void {
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    const deadlineMs = current().deregisterTimeout * 1000;
+    logger.info('shutting down', { signal, deregisterDeadlineMs: deadlineMs });
+    setTimeout(() => process.exit(0), deadlineMs + 1_000).unref();
+    agent.stop(deadlineMs).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(0);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGHUP', () => reload(agent, logger, current, replace, invocation));
+}
+
+function reload(agent: Agent, logger: Logger, current: () => AgentConfig, replace: (c: AgentConfig) => void, invocation: AgentInvocation): void {
+  let next: AgentConfig;
+  try {
+    next = loadAgentConfig({ file: configFileOf(invocation), env: process.env, flags: invocation.flags });
+    requireRunSettings(next);
+  } catch (error) {
+    logger.error('config reload failed; keeping the running configuration', { error: (error as Error).message });
+    return;
+  }
+  const before = current();
+  if (next.coordinator !== before.coordinator || next.caFile !== before.caFile) {
+    logger.warn('coordinator or caFile changed: restart the agent to apply');
+  }
+  const identityChanged = (next.identity ?? '') !== (before.identity ?? '') || next.stateDir !== before.stateDir;
+  replace(next);
+  agent.reload(next, identityChanged);
+}
+
+/** `agent facts`: one collection, printed as JSON with the capacity figures. */
+export async function printFacts(invocation: AgentInvocation): Promise<void> {
+  const config = loadOrExit(invocation, false);
+  const collector = new FactsCollector(probesFor(config), factsSettings(config));
+  await collector.collectAll();
+  const facts = collector.facts();
+  const capacity = computeCapacity(facts.cpu?.cpus, facts.memory?.totalBytes, factsSettings(config).capacity);
+  const range = capacity ? { min: Math.min(capacity.cpuCapacity, capacity.memCapacity), max: Math.max(capacity.cpuCapacity, capacity.memCapacity) } : null;
+  const out = { facts, capacity: capacity ? { ...capacity, ...range } : null, collectionMs: collector.lastCollectionMs, rssBytes: process.memoryUsage.rss() };
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  process.exit(0);
+}
+
+/** `agent check`: runs every configured check once; exits 2 if any is critical. */
+export async function runChecksOnce(invocation: AgentInvocation): Promise<void> {
+  const config = loadOrExit(invocation, false);
+  const logger = createLogger({ level: 'error', component: 'agent' });
+  const collector = new FactsCollector(probesFor(config), factsSettings(config));
+  const runner = new HealthRunner(config.checks, {
+    logger,
+    deps: {
+      readMemory: async () => {
+        await collector.refresh(['memory', 'cgroup']);
+        return collector.facts().memory;
+      },
+      outputLimit: config.checkOutputLimit,
+    },
+  });
+  const report = (await runner.runAll()) ?? { status: 'passing', checks: [] };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.exit(report.status === 'critical' ? 2 : 0);
+}

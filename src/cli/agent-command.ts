@@ -1,0 +1,77 @@
+import type { Argv, CommandModule } from 'yargs';
+
+/** Flags shared by every agent subcommand; each mirrors a config key (config/agent.example.yaml). */
+function commonOptions(yargs: Argv): Argv {
+  return yargs
+    .option('config', { type: 'string', describe: 'YAML config file (or NODEPULSE_CONFIG)' })
+    .option('log-level', { type: 'string', describe: 'error, warn, info or debug (debug logs every request)' })
+    .option('state-dir', { type: 'string', describe: 'Directory for the persistent identity (default /var/lib/nodepulse-agent)' })
+    .option('advertise-address', { type: 'string', describe: 'Address to report instead of the detected primary IP' });
+}
+
+function runOptions(yargs: Argv): Argv {
+  return commonOptions(yargs)
+    .option('coordinator', { type: 'string', describe: 'Coordinator URL, e.g. http://coordinator:8420' })
+    .option('token', { type: 'string', describe: 'Enrollment token (prefer NODEPULSE_TOKEN or --token-file: flags show in ps)' })
+    .option('token-file', { type: 'string', describe: 'File whose first line is the enrollment token' })
+    .option('ca-file', { type: 'string', describe: 'CA bundle for an https coordinator' })
+    .option('cluster', { type: 'string', describe: 'Cluster to join (with an admin token; an enroll token implies its cluster)' })
+    .option('name', { type: 'string', describe: 'Node name (default: the hostname)' })
+    .option('identity', { type: 'string', describe: 'Override the persistent identity (e.g. a StatefulSet pod name)' })
+    .option('heartbeat-interval', { type: 'string', describe: 'Seconds between heartbeats (the coordinator may override it)' });
+}
+
+type Args = Record<string, unknown>;
+
+function flagsOf(argv: Args): Record<string, unknown> {
+  return {
+    coordinator: argv.coordinator,
+    token: argv.token,
+    tokenFile: argv['token-file'],
+    caFile: argv['ca-file'],
+    cluster: argv.cluster,
+    name: argv.name,
+    identity: argv.identity,
+    stateDir: argv['state-dir'],
+    heartbeatInterval: argv['heartbeat-interval'],
+    logLevel: argv['log-level'],
+    advertiseAddress: argv['advertise-address'],
+  };
+}
+
+/** `nodepulse agent run|facts|check`. */
+export const agentCommand: CommandModule = {
+  command: 'agent <action>',
+  describe: 'Run the node agent, or print its facts or checks',
+  builder: (yargs: Argv) =>
+    yargs
+      .command({
+        command: 'run',
+        describe: 'Register with the coordinator, heartbeat and run health checks (foreground, logs to stdout)',
+        builder: runOptions,
+        handler: async (argv) => {
+          const { runAgent } = await import('../agent/main.ts');
+          await runAgent({ configFile: argv.config as string | undefined, flags: flagsOf(argv) });
+        },
+      })
+      .command({
+        command: 'facts',
+        describe: 'Collect the facts and capacity once, print them as JSON and exit',
+        builder: commonOptions,
+        handler: async (argv) => {
+          const { printFacts } = await import('../agent/main.ts');
+          await printFacts({ configFile: argv.config as string | undefined, flags: flagsOf(argv) });
+        },
+      })
+      .command({
+        command: 'check',
+        describe: 'Run the configured health checks once, print the results, exit 2 if any is critical',
+        builder: commonOptions,
+        handler: async (argv) => {
+          const { runChecksOnce } = await import('../agent/main.ts');
+          await runChecksOnce({ configFile: argv.config as string | undefined, flags: flagsOf(argv) });
+        },
+      })
+      .demandCommand(1),
+  handler: () => undefined,
+};
