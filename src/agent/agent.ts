@@ -28,6 +28,8 @@ export interface AgentDeps {
 }
 
 const MIB = 1024 * 1024;
+/** Registration waits at most this long for the first facts; late facts go out with a heartbeat. */
+const FIRST_FACTS_WAIT_MS = 3_000;
 
 export function factsSettings(config: AgentConfig): FactsSettings {
   return {
@@ -86,13 +88,14 @@ export class Agent {
   }
 
   /**
-   * Collects facts (bounded by the collector timeout, so registration carries them), then
-   * starts the heartbeat loop and the health checks. Collection keeps running on its own.
+   * Collects facts (waiting at most a few seconds, so registration usually carries them), then
+   * starts the heartbeat loop and the health checks. Collection keeps running on its own; facts
+   * that arrive later go out with the next heartbeat.
    */
   async start(): Promise<void> {
     this.self.start();
     const firstFacts = this.facts.start();
-    const bound = this.config.collectorTimeout * 1000 + 500;
+    const bound = Math.min(this.config.collectorTimeout * 1000 + 100, FIRST_FACTS_WAIT_MS);
     await Promise.race([firstFacts, new Promise((resolve) => setTimeout(resolve, bound).unref())]);
     this.deps.logger.debug('facts collected', { ms: this.facts.lastCollectionMs });
     this.health.start();

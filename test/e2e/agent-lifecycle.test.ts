@@ -1,0 +1,81 @@
+import { cpus, hostname, totalmem } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCoordinatorProcess } from '../helpers/coordinator-process.ts';
+import { cleanupAll, waitFor } from '../helpers/spawn-process.ts';
+import { FAST, instances, nodeById, nodes, startAgent, waitForRegistration } from './agent-helpers.ts';
+
+afterEach(cleanupAll);
+
+describe('agent lifecycle against a real coordinator', () => {
+  it('registers Active with the host facts, advances lastHeartbeat, and on SIGTERM is Shutdown within 1 s and exits 0', async () => {
+    const coordinator = await startCoordinatorProcess({ args: FAST });
+    const { proc } = startAgent(coordinator.url);
+    const nodeId = await waitForRegistration(proc);
+    expect((await nodeById(coordinator, nodeId))?.status).toBe('Active');
+
+    const [instance] = await instances(coordinator);
+    expect(instance).toMatchObject({ hostname: hostname(), memory: totalmem(), cpu_capacity: Math.max(1, Math.floor(cpus().length * 4)) });
+    expect(Number(instance?.cpu)).toBe(cpus().length);
+
+    const first = (await nodeById(coordinator, nodeId))!.lastHeartbeat;
+    await waitFor(async () => (await nodeById(coordinator, nodeId))!.lastHeartbeat > first, 15_000, { message: 'lastHeartbeat advances' });
+
+    proc.kill('SIGTERM');
+    const signalledAt = Date.now();
+    await waitFor(async () => (await nodeById(coordinator, nodeId))?.status === 'Terminated', 5_000, { intervalMs: 20 });
+    expect(Date.now() - signalledAt).toBeLessThan(1_000);
+    expect((await nodeById(coordinator, nodeId))?.terminationReason).toBe('Shutdown');
+    expect(await proc.waitForExit(10_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('is timed out (HeartbeatTimeout) by the coordinator after kill -9', async () => {
+    const coordinator = await startCoordinatorProcess({ args: FAST });
+    const { proc } = startAgent(coordinator.url);
+    const nodeId = await waitForRegistration(proc);
+    // Let the coordinator's startup grace (one timeout) pass while the agent is alive.
+    await waitFor(async () => !(await (await fetch(`${coordinator.url}/readyz`)).json()).holds?.startupGraceUntil, 20_000).catch(() => undefined);
+    proc.kill('SIGKILL');
+    await proc.waitForExit(10_000);
+    const node = await waitFor(async () => {
+      const view = await nodeById(coordinator, nodeId);
+      return view?.status === 'Terminated' ? view : undefined;
+    }, 30_000, { intervalMs: 200, message: 'node timed out' });
+    expect(node.terminationReason).toBe('HeartbeatTimeout');
+  });
+
+  it('keeps the same instance across an agent restart on the same host (same identity)', async () => {
+    const coordinator = await startCoordinatorProcess({ args: FAST });
+    const first = startAgent(coordinator.url);
+    const firstNode = await waitForRegistration(first.proc);
+    first.proc.kill('SIGTERM');
+    expect((await first.proc.waitForExit(10_000)).code).toBe(0);
+
+    const second = startAgent(coordinator.url, { stateDir: first.stateDir });
+    const secondNode = await waitForRegistration(second.proc);
+    expect(secondNode).not.toBe(firstNode);
+    const all = await instances(coordinator);
+    expect(all).toHaveLength(1);
+    expect((await nodes(coordinator, false)).map((n) => n.nodeId)).toEqual([secondNode]);
+    const identity = (line: string) => (JSON.parse(line) as { identity: string }).identity;
+    const started = (proc: typeof first.proc) => identity(proc.stdoutLines.find((l) => l.includes('"agent starting"'))!);
+    expect(started(second.proc)).toBe(started(first.proc));
+    expect(all[0]?.uuid).toBe(started(first.proc));
+  });
+
+  it('refuses a second agent with a copied identity and a different boot id, while the first keeps running', async () => {
+    const coordinator = await startCoordinatorProcess({ args: FAST });
+    const original = startAgent(coordinator.url, { env: { NODEPULSE_BOOT_ID: 'boot-original' } });
+    const nodeId = await waitForRegistration(original.proc);
+    const clone = startAgent(coordinator.url, { stateDir: original.stateDir, env: { NODEPULSE_BOOT_ID: 'boot-clone' } });
+    const refusal = await clone.proc.waitForLine(/another host with identity .* is still heartbeating/, 30_000);
+    expect(JSON.parse(refusal)).toMatchObject({ level: 'error' });
+    expect(clone.proc.exitStatus()).toBeUndefined();
+
+    const before = (await nodeById(coordinator, nodeId))!.lastHeartbeat;
+    await waitFor(async () => (await nodeById(coordinator, nodeId))!.lastHeartbeat > before, 15_000, { message: 'the original keeps heartbeating' });
+    expect((await nodes(coordinator, true)).map((n) => [n.nodeId, n.status])).toEqual([[nodeId, 'Active']]);
+
+    clone.proc.kill('SIGTERM');
+    expect((await clone.proc.waitForExit(10_000)).code).toBe(0);
+  });
+});
