@@ -5,8 +5,10 @@ import type { Authenticator } from './auth/authenticator.ts';
 import { installAuth } from './http/auth-hook.ts';
 import { installErrorHandling, installJsonParser } from './http/error-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
+import type { InstanceService } from './instances/instance-service.ts';
 import type { NodeService } from './node-service.ts';
 import { clusterActions } from './routes/cluster-actions.ts';
+import { instanceRoutes } from './routes/instances.ts';
 import { type OpsDeps, opsRoutes } from './routes/ops.ts';
 import type { Sweeper } from './sweeper/sweeper.ts';
 
@@ -15,6 +17,7 @@ export interface AppDeps extends OpsDeps {
   authenticator: Authenticator;
   nodes: NodeService;
   sweeper: Sweeper;
+  instances: InstanceService;
   bodyLimitBytes: number;
 }
 
@@ -37,5 +40,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(clusterActions, { nodes: deps.nodes, sweeper: deps.sweeper });
   await app.register(opsRoutes, deps);
+  await app.register(instanceRoutes, { instances: deps.instances });
   return app;
 }

@@ -6,6 +6,8 @@ import { Authenticator } from './auth/authenticator.ts';
 import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
 import type { LeaderLock } from './leadership/leader-lock.ts';
+import { HealthCheckTracker } from './instances/health-check-tracker.ts';
+import { InstanceService } from './instances/instance-service.ts';
 import { createMetrics } from './metrics.ts';
 import { NodeService } from './node-service.ts';
 import { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
@@ -30,11 +32,16 @@ export interface Coordinator {
   nodes: NodeService;
   sweeper: Sweeper;
   leadership: LeaderElection;
+  instances: InstanceService;
+  healthChecks: HealthCheckTracker;
   /** Starts the schedules (sweeper, heartbeat flush). Tests drive them by hand instead. */
   start(): void;
   /** Stops schedules, writes the pending heartbeats and closes the HTTP server (not the store). */
   stop(): Promise<void>;
 }
+
+/** Pending health checks are re-read from the store this often (requests made through another replica). */
+const HEALTH_CHECK_REFRESH_MS = 5000;
 
 /** Wires the coordinator's parts together from its dependencies. */
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
@@ -53,7 +60,18 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     onStoreRecovered: () => sweeper?.grantGrace('store outage'),
   });
   const metrics = createMetrics({ directory, heartbeats, sweeper: () => sweeper });
-  const nodes = new NodeService({ store, clock, settings, directory, heartbeats, logger, healthCheckPending: () => false });
+  const healthChecks = new HealthCheckTracker({ store, clock, logger, timeoutMs: config.healthCheckTimeoutSecs * 1000, refreshMs: HEALTH_CHECK_REFRESH_MS });
+  const nodes = new NodeService({
+    store,
+    clock,
+    settings,
+    directory,
+    heartbeats,
+    logger,
+    healthCheckPending: (instanceId) => healthChecks.isPending(instanceId),
+    onHealthReport: (instanceId) => healthChecks.reported(instanceId),
+  });
+  const instances = new InstanceService({ store, clock, heartbeats, healthChecks });
   sweeper = new Sweeper({
     store,
     clock,
@@ -73,6 +91,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     authenticator,
     nodes,
     sweeper,
+    instances,
     store,
     clock,
     metrics: metrics.registry,
@@ -89,14 +108,18 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     nodes,
     sweeper: activeSweeper,
     leadership,
+    instances,
+    healthChecks,
     start() {
       activeSweeper.start();
+      healthChecks.start();
       leadership.start();
       flushTimer = setInterval(() => void flush(), config.flushIntervalMs);
     },
     async stop() {
       accepting = false;
       clearInterval(flushTimer);
+      healthChecks.stop();
       await activeSweeper.stop();
       await leadership.stop().catch((error: unknown) => logger.error('releasing leadership failed', { error }));
       try {

@@ -28,6 +28,8 @@ export interface NodeServiceDeps {
   logger: Logger;
   /** Whether the instance has a health check waiting for its agent. */
   healthCheckPending: (instanceId: number) => boolean;
+  /** Told when an instance's agent reported its health checks. */
+  onHealthReport?: ((instanceId: number) => void) | undefined;
 }
 
 /** The agent protocol of seed 000: register, heartbeat, deregister, and the cluster's node list. */
@@ -108,6 +110,7 @@ export class NodeService {
     if (request.facts || request.health || request.labels) {
       await this.deps.store.recordInstanceReport(entry.instanceId, { facts: request.facts, health: request.health, labels: request.labels, now });
     }
+    if (request.health) this.deps.onHealthReport?.(entry.instanceId);
     const response: HeartbeatResponse = {};
     if (this.deps.healthCheckPending(entry.instanceId) && !request.health) response.healthCheckRequested = true;
     return response;

@@ -1,5 +1,17 @@
 import type { NodeStatus, TerminationReason } from '../../shared/protocol.ts';
-import type { ClusterRecord, InstanceRecord, NodeRecord, Role, TokenRecord } from './store.ts';
+import {
+  type ClusterRecord,
+  type ComponentReport,
+  type InstanceFields,
+  type InstanceRecord,
+  MONITOR_COMPONENTS,
+  type MonitorComponent,
+  type MonitorEventRecord,
+  type MonitorStatus,
+  type NodeRecord,
+  type Role,
+  type TokenRecord,
+} from './store.ts';
 
 /** Row shapes as both dialects return them (snake_case columns), and their one conversion. */
 type Row = Record<string, unknown>;
@@ -87,4 +99,61 @@ export function errorsFromHealth(report: { checks: { name: string; status: strin
     .filter((check) => check.status !== 'passing')
     .map((check) => `${check.name}: ${check.status}${check.output ? `: ${check.output}` : ''}`)
     .join('\n');
+}
+
+export function eventFromRow(row: Row): MonitorEventRecord {
+  const component = (name: MonitorComponent): ComponentReport => ({
+    status: row[`${name}_status`] as MonitorStatus,
+    selfInfo: String(row[`${name}_self_info`]),
+    resourcesInfo: String(row[`${name}_resources_info`]),
+  });
+  return {
+    id: String(row.id),
+    recordedAt: num(row.recorded_at),
+    allHealthy: num(row.all_healthy) === 1,
+    components: { api: component('api'), compiler: component('compiler'), runner: component('runner') },
+  };
+}
+
+/** The columns of monitor_events in one fixed order, and an event's values in that order. */
+export const EVENT_COLUMNS = [
+  'id',
+  'recorded_at',
+  'all_healthy',
+  ...MONITOR_COMPONENTS.flatMap((name) => [`${name}_status`, `${name}_self_info`, `${name}_resources_info`]),
+];
+
+export function eventValues(event: MonitorEventRecord): (string | number)[] {
+  return [
+    event.id,
+    event.recordedAt,
+    event.allHealthy ? 1 : 0,
+    ...MONITOR_COMPONENTS.flatMap((name) => {
+      const report = event.components[name];
+      return [report.status, report.selfInfo, report.resourcesInfo];
+    }),
+  ];
+}
+
+const INSTANCE_FIELD_COLUMNS: Record<keyof InstanceFields, string> = {
+  hostname: 'hostname',
+  capacityAdjustment: 'capacity_adjustment',
+  enabled: 'enabled',
+  managedByPolicy: 'managed_by_policy',
+  nodeType: 'node_type',
+  nodeState: 'node_state',
+  listenerPort: 'listener_port',
+  peers: 'peers',
+  peersFromControlNodes: 'peers_from_control_nodes',
+};
+
+/** The given instance fields as (column, value) pairs, in the stores' encoding (0/1 booleans, JSON arrays). */
+export function instanceFieldColumns(fields: Partial<InstanceFields>): [string, string | number | null][] {
+  const pairs: [string, string | number | null][] = [];
+  for (const [key, column] of Object.entries(INSTANCE_FIELD_COLUMNS) as [keyof InstanceFields, string][]) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    pairs.push([column, typeof value === 'boolean' ? (value ? 1 : 0) : Array.isArray(value) ? JSON.stringify(value) : value]);
+  }
+  return pairs;
 }

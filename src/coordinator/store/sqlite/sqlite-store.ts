@@ -4,14 +4,23 @@ import Database from 'better-sqlite3';
 import type { TerminationReason } from '../../../shared/protocol.ts';
 import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { SUPERSEDED_REASON, chooseInstance, decideActiveNode } from '../plan-registration.ts';
+import * as operator from './operator-queries.ts';
 import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from '../rows.ts';
 import type {
   ClusterRecord,
+  DeleteInstanceResult,
   ExpiredNode,
+  HealthCheckRequestResult,
   HeartbeatWrite,
+  InstanceFields,
+  InstanceFilter,
   InstanceRecord,
   InstanceReport,
+  InstanceWriteResult,
+  MonitorEventRecord,
+  NewInstance,
   NodeRecord,
+  PendingHealthCheck,
   RegisterNodeInput,
   RegisterNodeResult,
   Store,
@@ -222,5 +231,52 @@ export class SqliteStore implements Store {
           .run(report.health.status, errorsFromHealth(report.health), report.now, report.now, instanceId);
       }
     })();
+  }
+
+  // Operator APIs: the SQL lives in operator-queries.ts.
+  async listClusters(afterId: number, limit: number): Promise<ClusterRecord[]> {
+    return operator.listClusters(this.db, afterId, limit);
+  }
+  async countClusters(): Promise<number> {
+    return Number(this.db.prepare('SELECT count(*) FROM clusters').pluck().get());
+  }
+  async updateCluster(id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined> {
+    return operator.updateCluster(this.db, id, fields);
+  }
+  async listInstances(filter: InstanceFilter): Promise<InstanceRecord[]> {
+    return operator.listInstances(this.db, filter);
+  }
+  async latestNodes(instanceIds: readonly number[]): Promise<NodeRecord[]> {
+    return operator.latestNodes(this.db, instanceIds);
+  }
+  async createInstance(input: NewInstance): Promise<InstanceWriteResult> {
+    return operator.createInstance(this.db, input);
+  }
+  async updateInstance(id: number, fields: Partial<InstanceFields>, now: number): Promise<InstanceWriteResult> {
+    return operator.updateInstance(this.db, id, fields, now);
+  }
+  async deleteInstance(id: number): Promise<DeleteInstanceResult> {
+    return operator.deleteInstance(this.db, id);
+  }
+  async requestHealthCheck(id: number, now: number): Promise<HealthCheckRequestResult> {
+    return operator.requestHealthCheck(this.db, id, now);
+  }
+  async listPendingHealthChecks(): Promise<PendingHealthCheck[]> {
+    return operator.listPendingHealthChecks(this.db);
+  }
+  async failHealthChecks(startedBefore: number, errors: string, now: number): Promise<number[]> {
+    return operator.failHealthChecks(this.db, startedBefore, errors, now);
+  }
+  async insertEvent(event: MonitorEventRecord): Promise<void> {
+    operator.insertEvent(this.db, event);
+  }
+  async getEvent(id: string): Promise<MonitorEventRecord | undefined> {
+    return operator.getEvent(this.db, id);
+  }
+  async listEvents(limit: number): Promise<MonitorEventRecord[]> {
+    return operator.listEvents(this.db, limit);
+  }
+  async pruneEvents(keep: number, olderThan: number): Promise<number> {
+    return operator.pruneEvents(this.db, keep, olderThan);
   }
 }

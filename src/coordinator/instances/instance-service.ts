@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../shared/clock.ts';
+import { ApiError } from '../../shared/errors.ts';
+import { DEFAULT_CLUSTER } from '../node-service.ts';
+import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
+import type { InstanceFields, InstanceRecord, InstanceWriteResult, Store } from '../store/store.ts';
+import type { HealthCheckTracker } from './health-check-tracker.ts';
+import type { CreateInstanceBody, HealthView, Instance, InstanceListQuery, InstancePage, PatchInstanceBody } from './instance-schemas.ts';
+import { deriveNodeState, normalizeAdjustment, toHealthView, toInstanceView } from './instance-view.ts';
+import { loadSnapshots } from './snapshot-loader.ts';
+
+export const INSTANCES_PATH = '/api/v2/instances/';
+
+export interface InstanceServiceDeps {
+  store: Store;
+  clock: Clock;
+  heartbeats: HeartbeatBuffer;
+  healthChecks: HealthCheckTracker;
+}
+
+type Writable = Omit<PatchInstanceBody, 'hostname'> & { hostname?: string | undefined };
+
+/** The admin-writable fields of a request body in the store's terms; read-only fields are dropped. */
+function fieldsOf(body: Writable): Partial<InstanceFields> {
+  const fields: Partial<InstanceFields> = {};
+  if (body.hostname !== undefined) fields.hostname = body.hostname;
+  if (body.capacity_adjustment !== undefined) {
+    const adjustment = normalizeAdjustment(body.capacity_adjustment);
+    if (adjustment === undefined) {
+      throw new ApiError('InvalidRequest', 'Invalid body: capacity_adjustment must be a decimal from 0 to 1 with at most two places', {
+        problems: [{ path: 'capacity_adjustment', message: 'must be a decimal from 0 to 1 with at most two places' }],
+      });
+    }
+    fields.capacityAdjustment = adjustment;
+  }
+  if (body.enabled !== undefined) fields.enabled = body.enabled;
+  if (body.managed_by_policy !== undefined) fields.managedByPolicy = body.managed_by_policy;
+  if (body.node_type !== undefined) fields.nodeType = body.node_type;
+  if (body.node_state !== undefined) fields.nodeState = body.node_state;
+  if (body.listener_port !== undefined) fields.listenerPort = body.listener_port;
+  if (body.peers !== undefined) fields.peers = body.peers ?? [];
+  if (body.peers_from_control_nodes !== undefined) fields.peersFromControlNodes = body.peers_from_control_nodes;
+  return fields;
+}
+
+/** Seeds 002/003: the AWX instance API over the store. */
+export class InstanceService {
+  constructor(private readonly deps: InstanceServiceDeps) {}
+
+  private async view(instance: InstanceRecord): Promise<Instance> {
+    const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [instance]);
+    return toInstanceView(snapshot!);
+  }
+
+  private async find(id: number): Promise<InstanceRecord> {
+    const instance = await this.deps.store.getInstance(id);
+    if (!instance) throw new ApiError('InstanceNotFound', undefined, { id });
+    return instance;
+  }
+
+  private written(result: InstanceWriteResult, id: number | undefined, hostname: string | undefined): InstanceRecord {
+    if (result.outcome === 'hostname-taken') throw new ApiError('HostnameTaken', undefined, { hostname });
+    if (result.outcome === 'not-found') throw new ApiError('InstanceNotFound', undefined, { id });
+    return result.instance;
+  }
+
+  async list(query: InstanceListQuery): Promise<InstancePage> {
+    const { store, heartbeats } = this.deps;
+    let clusterIds: number[] | undefined;
+    if (query.cluster !== undefined) {
+      const cluster = await store.findClusterByName(query.cluster);
+      clusterIds = cluster ? [cluster.id] : [];
+    }
+    const instances = await store.listInstances({ clusterIds, hostname: query.hostname, enabled: query.enabled });
+    let snapshots = await loadSnapshots(store, heartbeats, instances);
+    if (query.node_state !== undefined) snapshots = snapshots.filter((snapshot) => deriveNodeState(snapshot) === query.node_state);
+    const start = (query.page - 1) * query.page_size;
+    if (query.page > 1 && start >= snapshots.length) throw new ApiError('NotFound', 'Invalid page.', { page: query.page });
+    const link = (page: number) => {
+      const params = new URLSearchParams({ page: String(page) });
+      for (const [key, value] of Object.entries(query)) if (key !== 'page' && value !== undefined) params.set(key, String(value));
+      return `${INSTANCES_PATH}?${params.toString()}`;
+    };
+    return {
+      count: snapshots.length,
+      next: start + query.page_size < snapshots.length ? link(query.page + 1) : null,
+      previous: query.page > 1 ? link(query.page - 1) : null,
+      results: snapshots.slice(start, start + query.page_size).map(toInstanceView),
+    };
+  }
+
+  async get(id: number): Promise<Instance> {
+    return this.view(await this.find(id));
+  }
+
+  async create(body: CreateInstanceBody): Promise<Instance> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const cluster = await store.ensureCluster(body.cluster ?? DEFAULT_CLUSTER, now);
+    const fields = fieldsOf(body);
+    const result = await store.createInstance({
+      clusterId: cluster.id,
+      uuid: randomUUID(),
+      now,
+      hostname: body.hostname,
+      capacityAdjustment: fields.capacityAdjustment ?? '1.00',
+      enabled: fields.enabled ?? true,
+      managedByPolicy: fields.managedByPolicy ?? true,
+      nodeType: fields.nodeType ?? 'execution',
+      nodeState: fields.nodeState ?? 'installed',
+      listenerPort: fields.listenerPort ?? null,
+      peers: fields.peers ?? [],
+      peersFromControlNodes: fields.peersFromControlNodes ?? false,
+    });
+    return this.view(this.written(result, undefined, body.hostname));
+  }
+
+  async update(id: number, body: PatchInstanceBody): Promise<Instance> {
+    const result = await this.deps.store.updateInstance(id, fieldsOf(body), this.deps.clock.now());
+    return this.view(this.written(result, id, body.hostname));
+  }
+
+  async remove(id: number): Promise<void> {
+    const result = await this.deps.store.deleteInstance(id);
+    if (result === 'not-found') throw new ApiError('InstanceNotFound', undefined, { id });
+    if (result === 'active-node') throw new ApiError('InstanceHasActiveNode', 'The instance has an Active node; stop its agent (or wait for its timeout) first', { id });
+  }
+
+  /** AWX's answers: "running" when this request started a check, "already in progress" otherwise. */
+  async requestHealthCheck(id: number): Promise<{ msg: string }> {
+    const instance = await this.find(id);
+    const result = await this.deps.healthChecks.request(id);
+    if (result === 'not-found') throw new ApiError('InstanceNotFound', undefined, { id });
+    return {
+      msg: result === 'started' ? `Health check is running for ${instance.hostname}.` : `Health check already in progress for ${instance.hostname}.`,
+    };
+  }
+
+  async healthView(id: number): Promise<HealthView> {
+    const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [await this.find(id)]);
+    return toHealthView(snapshot!);
+  }
+}

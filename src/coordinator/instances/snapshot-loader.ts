@@ -1,0 +1,27 @@
+import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
+import type { InstanceRecord, NodeRecord, Store } from '../store/store.ts';
+import type { InstanceSnapshot } from './instance-view.ts';
+
+/** Newest heartbeat of a node: the store's value merged with the one still in the buffer. */
+export function lastHeartbeatOf(node: NodeRecord, heartbeats: HeartbeatBuffer): number {
+  const pending = node.status === 'Active' ? heartbeats.pendingFor(node.nodeId) : undefined;
+  return Math.max(node.lastHeartbeat, pending ?? 0);
+}
+
+/** Loads what the derived fields of these instances need: their latest nodes and cluster names. */
+export async function loadSnapshots(store: Store, heartbeats: HeartbeatBuffer, instances: readonly InstanceRecord[]): Promise<InstanceSnapshot[]> {
+  const nodes = new Map((await store.latestNodes(instances.map((instance) => instance.id))).map((node) => [node.instanceId, node]));
+  const names = new Map<number, string>();
+  for (const clusterId of new Set(instances.map((instance) => instance.clusterId))) {
+    names.set(clusterId, (await store.findClusterById(clusterId))?.name ?? '');
+  }
+  return instances.map((instance) => {
+    const latestNode = nodes.get(instance.id);
+    return {
+      instance,
+      latestNode,
+      lastSeen: latestNode ? lastHeartbeatOf(latestNode, heartbeats) : null,
+      clusterName: names.get(instance.clusterId) ?? '',
+    };
+  });
+}

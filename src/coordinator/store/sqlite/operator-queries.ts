@@ -1,0 +1,159 @@
+import type Database from 'better-sqlite3';
+import { EVENT_COLUMNS, clusterFromRow, eventFromRow, eventValues, instanceFieldColumns, instanceFromRow, nodeFromRow } from '../rows.ts';
+import type {
+  ClusterRecord,
+  DeleteInstanceResult,
+  HealthCheckRequestResult,
+  InstanceFields,
+  InstanceFilter,
+  InstanceRecord,
+  InstanceWriteResult,
+  MonitorEventRecord,
+  NewInstance,
+  NodeRecord,
+  PendingHealthCheck,
+} from '../store.ts';
+
+type Row = Record<string, unknown>;
+type Db = Database.Database;
+
+/** SQLite's side of the operator APIs (clusters, instances, health checks, monitor events). */
+
+const CHUNK = 500;
+const marks = (count: number) => Array.from({ length: count }, () => '?').join(', ');
+const isUniqueViolation = (error: unknown) => (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
+
+export function listClusters(db: Db, afterId: number, limit: number): ClusterRecord[] {
+  return (db.prepare('SELECT * FROM clusters WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as Row[]).map(clusterFromRow);
+}
+
+export function updateCluster(db: Db, id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): ClusterRecord | undefined {
+  if (fields.provider !== undefined) db.prepare('UPDATE clusters SET provider = ? WHERE id = ?').run(fields.provider, id);
+  if (fields.regions !== undefined) db.prepare('UPDATE clusters SET regions = ? WHERE id = ?').run(JSON.stringify(fields.regions), id);
+  const row = db.prepare('SELECT * FROM clusters WHERE id = ?').get(id) as Row | undefined;
+  return row && clusterFromRow(row);
+}
+
+export function listInstances(db: Db, filter: InstanceFilter): InstanceRecord[] {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (filter.clusterIds) {
+    if (filter.clusterIds.length === 0) return [];
+    where.push(`cluster_id IN (${marks(filter.clusterIds.length)})`);
+    params.push(...filter.clusterIds);
+  }
+  if (filter.hostname !== undefined) {
+    where.push('hostname = ?');
+    params.push(filter.hostname);
+  }
+  if (filter.enabled !== undefined) {
+    where.push('enabled = ?');
+    params.push(filter.enabled ? 1 : 0);
+  }
+  const sql = `SELECT * FROM instances ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+  return (db.prepare(sql).all(...params) as Row[]).map(instanceFromRow);
+}
+
+export function latestNodes(db: Db, instanceIds: readonly number[]): NodeRecord[] {
+  const latest = new Map<number, NodeRecord>();
+  for (let start = 0; start < instanceIds.length; start += CHUNK) {
+    const chunk = instanceIds.slice(start, start + CHUNK);
+    const rows = db.prepare(`SELECT * FROM nodes WHERE instance_id IN (${marks(chunk.length)}) ORDER BY joined_at, id`).all(...chunk) as Row[];
+    for (const node of rows.map(nodeFromRow)) {
+      if (latest.get(node.instanceId)?.status !== 'Active') latest.set(node.instanceId, node);
+    }
+  }
+  return [...latest.values()];
+}
+
+function instanceById(db: Db, id: number): InstanceRecord | undefined {
+  const row = db.prepare('SELECT * FROM instances WHERE id = ?').get(id) as Row | undefined;
+  return row && instanceFromRow(row);
+}
+
+export function createInstance(db: Db, input: NewInstance): InstanceWriteResult {
+  const pairs = instanceFieldColumns(input);
+  const columns = ['cluster_id', 'uuid', 'created_at', 'modified_at', ...pairs.map(([column]) => column)];
+  try {
+    const id = db
+      .prepare(`INSERT INTO instances (${columns.join(', ')}) VALUES (${marks(columns.length)})`)
+      .run(input.clusterId, input.uuid, input.now, input.now, ...pairs.map(([, value]) => value)).lastInsertRowid;
+    return { outcome: 'ok', instance: instanceById(db, Number(id)) as InstanceRecord };
+  } catch (error) {
+    if (isUniqueViolation(error)) return { outcome: 'hostname-taken' };
+    throw error;
+  }
+}
+
+export function updateInstance(db: Db, id: number, fields: Partial<InstanceFields>, now: number): InstanceWriteResult {
+  const pairs = instanceFieldColumns(fields);
+  const assignments = [...pairs.map(([column]) => `${column} = ?`), 'modified_at = ?'];
+  try {
+    const changed = db.prepare(`UPDATE instances SET ${assignments.join(', ')} WHERE id = ?`).run(...pairs.map(([, value]) => value), now, id).changes;
+    if (changed === 0) return { outcome: 'not-found' };
+  } catch (error) {
+    if (isUniqueViolation(error)) return { outcome: 'hostname-taken' };
+    throw error;
+  }
+  return { outcome: 'ok', instance: instanceById(db, id) as InstanceRecord };
+}
+
+export function deleteInstance(db: Db, id: number): DeleteInstanceResult {
+  return db.transaction((): DeleteInstanceResult => {
+    if (!db.prepare('SELECT 1 FROM instances WHERE id = ?').get(id)) return 'not-found';
+    if (db.prepare("SELECT 1 FROM nodes WHERE instance_id = ? AND status = 'Active'").get(id)) return 'active-node';
+    db.prepare('DELETE FROM nodes WHERE instance_id = ?').run(id);
+    db.prepare('DELETE FROM instances WHERE id = ?').run(id);
+    return 'deleted';
+  })();
+}
+
+export function requestHealthCheck(db: Db, id: number, now: number): HealthCheckRequestResult {
+  const started = db
+    .prepare('UPDATE instances SET health_check_pending = 1, health_check_started = ? WHERE id = ? AND health_check_pending = 0')
+    .run(now, id).changes;
+  if (started === 1) return 'started';
+  return db.prepare('SELECT 1 FROM instances WHERE id = ?').get(id) ? 'already-pending' : 'not-found';
+}
+
+export function listPendingHealthChecks(db: Db): PendingHealthCheck[] {
+  return (db.prepare('SELECT id, health_check_started FROM instances WHERE health_check_pending = 1 ORDER BY id').all() as Row[]).map((row) => ({
+    instanceId: Number(row.id),
+    startedAt: Number(row.health_check_started ?? 0),
+  }));
+}
+
+export function failHealthChecks(db: Db, startedBefore: number, errors: string, now: number): number[] {
+  return db.transaction(() => {
+    const ids = db
+      .prepare('SELECT id FROM instances WHERE health_check_pending = 1 AND health_check_started < ?')
+      .pluck()
+      .all(startedBefore) as number[];
+    const update = db.prepare('UPDATE instances SET health_check_pending = 0, errors = ?, modified_at = ? WHERE id = ? AND health_check_pending = 1');
+    return ids.filter((id) => update.run(errors, now, id).changes === 1).map(Number);
+  })();
+}
+
+export function insertEvent(db: Db, event: MonitorEventRecord): void {
+  db.prepare(`INSERT INTO monitor_events (${EVENT_COLUMNS.join(', ')}) VALUES (${marks(EVENT_COLUMNS.length)})`).run(...eventValues(event));
+}
+
+export function getEvent(db: Db, id: string): MonitorEventRecord | undefined {
+  const row = db.prepare('SELECT * FROM monitor_events WHERE id = ?').get(id) as Row | undefined;
+  return row && eventFromRow(row);
+}
+
+export function listEvents(db: Db, limit: number): MonitorEventRecord[] {
+  return (db.prepare('SELECT * FROM monitor_events ORDER BY recorded_at DESC, id DESC LIMIT ?').all(limit) as Row[]).map(eventFromRow);
+}
+
+export function pruneEvents(db: Db, keep: number, olderThan: number): number {
+  const newest = '(SELECT id FROM monitor_events ORDER BY recorded_at DESC, id DESC LIMIT 1)';
+  return db.transaction(() => {
+    const old = db.prepare(`DELETE FROM monitor_events WHERE recorded_at < ? AND id <> ${newest}`).run(olderThan).changes;
+    const excess = db
+      .prepare('DELETE FROM monitor_events WHERE id NOT IN (SELECT id FROM monitor_events ORDER BY recorded_at DESC, id DESC LIMIT ?)')
+      .run(keep).changes;
+    return old + excess;
+  })();
+}

@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ADMIN, ENROLL, type Harness, READER, startHarness } from '../../helpers/coordinator-harness.ts';
+import { FACTS, request } from './instances-helpers.ts';
+
+const DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+/** Seed 002: every field with its type (null allowed where the value may be unknown yet). */
+const FIELD_TYPES: Record<string, string> = {
+  id: 'integer', hostname: 'string', type: 'string', url: 'string', related: 'object', summary_fields: 'object', uuid: 'string',
+  created: 'date', modified: 'date', last_seen: 'date|null', health_check_started: 'date|null', health_check_pending: 'boolean',
+  last_health_check: 'date|null', errors: 'string', capacity_adjustment: 'decimal', version: 'string', capacity: 'integer',
+  consumed_capacity: 'integer', percent_capacity_remaining: 'number', jobs_running: 'integer', jobs_total: 'integer', cpu: 'decimal',
+  memory: 'integer', cpu_capacity: 'integer', mem_capacity: 'integer', enabled: 'boolean', managed_by_policy: 'boolean',
+  node_type: 'string', node_state: 'string', ip_address: 'string', listener_port: 'integer|null', peers: 'array',
+  peers_from_control_nodes: 'boolean',
+};
+
+function typeProblems(record: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const [field, expected] of Object.entries(FIELD_TYPES)) {
+    const value = record[field];
+    const ok = expected.split('|').some((kind) => {
+      switch (kind) {
+        case 'null': return value === null;
+        case 'integer': return Number.isInteger(value);
+        case 'number': return typeof value === 'number';
+        case 'date': return typeof value === 'string' && DATE.test(value);
+        case 'decimal': return typeof value === 'string' && /^\d+\.\d+$/.test(value);
+        case 'array': return Array.isArray(value);
+        case 'object': return typeof value === 'object' && value !== null && !Array.isArray(value);
+        default: return typeof value === kind;
+      }
+    });
+    if (!ok) problems.push(`${field}: expected ${expected}, got ${JSON.stringify(value)}`);
+  }
+  const extra = Object.keys(record).filter((key) => !(key in FIELD_TYPES));
+  if (extra.length > 0) problems.push(`unexpected fields ${extra.join(', ')}`);
+  return problems;
+}
+
+describe('instances API (seeds 002/003)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => h.close());
+
+  it('returns every field of seed 002 with its type, before and after the agent registered', async () => {
+    const created = await request(h, 'POST', '/api/v2/instances/', ADMIN, { hostname: 'web-1' });
+    expect(created.status).toBe(201);
+    expect(typeProblems(created.body)).toEqual([]);
+    await h.register({ hostname: 'web-1', facts: FACTS });
+    const read = await request(h, 'GET', `/api/v2/instances/${created.body.id}/`, READER);
+    expect(read.status).toBe(200);
+    expect(typeProblems(read.body)).toEqual([]);
+    expect(read.body).toMatchObject({ type: 'instance', url: `/api/v2/instances/${created.body.id}/`, summary_fields: { cluster: { name: 'default' } } });
+  });
+
+  it('lets an agent claim a pre-created instance by hostname: same id, installed becomes ready', async () => {
+    const created = await request(h, 'POST', '/api/v2/instances/', ADMIN, { hostname: 'web-1' });
+    expect(created.body).toMatchObject({ node_state: 'installed', last_seen: null, capacity: 0 });
+    await h.register({ hostname: 'web-1', facts: FACTS });
+    const read = await request(h, 'GET', `/api/v2/instances/${created.body.id}/`);
+    expect(read.body).toMatchObject({ id: created.body.id, node_state: 'ready', ip_address: '10.0.0.5', version: '1.2.3', cpu: '4.0', memory: 8_589_934_592 });
+    const list = await request(h, 'GET', '/api/v2/instances/');
+    expect(list.body.count).toBe(1);
+  });
+
+  it('derives capacity from the agent figures and capacity_adjustment, consumed from jobs_running', async () => {
+    await h.register({ hostname: 'web-1', facts: FACTS });
+    const [instance] = (await request(h, 'GET', '/api/v2/instances/')).body.results;
+    expect(instance).toMatchObject({ cpu_capacity: 16, mem_capacity: 80, capacity: 80, jobs_running: 4, consumed_capacity: 4, percent_capacity_remaining: 95 });
+    const patched = await request(h, 'PATCH', `/api/v2/instances/${instance.id}/`, ADMIN, { capacity_adjustment: '0.5' });
+    expect(patched.body).toMatchObject({ capacity_adjustment: '0.50', capacity: 48, percent_capacity_remaining: 91.67 });
+  });
+
+  it('reports 0 jobs and full remaining capacity when the agent reports no jobs', async () => {
+    const { jobsRunning: _r, jobsTotal: _t, ...facts } = FACTS;
+    await h.register({ hostname: 'web-1', facts });
+    const [instance] = (await request(h, 'GET', '/api/v2/instances/')).body.results;
+    expect(instance).toMatchObject({ jobs_running: 0, jobs_total: 0, consumed_capacity: 0, percent_capacity_remaining: 100 });
+  });
+
+  it('takes last_seen from the newest heartbeat, even one not yet written to the store', async () => {
+    const node = await h.register({ hostname: 'web-1' });
+    h.clock.advance(7000);
+    expect((await h.call('cluster_ReportNodeHeartbeat', node.nodeToken, {})).status).toBe(200);
+    const [instance] = (await request(h, 'GET', '/api/v2/instances/')).body.results;
+    expect(instance.last_seen).toBe(new Date(h.clock.now()).toISOString());
+  });
+
+  it('marks an instance unavailable once its node is gone and deprovisioning while disabled with an Active node', async () => {
+    const node = await h.register({ hostname: 'web-1' });
+    const [instance] = (await request(h, 'GET', '/api/v2/instances/')).body.results;
+    const disabled = await request(h, 'PATCH', `/api/v2/instances/${instance.id}/`, ADMIN, { enabled: false });
+    expect(disabled.body).toMatchObject({ enabled: false, node_state: 'deprovisioning' });
+    expect((await h.call('cluster_ReportNodeHeartbeat', node.nodeToken, {})).status).toBe(200);
+    expect((await h.call('cluster_DeregisterNode', node.nodeToken, {})).status).toBe(200);
+    expect((await request(h, 'GET', `/api/v2/instances/${instance.id}/`)).body).toMatchObject({ node_state: 'unavailable', capacity: 0 });
+  });
+
+  it('filters by hostname, node_state and enabled, and pages AWX-style', async () => {
+    for (let i = 1; i <= 5; i++) await request(h, 'POST', '/api/v2/instances/', ADMIN, { hostname: `h${i}`, enabled: i % 2 === 1 });
+    await h.register({ hostname: 'h2' });
+    expect((await request(h, 'GET', '/api/v2/instances/?hostname=h3')).body.results.map((i: any) => i.hostname)).toEqual(['h3']);
+    expect((await request(h, 'GET', '/api/v2/instances/?node_state=deprovisioning')).body.results.map((i: any) => i.hostname)).toEqual(['h2']);
+    expect((await request(h, 'GET', '/api/v2/instances/?enabled=false')).body.count).toBe(2);
+    const first = await request(h, 'GET', '/api/v2/instances/?page_size=2');
+    expect(first.body).toMatchObject({ count: 5, previous: null });
+    expect(first.body.next).toBe('/api/v2/instances/?page=2&page_size=2');
+    const last = await request(h, 'GET', '/api/v2/instances/?page=3&page_size=2');
+    expect(last.body).toMatchObject({ next: null, previous: '/api/v2/instances/?page=2&page_size=2' });
+    expect(last.body.results).toHaveLength(1);
+    expect((await request(h, 'GET', '/api/v2/instances/?page=4&page_size=2')).status).toBe(404);
+    expect((await request(h, 'GET', '/api/v2/instances/?node_state=sleeping')).status).toBe(400);
+  });
+
+  it('deletes an instance only when it has no Active node', async () => {
+    const node = await h.register({ hostname: 'web-1' });
+    const [instance] = (await request(h, 'GET', '/api/v2/instances/')).body.results;
+    const refused = await request(h, 'DELETE', `/api/v2/instances/${instance.id}/`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error_code).toBe('InstanceHasActiveNode');
+    await h.call('cluster_DeregisterNode', node.nodeToken, {});
+    expect((await request(h, 'DELETE', `/api/v2/instances/${instance.id}/`)).status).toBe(204);
+    expect((await request(h, 'GET', `/api/v2/instances/${instance.id}/`)).status).toBe(404);
+  });
+
+  it('refuses writes without an admin token and reads without any token', async () => {
+    expect((await request(h, 'POST', '/api/v2/instances/', READER, { hostname: 'x' })).status).toBe(403);
+    expect((await request(h, 'POST', '/api/v2/instances/', ENROLL, { hostname: 'x' })).status).toBe(403);
+    expect((await request(h, 'GET', '/api/v2/instances/', null)).status).toBe(401);
+    expect((await request(h, 'GET', '/api/v2/instances/', READER)).status).toBe(200);
+  });
+});
