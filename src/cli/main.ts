@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
 import { VERSION } from '../shared/version.ts';
 import { coordinatorCommand } from './coordinator-command.ts';
+import { quickstartCommand } from './quickstart-command.ts';
 import { tokenCommand } from './token-command.ts';
 
 /** The one `nodepulse` CLI. Config errors exit 78 (EX_CONFIG) so systemd does not restart-loop. */
@@ -12,6 +13,7 @@ await yargs(hideBin(process.argv))
   .command(coordinatorCommand)
   .command((await import('./agent-command.ts')).agentCommand)
   .command(tokenCommand)
+  .command(quickstartCommand)
   .demandCommand(1)
   .strict()
   .fail((message, error, cli) => {

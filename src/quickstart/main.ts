@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * `nodepulse quickstart` (npm start): a coordinator on the embedded SQLite store in ./data with a
+ * local agent registered to it. A development convenience: the tokens are kept in plain text in
+ * ./data/quickstart-tokens.json (mode 0600) so they survive restarts; production deployments use
+ * the systemd units or the container with their own tokens.
+ */
+export interface QuickstartOptions {
+  dataDir: string;
+  port: number;
+}
+
+interface QuickstartTokens {
+  admin: string;
+  enroll: string;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/nodepulse', import.meta.url));
+
+function loadOrCreateTokens(dataDir: string): QuickstartTokens {
+  const file = join(dataDir, 'quickstart-tokens.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as QuickstartTokens;
+  const token = (role: string) => `np_qs${role}_${randomBytes(24).toString('hex')}`;
+  const tokens = { admin: token('admin'), enroll: token('enroll') };
+  writeFileSync(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  return tokens;
+}
+
+/** Children get their own process group: a terminal's Ctrl-C reaches only this supervisor, which stops the agent first. */
+function start(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env }, detached: true });
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<number>((resolveExit) => {
+    if (child.exitCode !== null) resolveExit(child.exitCode);
+    else child.once('exit', (code) => resolveExit(code ?? 1));
+  });
+
+async function waitReady(url: string, coordinator: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 600 && coordinator.exitCode === null; attempt += 1) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+  throw new Error('the coordinator did not become ready');
+}
+
+export async function runQuickstart(options: QuickstartOptions): Promise<void> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const tokens = loadOrCreateTokens(dataDir);
+  const url = `http://127.0.0.1:${options.port}`;
+  const coordinator = start(['coordinator', 'serve', '--port', String(options.port), '--store', join(dataDir, 'nodepulse.db')], {
+    NODEPULSE_ADMIN_TOKEN: tokens.admin,
+    NODEPULSE_ENROLL_TOKEN: tokens.enroll,
+  });
+  await waitReady(url, coordinator);
+  const agent = start(['agent', 'run', '--coordinator', url, '--state-dir', join(dataDir, 'agent')], { NODEPULSE_TOKEN: tokens.enroll });
+  process.stdout.write(
+    [
+      '',
+      `nodepulse quick start: coordinator on ${url} (store ${join(dataDir, 'nodepulse.db')}) with a local agent.`,
+      `Admin token (also in ${join(dataDir, 'quickstart-tokens.json')}):`,
+      `  export NODEPULSE_TOKEN=${tokens.admin}`,
+      `  curl -s -X POST ${url}/api/v1/actions/invoke/cluster_GetDetails -H "Authorization: Bearer $NODEPULSE_TOKEN"`,
+      'Ctrl-C stops the agent (it deregisters with reason Shutdown), then the coordinator.',
+      '',
+    ].join('\n') + '\n',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      agent.kill('SIGTERM');
+      await exited(agent);
+      coordinator.kill('SIGTERM');
+      await exited(coordinator);
+    })());
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  const first = await Promise.race([exited(agent).then(() => 'agent'), exited(coordinator).then(() => 'coordinator')]);
+  if (!stopping) process.stderr.write(`nodepulse quickstart: the ${first} exited; stopping\n`);
+  await stop();
+  process.exitCode = (coordinator.exitCode ?? 1) || (agent.exitCode ?? 1);
+}

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupAll, freePort, makeTempDir, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
+
+afterEach(cleanupAll);
+
+describe('nodepulse quickstart (npm start)', () => {
+  it('runs a coordinator with a local agent registered to it, and stops both cleanly on Ctrl-C', async () => {
+    const dataDir = makeTempDir();
+    const port = await freePort();
+    const supervisor = spawnNodepulse(['quickstart', '--data-dir', dataDir, '--port', String(port)]);
+    await supervisor.waitForLine(/quick start: coordinator on/, 60_000);
+    const { admin } = JSON.parse(readFileSync(join(dataDir, 'quickstart-tokens.json'), 'utf8')) as { admin: string };
+    const nodes = await waitFor(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/api/v1/actions/invoke/cluster_GetDetails`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${admin}` },
+        });
+        const body = (await response.json()) as { nodes: Array<{ nodeId: string; status: string }> };
+        return body.nodes.length === 1 ? body.nodes : undefined;
+      },
+      60_000,
+      { intervalMs: 250, message: 'the local agent registered' },
+    );
+    expect(nodes[0]?.status).toBe('Active');
+
+    supervisor.kill('SIGINT');
+    expect((await supervisor.waitForExit(30_000)).code).toBe(0);
+    const db = new Database(join(dataDir, 'nodepulse.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT status, termination_reason AS reason FROM nodes WHERE id = ?').get(nodes[0]?.nodeId)).toEqual({
+        status: 'Terminated',
+        reason: 'Shutdown',
+      });
+    } finally {
+      db.close();
+    }
+  });
+});
