@@ -5,9 +5,11 @@ import type { Authenticator } from './auth/authenticator.ts';
 import { installAuth } from './http/auth-hook.ts';
 import { installErrorHandling, installJsonParser } from './http/error-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
+import type { ClusterService } from './clusters/cluster-service.ts';
 import type { InstanceService } from './instances/instance-service.ts';
 import type { NodeService } from './node-service.ts';
 import { clusterActions } from './routes/cluster-actions.ts';
+import { clusterRoutes } from './routes/clusters.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { type OpsDeps, opsRoutes } from './routes/ops.ts';
 import type { Sweeper } from './sweeper/sweeper.ts';
@@ -18,6 +20,7 @@ export interface AppDeps extends OpsDeps {
   nodes: NodeService;
   sweeper: Sweeper;
   instances: InstanceService;
+  clusters: ClusterService;
   bodyLimitBytes: number;
 }
 
@@ -41,5 +44,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(clusterActions, { nodes: deps.nodes, sweeper: deps.sweeper });
   await app.register(opsRoutes, deps);
   await app.register(instanceRoutes, { instances: deps.instances });
+  await app.register(clusterRoutes, { clusters: deps.clusters });
   return app;
 }

@@ -6,6 +6,7 @@ import { Authenticator } from './auth/authenticator.ts';
 import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
 import type { LeaderLock } from './leadership/leader-lock.ts';
+import { ClusterService } from './clusters/cluster-service.ts';
 import { HealthCheckTracker } from './instances/health-check-tracker.ts';
 import { InstanceService } from './instances/instance-service.ts';
 import { createMetrics } from './metrics.ts';
@@ -72,6 +73,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     onHealthReport: (instanceId) => healthChecks.reported(instanceId),
   });
   const instances = new InstanceService({ store, clock, heartbeats, healthChecks });
+  const startedAt = clock.now();
+  const clusters = new ClusterService({ store, heartbeats, nodes, controller: () => ({ running: accepting, startedAt }) });
   sweeper = new Sweeper({
     store,
     clock,
@@ -92,6 +95,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     nodes,
     sweeper,
     instances,
+    clusters,
     store,
     clock,
     metrics: metrics.registry,

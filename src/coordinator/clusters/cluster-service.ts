@@ -1,0 +1,74 @@
+import { toRfc3339 } from '../../shared/clock.ts';
+import { ApiError } from '../../shared/errors.ts';
+import { VERSION } from '../../shared/version.ts';
+import type { InstanceSnapshot } from '../instances/instance-view.ts';
+import { loadSnapshots } from '../instances/snapshot-loader.ts';
+import type { NodeService } from '../node-service.ts';
+import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
+import type { ClusterRecord, Store } from '../store/store.ts';
+import { countInstances, regionsOf } from './cluster-counts.ts';
+import type { ClusterObj, ListClustersBody, ListClustersResponse } from './cluster-schemas.ts';
+
+export const DEFAULT_LIMIT = 10;
+export const MAX_LIMIT = 100;
+
+export interface ClusterServiceDeps {
+  store: Store;
+  heartbeats: HeartbeatBuffer;
+  nodes: NodeService;
+  /** The coordinator itself: `running` while it accepts requests; when it (re)started. */
+  controller: () => { running: boolean; startedAt: number };
+}
+
+/** The page size of a request: default 10; a numeric string is accepted; outside 1-100 is a 400. */
+export function parseLimit(limit: ListClustersBody['limit']): number {
+  if (limit === undefined) return DEFAULT_LIMIT;
+  const value = typeof limit === 'number' ? limit : Number(limit.trim());
+  if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT) throw new ApiError('InvalidRequest', `limit must be an integer from 1 to ${MAX_LIMIT}`, { limit });
+  return value;
+}
+
+/** The cluster id after which the page starts: next_key is the last id of the previous page. */
+export function parseNextKey(nextKey: string | undefined): number {
+  if (nextKey === undefined || nextKey === '') return 0;
+  if (!/^[0-9]{1,15}$/.test(nextKey)) throw new ApiError('InvalidRequest', 'next_key must be the next_key of a previous page', { next_key: nextKey });
+  return Number(nextKey);
+}
+
+/** Seed 001: every cluster, key-paginated by id, so clusters added between pages never cause duplicates or gaps. */
+export class ClusterService {
+  constructor(private readonly deps: ClusterServiceDeps) {}
+
+  async list(body: ListClustersBody): Promise<ListClustersResponse> {
+    const limit = parseLimit(body.limit);
+    const afterId = parseNextKey(body.next_key);
+    const { store } = this.deps;
+    const [total, page] = [await store.countClusters(), await store.listClusters(afterId, limit + 1)];
+    const visible = page.slice(0, limit);
+    const instances = await store.listInstances({ clusterIds: visible.map((cluster) => cluster.id) });
+    const snapshots = await loadSnapshots(store, this.deps.heartbeats, instances);
+    const clusters: ClusterObj[] = [];
+    for (const cluster of visible) {
+      clusters.push(await this.toClusterObj(cluster, snapshots.filter((snapshot) => snapshot.instance.clusterId === cluster.id), body.include_nodes === true));
+    }
+    const last = visible.at(-1);
+    return { total_count: total, pagination: { limit, next_key: page.length > limit && last ? String(last.id) : '' }, clusters };
+  }
+
+  private async toClusterObj(cluster: ClusterRecord, snapshots: InstanceSnapshot[], includeNodes: boolean): Promise<ClusterObj> {
+    const controller = this.deps.controller();
+    const out: ClusterObj = {
+      monitored_at: toRfc3339(cluster.createdAt),
+      id: String(cluster.id),
+      name: cluster.name,
+      controller_version: VERSION,
+      controller_status: controller.running ? 'running' : 'stopped',
+      controller_last_updated: toRfc3339(controller.startedAt),
+      provider: cluster.provider,
+      regions: regionsOf(cluster.regions, snapshots),
+      ...countInstances(snapshots),
+    };
+    if (includeNodes) out.nodes = await this.deps.nodes.details(cluster.name, false);
+    return out;
+  }
+}
