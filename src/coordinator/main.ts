@@ -41,7 +41,10 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
   const onConnectionError = (error: Error) => logger.warn('store connection lost', { error: error.message });
   const store = await openStore(config.store, { poolSize: config.storePoolSize, onConnectionError });
   await store.migrate();
-  await installBootstrapTokens(store, bootstrapTokens(process.env), systemClock.now());
+  // Replicas starting together may race to insert the same bootstrap token: the loser's second pass finds it.
+  await installBootstrapTokens(store, bootstrapTokens(process.env), systemClock.now()).catch(() =>
+    installBootstrapTokens(store, bootstrapTokens(process.env), systemClock.now()),
+  );
   const leaderLock = openLeaderLock(store, onConnectionError);
   const coordinator = await createCoordinator({ store, clock: systemClock, logger, config, settings, leaderLock });
 
