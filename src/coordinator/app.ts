@@ -10,6 +10,7 @@ import type { InstanceService } from './instances/instance-service.ts';
 import type { NodeService } from './node-service.ts';
 import { clusterActions } from './routes/cluster-actions.ts';
 import { clusterRoutes } from './routes/clusters.ts';
+import { eventRoutes } from './routes/events.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { type OpsDeps, opsRoutes } from './routes/ops.ts';
 import type { Sweeper } from './sweeper/sweeper.ts';
@@ -45,5 +46,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes, deps);
   await app.register(instanceRoutes, { instances: deps.instances });
   await app.register(clusterRoutes, { clusters: deps.clusters });
+  await app.register(eventRoutes, { store: deps.store, clock: deps.clock });
   return app;
 }

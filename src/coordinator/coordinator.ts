@@ -10,6 +10,8 @@ import { ClusterService } from './clusters/cluster-service.ts';
 import { HealthCheckTracker } from './instances/health-check-tracker.ts';
 import { InstanceService } from './instances/instance-service.ts';
 import { createMetrics } from './metrics.ts';
+import { EventRecorder } from './monitor/event-recorder.ts';
+import { observe } from './monitor/monitor-probe.ts';
 import { NodeService } from './node-service.ts';
 import { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
 import { NodeDirectory } from './state/node-directory.ts';
@@ -35,6 +37,7 @@ export interface Coordinator {
   leadership: LeaderElection;
   instances: InstanceService;
   healthChecks: HealthCheckTracker;
+  monitor: EventRecorder;
   /** Starts the schedules (sweeper, heartbeat flush). Tests drive them by hand instead. */
   start(): void;
   /** Stops schedules, writes the pending heartbeats and closes the HTTP server (not the store). */
@@ -88,6 +91,18 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       metrics.terminations.inc({ reason: 'HeartbeatTimeout' }, nodeIds.length);
     },
   });
+  const activeSweeper = sweeper;
+  const monitor = new EventRecorder({
+    store,
+    clock,
+    logger,
+    schedule: config.monitorSchedule,
+    keepaliveMs: config.monitorKeepaliveSecs * 1000,
+    observe: () =>
+      observe({ store, clock, heartbeats, sweeper: activeSweeper, accepting: () => accepting, isLeader: () => leadership.isLeader(), startedAt }),
+    // With several replicas on one store, only the sweeping replica records scheduled events.
+    shouldRecordScheduled: () => leadership.isLeader(),
+  });
   const authenticator = new Authenticator(store, directory, clock, config.tokenCacheSecs * 1000);
   const app = await buildApp({
     logger,
@@ -106,7 +121,6 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   let flushTimer: NodeJS.Timeout | undefined;
   const flush = () =>
     nodes.flushHeartbeats().catch((error: unknown) => logger.error('writing heartbeats failed; keeping them for the next try', { error }));
-  const activeSweeper = sweeper;
   return {
     app,
     nodes,
@@ -114,9 +128,11 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     leadership,
     instances,
     healthChecks,
+    monitor,
     start() {
       activeSweeper.start();
       healthChecks.start();
+      monitor.start();
       leadership.start();
       flushTimer = setInterval(() => void flush(), config.flushIntervalMs);
     },
@@ -124,6 +140,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       accepting = false;
       clearInterval(flushTimer);
       healthChecks.stop();
+      await monitor.stop();
       await activeSweeper.stop();
       await leadership.stop().catch((error: unknown) => logger.error('releasing leadership failed', { error }));
       try {

@@ -1,0 +1,81 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Clock } from '../../shared/clock.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { MONITOR_COMPONENTS, type MonitorComponent, type MonitorEventRecord, type Store } from '../store/store.ts';
+import { judgeComponents, type MonitorObservation } from './component-checks.ts';
+import { applyRetention } from './retention.ts';
+import { uuidV7Generator } from './uuid-v7.ts';
+
+export interface EventRecorderDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** node-cron expression of the checks (default every 10 s). */
+  schedule: string;
+  /** An unchanged state is still recorded this often. */
+  keepaliveMs: number;
+  observe: () => Promise<MonitorObservation>;
+  /** Whether this replica records scheduled events (several replicas: only the leader); always by default. */
+  shouldRecordScheduled?: () => boolean;
+}
+
+/** Record when there is no previous event, when any status changed, or when the keepalive is due. */
+export function shouldRecord(previous: MonitorEventRecord | undefined, next: Omit<MonitorEventRecord, 'id'>, keepaliveMs: number): boolean {
+  if (!previous) return true;
+  if (previous.allHealthy !== next.allHealthy) return true;
+  if (MONITOR_COMPONENTS.some((name) => previous.components[name].status !== next.components[name].status)) return true;
+  return next.recordedAt - previous.recordedAt >= keepaliveMs;
+}
+
+/**
+ * Checks the coordinator's components on a schedule and records seed 004's cluster monitor
+ * events: on the first check, on every change of status, and as a keepalive. Retention is
+ * applied after each insert.
+ */
+export class EventRecorder {
+  private readonly nextId = uuidV7Generator();
+  private readonly passed = new Set<MonitorComponent>();
+  private lastRecorded: MonitorEventRecord | undefined;
+  private task: ScheduledTask | undefined;
+
+  constructor(private readonly deps: EventRecorderDeps) {}
+
+  /** One check; returns the event when one was recorded. */
+  async check(): Promise<MonitorEventRecord | undefined> {
+    const components = judgeComponents(await this.deps.observe(), this.passed);
+    const now = this.deps.clock.now();
+    const candidate = { recordedAt: now, allHealthy: MONITOR_COMPONENTS.every((name) => components[name].status === 'Healthy'), components };
+    if (!shouldRecord(this.lastRecorded, candidate, this.deps.keepaliveMs)) return undefined;
+    const event: MonitorEventRecord = { id: this.nextId(now), ...candidate };
+    await this.deps.store.insertEvent(event);
+    this.lastRecorded = event;
+    const pruned = await applyRetention(this.deps.store, now);
+    if (!event.allHealthy) {
+      this.deps.logger.warn('cluster monitor: unhealthy', Object.fromEntries(MONITOR_COMPONENTS.map((name) => [name, components[name].status])));
+    }
+    if (pruned > 0) this.deps.logger.debug('cluster monitor: old events deleted', { count: pruned });
+    return event;
+  }
+
+  start(): void {
+    this.task = cron.schedule(this.deps.schedule, () => void this.scheduledCheck(), { name: 'cluster-monitor', noOverlap: true });
+  }
+
+  private async scheduledCheck(): Promise<void> {
+    if (this.deps.shouldRecordScheduled && !this.deps.shouldRecordScheduled()) {
+      // Another replica records; when this one takes over, its first check records at once.
+      this.lastRecorded = undefined;
+      return;
+    }
+    try {
+      await this.check();
+    } catch (error) {
+      this.deps.logger.error('cluster monitor check failed', { error });
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.task?.destroy();
+    this.task = undefined;
+  }
+}
