@@ -11,6 +11,7 @@ import type { NodeService } from './node-service.ts';
 import { clusterActions } from './routes/cluster-actions.ts';
 import { clusterRoutes } from './routes/clusters.ts';
 import { eventRoutes } from './routes/events.ts';
+import { installOpenApi } from './routes/openapi.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { type OpsDeps, opsRoutes } from './routes/ops.ts';
 import type { Sweeper } from './sweeper/sweeper.ts';
@@ -42,6 +43,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       deps.logger.debug('request', { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
     });
   }
+  await installOpenApi(app);
   await app.register(clusterActions, { nodes: deps.nodes, sweeper: deps.sweeper });
   await app.register(opsRoutes, deps);
   await app.register(instanceRoutes, { instances: deps.instances });
