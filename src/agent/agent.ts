@@ -96,8 +96,12 @@ export class Agent {
     this.self.start();
     const firstFacts = this.facts.start();
     const bound = Math.min(this.config.collectorTimeout * 1000 + 100, FIRST_FACTS_WAIT_MS);
-    await Promise.race([firstFacts, new Promise((resolve) => setTimeout(resolve, bound).unref())]);
-    this.deps.logger.debug('facts collected', { ms: this.facts.lastCollectionMs });
+    await Promise.race([firstFacts, new Promise((resolve) => setTimeout(resolve, bound))]);
+    if (this.facts.lastCollectionMs === undefined) {
+      this.deps.logger.warn('registering before every fact is collected; the missing ones follow in a heartbeat', { waitedMs: bound });
+    } else {
+      this.deps.logger.debug('facts collected', { ms: this.facts.lastCollectionMs });
+    }
     this.health.start();
     this.loop.start();
   }
