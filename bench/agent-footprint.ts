@@ -1,0 +1,116 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { FactsCollector } from '../src/agent/facts-collector.ts';
+import { systemProbes } from '../src/agent/probes.ts';
+import { type SpawnedProcess, makeTempDir, spawnProcess } from '../test/helpers/spawn-process.ts';
+import { BENCH_ENROLL, type CoordinatorChild, startCoordinatorChild } from './lib/coordinator-child.ts';
+import { MIB, ProcessMeter, sleep } from './lib/proc-stats.ts';
+import { type BenchContext, type BenchResult, type Benchmark, type Figure, figure } from './lib/types.ts';
+
+/** One full facts collection in this process: wall time, CPU time, and the longest event-loop stall. */
+async function measureFactsCollection(): Promise<{ coldMs: number; warmMs: number; warmCpuMs: number; maxStallMs: number }> {
+  const collector = new FactsCollector(systemProbes('/sys/fs/cgroup'), {
+    collectorTimeoutMs: 10_000,
+    slowRefreshMs: 300_000,
+    fastRefreshMs: 15_000,
+    diskMounts: ['/'],
+    capacity: { forksPerCpu: 4, memPerForkMib: 100, memReservedMib: 2048 },
+    overrides: { cpus: undefined, memoryBytes: undefined },
+  });
+  let started = performance.now();
+  await collector.collectAll();
+  const coldMs = performance.now() - started;
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  // A 1 ms ticker: the longest gap between its ticks is the longest time a heartbeat timer would wait.
+  let last = performance.now();
+  let maxGap = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 1);
+  histogram.enable();
+  const cpu = process.cpuUsage();
+  started = performance.now();
+  await collector.collectAll();
+  const warmMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  await sleep(5);
+  clearInterval(ticker);
+  histogram.disable();
+  collector.stop();
+  return { coldMs, warmMs, warmCpuMs: (used.user + used.system) / 1000, maxStallMs: Math.max(maxGap, histogram.max / 1e6) };
+}
+
+function startAgent(ctx: BenchContext, coordinator: CoordinatorChild, intervalSecs: number): SpawnedProcess {
+  const stateDir = makeTempDir('nodepulse-bench-agent-');
+  return spawnProcess(
+    process.execPath,
+    [...ctx.runtime.args, 'agent', 'run', '--coordinator', coordinator.url, '--state-dir', stateDir, '--heartbeat-interval', String(intervalSecs), '--name', `bench-agent-${intervalSecs}s`],
+    { name: `agent ${intervalSecs}s`, env: { NODEPULSE_TOKEN: BENCH_ENROLL } },
+  );
+}
+
+/**
+ * 6. Agent footprint: `nodepulse agent run` against a coordinator at a 1 s and a 10 s interval,
+ * measured side by side with an idle `node -e "setInterval(()=>{},1000)"` (the baseline) over
+ * the same window; plus the cost of one facts collection and how long it stalls the event loop.
+ */
+export const agentBenchmark: Benchmark = {
+  name: 'agent',
+  title: 'Agent footprint',
+  async run(ctx: BenchContext): Promise<BenchResult> {
+    const full = ctx.scale === 'full';
+    const windowSecs = full ? 60 : 4;
+    ctx.log('agent: one facts collection in-process');
+    const facts = await measureFactsCollection();
+    const coordinators = await Promise.all([
+      startCoordinatorChild(ctx.runtime, { args: ['--heartbeat-interval', '1'] }),
+      startCoordinatorChild(ctx.runtime, { args: ['--heartbeat-interval', '10'] }),
+    ]);
+    const idle = spawnProcess(process.execPath, ['-e', 'setInterval(()=>{},1000); console.log("idle ready")'], { name: 'idle node' });
+    const agents = [startAgent(ctx, coordinators[0] as CoordinatorChild, 1), startAgent(ctx, coordinators[1] as CoordinatorChild, 10)];
+    try {
+      await idle.waitForLine(/idle ready/, 30_000);
+      await Promise.all(agents.map((agent) => agent.waitForLine(/"registered"/, 60_000)));
+      // Let start-up work (first facts, registration) finish before the window opens.
+      await sleep(full ? 5000 : 1000);
+      ctx.log(`agent: measuring both agents and the idle baseline over ${windowSecs}s`);
+      const meters = [idle, ...agents].map((proc) => new ProcessMeter(proc.pid));
+      for (const meter of meters) meter.start(500);
+      await sleep(windowSecs * 1000);
+      const [base, fast, slow] = meters.map((meter) => meter.stop());
+      if (!base || !fast || !slow) throw new Error('missing measurement');
+      for (const agent of agents) if (agent.exitStatus()) throw new Error(`${agent.name} exited: ${agent.output()}`);
+      const figures: Figure[] = [
+        figure('agent RSS @10s interval', slow.peakRssBytes / MIB, 'MiB', { baseline: base.peakRssBytes / MIB, goal: '<= 1.5x idle node', met: slow.peakRssBytes <= 1.5 * base.peakRssBytes }),
+        figure('agent RSS @1s interval', fast.peakRssBytes / MIB, 'MiB', { baseline: base.peakRssBytes / MIB, goal: '<= 1.5x idle node', met: fast.peakRssBytes <= 1.5 * base.peakRssBytes }),
+        figure('agent CPU @10s interval', slow.cpuPercent, '% of a core', { baseline: base.cpuPercent, goal: '<= 0.2%', met: slow.cpuPercent <= 0.2 }),
+        figure('agent CPU @1s interval', fast.cpuPercent, '% of a core', { baseline: base.cpuPercent, goal: '<= 1%', met: fast.cpuPercent <= 1 }),
+        figure('facts collection, first (cold)', facts.coldMs, 'ms wall'),
+        figure('facts collection, warm', facts.warmMs, 'ms wall'),
+        figure('facts collection CPU, warm', facts.warmCpuMs, 'ms CPU'),
+        figure('longest event-loop stall during a collection', facts.maxStallMs, 'ms', {
+          goal: 'never blocks a heartbeat (stall well under the 1 s interval)',
+          met: facts.maxStallMs < 100,
+        }),
+      ];
+      return {
+        name: 'agent',
+        title: this.title,
+        command: 'npm run bench -- --only agent --scale full',
+        runtime: `agents and coordinators: ${ctx.runtime.describe}; baseline: node -e "setInterval(()=>{},1000)"`,
+        figures,
+        notes: [
+          `Both agents and the idle baseline measured over the same ${windowSecs}s window after start-up; CPU from /proc utime+stime, RSS the peak of 500 ms samples.`,
+          'Facts collection measured in the runner process with the agent\'s FactsCollector and system probes; the stall is the longest gap of a 1 ms timer during a warm collection.',
+        ],
+        detail: { facts, idle: base, fast, slow },
+      };
+    } finally {
+      for (const agent of agents) agent.kill('SIGTERM');
+      await Promise.all(agents.map((agent) => agent.waitForExit(15_000).catch(() => agent.kill('SIGKILL'))));
+      idle.kill('SIGKILL');
+      for (const coordinator of coordinators) await coordinator.stop();
+    }
+  },
+};

@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { makeTempDir } from '../test/helpers/spawn-process.ts';
+import { startBareFastify } from './lib/baseline-server.ts';
+import { ACTION, startCoordinatorChild } from './lib/coordinator-child.ts';
+import { seedFleet } from './lib/fleet-seed.ts';
+import { runLoad } from './lib/load.ts';
+import { MIB, ProcessMeter, rssBytes } from './lib/proc-stats.ts';
+import { type BenchContext, type BenchResult, type Benchmark, type Figure, figure } from './lib/types.ts';
+
+const PATH = `${ACTION}cluster_ReportNodeHeartbeat`;
+
+/**
+ * 1. Heartbeat throughput and latency: N registered nodes, each with its own token, heartbeat
+ * over keep-alive connections with the tokens rotating per request; the baseline is a bare
+ * Fastify route parsing the same small JSON body, loaded the same way right before.
+ */
+export const heartbeatBenchmark: Benchmark = {
+  name: 'heartbeat',
+  title: 'Heartbeat throughput and latency',
+  async run(ctx: BenchContext): Promise<BenchResult> {
+    const full = ctx.scale === 'full';
+    const sizes = full ? [1_000, 10_000, 100_000] : [200];
+    const durationSecs = full ? 10 : 2;
+    const connections = full ? 100 : 10;
+    const storePath = join(makeTempDir('nodepulse-bench-'), 'nodepulse.db');
+    const largest = sizes[sizes.length - 1] as number;
+    ctx.log(`heartbeat: seeding ${largest} nodes`);
+    const fleet = await seedFleet(storePath, largest);
+    const tokens = fleet.map((node) => node.token);
+    // A long timeout: this benchmark measures the hot path; detection is benchmark 2.
+    const coordinator = await startCoordinatorChild(ctx.runtime, { storePath, args: ['--heartbeat-interval', '10', '--heartbeat-timeout', '3600'] });
+    const baseline = await startBareFastify();
+    const figures: Figure[] = [];
+    const detail: Record<string, unknown> = {};
+    try {
+      for (const size of sizes) {
+        const subset = tokens.slice(0, size);
+        ctx.log(`heartbeat: ${size} nodes: warm-up (one heartbeat per node)`);
+        const warm = await runLoad({ url: coordinator.url, path: PATH, tokens: subset, connections, amount: size });
+        if (warm.non2xx > 0) throw new Error(`warm-up: ${warm.non2xx} heartbeats were refused`);
+        ctx.log(`heartbeat: ${size} nodes: baseline ${durationSecs}s`);
+        const baseMeter = new ProcessMeter(baseline.pid);
+        baseMeter.start();
+        const base = await runLoad({ url: baseline.url, path: PATH, tokens: subset, connections, durationSecs });
+        const baseProc = baseMeter.stop();
+        ctx.log(`heartbeat: ${size} nodes: coordinator ${durationSecs}s`);
+        const meter = new ProcessMeter(coordinator.pid);
+        meter.start();
+        const run = await runLoad({ url: coordinator.url, path: PATH, tokens: subset, connections, durationSecs });
+        const proc = meter.stop();
+        const label = size >= 1000 ? `${size / 1000}k` : String(size);
+        figures.push(
+          figure(`heartbeats/s @${label} nodes`, run.requestsPerSec, 'req/s', { baseline: base.requestsPerSec, goal: '>= 0.8x bare Fastify', met: run.requestsPerSec >= 0.8 * base.requestsPerSec }),
+          figure(`p50 latency @${label}`, run.p50Ms, 'ms', { baseline: base.p50Ms }),
+          figure(`p99 latency @${label}`, run.p99Ms, 'ms', { baseline: base.p99Ms, goal: `<= 20 ms at ${connections} connections`, met: run.p99Ms <= 20 }),
+          figure(`coordinator CPU @${label}`, proc.cpuPercent, '% of a core', { baseline: baseProc.cpuPercent }),
+          figure(`CPU per heartbeat @${label}`, (proc.cpuMs * 1000) / Math.max(1, run.total), 'µs', { baseline: (baseProc.cpuMs * 1000) / Math.max(1, base.total) }),
+          figure(`coordinator RSS @${label}`, proc.peakRssBytes / MIB, 'MiB', { baseline: baseProc.peakRssBytes / MIB }),
+        );
+        detail[String(size)] = { coordinator: { ...run, ...proc }, baseline: { ...base, ...baseProc }, refused: run.non2xx, errors: run.errors };
+        if (run.non2xx > 0 || run.errors > 0) figures.push(figure(`refused or failed heartbeats @${label}`, run.non2xx + run.errors, 'requests'));
+      }
+      detail.finalRssMiB = rssBytes(coordinator.pid) / MIB;
+    } finally {
+      await baseline.stop();
+      await coordinator.stop();
+    }
+    return {
+      name: 'heartbeat',
+      title: this.title,
+      command: 'npm run bench -- --only heartbeat --scale full',
+      runtime: `coordinator: ${ctx.runtime.describe}; baseline: bare Fastify 5 (plain JS); load: autocannon 9 in the runner process, ${connections} keep-alive connections, node tokens rotating per request`,
+      figures,
+      notes: [
+        `Nodes seeded straight into the SQLite store (one token each), then one warm-up heartbeat per node so the directory holds them all; ${durationSecs}s per measurement.`,
+        'The sweeper runs every second and flushes the buffered heartbeats in one transaction: that cost is inside the figures.',
+      ],
+      detail,
+    };
+  },
+};

@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { type SpawnedProcess, freePort, makeTempDir, spawnProcess } from '../../test/helpers/spawn-process.ts';
+import type { Runtime } from './runtime.ts';
+
+export const BENCH_ADMIN = 'np_bench_admin_token_0123456789abcdef';
+export const BENCH_ENROLL = 'np_bench_enroll_token_0123456789abcdef';
+export const ACTION = '/api/v1/actions/invoke/';
+
+export interface CoordinatorChild {
+  proc: SpawnedProcess;
+  pid: number;
+  url: string;
+  port: number;
+  storePath: string;
+  /** When the coordinator said it was listening (its startup grace runs from here). */
+  listeningAt: number;
+  stop(): Promise<void>;
+}
+
+/** `nodepulse coordinator serve` as a child process on 127.0.0.1 and a free port. */
+export async function startCoordinatorChild(
+  runtime: Runtime,
+  options: { storePath?: string; args?: string[]; keepLines?: boolean } = {},
+): Promise<CoordinatorChild> {
+  const port = await freePort();
+  const storePath = options.storePath ?? join(makeTempDir('nodepulse-bench-'), 'nodepulse.db');
+  const proc = spawnProcess(
+    process.execPath,
+    [...runtime.args, 'coordinator', 'serve', '--host', '127.0.0.1', '--port', String(port), '--store', storePath, ...(options.args ?? [])],
+    { name: 'bench coordinator', env: { NODEPULSE_ADMIN_TOKEN: BENCH_ADMIN, NODEPULSE_ENROLL_TOKEN: BENCH_ENROLL } },
+  );
+  try {
+    await proc.waitForLine(/"listening"/, 60_000);
+  } catch (error) {
+    proc.kill('SIGKILL');
+    throw error;
+  }
+  const listeningAt = Date.now();
+  // Logs are not kept (100k registrations would be 100k lines in this process).
+  if (!options.keepLines) {
+    proc.child.stdout?.on('data', () => proc.lines.splice(0));
+  }
+  return {
+    proc,
+    pid: proc.pid,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    storePath,
+    listeningAt,
+    async stop() {
+      proc.kill('SIGTERM');
+      try {
+        await proc.waitForExit(15_000);
+      } catch {
+        proc.kill('SIGKILL');
+        await proc.waitForExit(5_000).catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** One JSON POST to an action. */
+export async function postAction(url: string, action: string, token: string, body: unknown = {}): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}${ACTION}${action}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}

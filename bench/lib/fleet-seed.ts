@@ -1,0 +1,45 @@
+import { hashToken, newNodeToken } from '../../src/coordinator/auth/tokens.ts';
+import { SqliteStore } from '../../src/coordinator/store/sqlite/sqlite-store.ts';
+
+export interface SeededNode {
+  nodeId: string;
+  token: string;
+}
+
+/**
+ * Writes `count` registered, Active nodes (each with its own node token) straight into a
+ * coordinator's SQLite store through the store's own registerNode, in one transaction: a
+ * 100k-node fleet in seconds instead of a minute of HTTP registrations. The coordinator started
+ * on this file learns each node on its first heartbeat (the directory's store lookup).
+ */
+export async function seedFleet(storePath: string, count: number, lastHeartbeat = Date.now()): Promise<SeededNode[]> {
+  const store = new SqliteStore(storePath);
+  try {
+    await store.migrate();
+    const cluster = await store.ensureCluster('default', lastHeartbeat);
+    const nodes: SeededNode[] = [];
+    store.db.transaction(() => {
+      for (let i = 0; i < count; i++) {
+        const { nodeId, token } = newNodeToken();
+        // registerNode is async in signature only: SQLite runs it synchronously inside this transaction.
+        void store.registerNode({
+          clusterId: cluster.id,
+          identity: undefined,
+          hostname: `bench-${i}`,
+          name: undefined,
+          bootId: undefined,
+          labels: undefined,
+          facts: undefined,
+          nodeId,
+          tokenHash: hashToken(token),
+          now: lastHeartbeat,
+          duplicateSince: lastHeartbeat,
+        });
+        nodes.push({ nodeId, token });
+      }
+    })();
+    return nodes;
+  } finally {
+    await store.close();
+  }
+}
