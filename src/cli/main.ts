@@ -2,7 +2,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
 import { VERSION } from '../shared/version.ts';
+import { clusterCommand } from './cluster-command.ts';
 import { coordinatorCommand } from './coordinator-command.ts';
+import { operatorCommands } from './operator-commands.ts';
 import { quickstartCommand } from './quickstart-command.ts';
 import { tokenCommand } from './token-command.ts';
 
@@ -13,6 +15,8 @@ await yargs(hideBin(process.argv))
   .command(coordinatorCommand)
   .command((await import('./agent-command.ts')).agentCommand)
   .command(tokenCommand)
+  .command(clusterCommand)
+  .command(operatorCommands)
   .command(quickstartCommand)
   .demandCommand(1)
   .strict()

@@ -7,7 +7,7 @@ import { systemClock } from '../shared/clock.ts';
 import { loadConfig } from '../shared/config-loader.ts';
 import { printTable } from './output.ts';
 
-async function withStore<T>(argv: { store?: unknown; config?: unknown }, work: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(argv: { store?: unknown; config?: unknown }, work: (store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig(CoordinatorConfigSchema, { file: argv.config as string | undefined, env: withEnvAliases(process.env), flags: { store: argv.store } });
   const store = await openStore(config.store, { poolSize: 1 });
   try {
@@ -18,7 +18,7 @@ async function withStore<T>(argv: { store?: unknown; config?: unknown }, work: (
   }
 }
 
-const storeOptions = (yargs: Argv) =>
+export const storeOptions = (yargs: Argv) =>
   yargs
     .option('store', { type: 'string', describe: 'SQLite file path or postgres:// URL of the coordinator (default ./data/nodepulse.db)' })
     .option('config', { type: 'string', describe: 'Coordinator config file (for its store)' });

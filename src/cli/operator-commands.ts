@@ -1,0 +1,150 @@
+import type { Argv, CommandModule } from 'yargs';
+import { type ApiTarget, callApi, DEFAULT_COORDINATOR } from './api-client.ts';
+import { printTable } from './output.ts';
+
+/**
+ * Operator commands over the coordinator's HTTP API: `nodes`, `instances`, `clusters`, `events`.
+ * Human tables by default, `--json` for scripts. The token comes from NODEPULSE_TOKEN (preferred:
+ * flags show in `ps`) or --token.
+ */
+
+type Row = Record<string, unknown>;
+type Args = { coordinator?: string; token?: string; json?: boolean } & Record<string, unknown>;
+
+const withTarget = (yargs: Argv) =>
+  yargs
+    .option('coordinator', { type: 'string', describe: `Coordinator URL (default ${DEFAULT_COORDINATOR}, or NODEPULSE_COORDINATOR_URL)` })
+    .option('token', { type: 'string', describe: 'Bearer token (prefer the NODEPULSE_TOKEN environment variable)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print JSON for scripts' });
+
+function target(argv: Args): ApiTarget {
+  return { coordinator: argv.coordinator ?? process.env.NODEPULSE_COORDINATOR_URL ?? DEFAULT_COORDINATOR, token: argv.token ?? process.env.NODEPULSE_TOKEN };
+}
+
+/** Prints `data` as JSON, or as a table of `rows` with `columns`. */
+function show(argv: Args, data: unknown, rows: readonly Row[], columns: readonly string[]): void {
+  if (argv.json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  else printTable(rows, columns);
+}
+
+/** One record as a two-column table of its fields. */
+function showRecord(argv: Args, record: Row): void {
+  const rows = Object.entries(record).map(([field, value]) => ({ field, value: typeof value === 'object' && value !== null ? JSON.stringify(value) : value }));
+  show(argv, record, rows, ['field', 'value']);
+}
+
+function group(command: string, describe: string, subcommands: CommandModule[]): CommandModule {
+  return {
+    command: `${command} <action>`,
+    describe,
+    builder: (yargs: Argv) => subcommands.reduce((y, sub) => y.command(sub), yargs).demandCommand(1),
+    handler: () => undefined,
+  };
+}
+
+const action = (command: string, describe: string, options: (yargs: Argv) => Argv, run: (argv: Args) => Promise<void>): CommandModule => ({
+  command,
+  describe,
+  builder: (yargs: Argv) => options(withTarget(yargs)),
+  handler: (argv) => run(argv as Args),
+});
+
+const none = (yargs: Argv) => yargs;
+
+export const nodesCommand = group('nodes', 'Nodes (registrations) of a cluster', [
+  action(
+    'list',
+    'List Active nodes (--all: Terminated too)',
+    (y) => y.option('all', { type: 'boolean', default: false }).option('cluster', { type: 'string', describe: 'Cluster name (default: default)' }),
+    async (argv) => {
+      const body = { includeTerminated: argv.all === true, ...(argv.cluster ? { cluster: argv.cluster } : {}) };
+      const { nodes } = await callApi<{ nodes: Row[] }>(target(argv), 'POST', '/api/v1/actions/invoke/cluster_GetDetails', body);
+      show(argv, nodes, nodes, ['nodeId', 'name', 'status', 'joinedAt', 'lastHeartbeat', 'uptimeSecs', 'terminationReason']);
+    },
+  ),
+]);
+
+/** Every page of the instance list. */
+async function allInstances(api: ApiTarget, filters: Record<string, string>): Promise<Row[]> {
+  const results: Row[] = [];
+  let next: string | null = `/api/v2/instances/?${new URLSearchParams({ page_size: '200', ...filters }).toString()}`;
+  while (next) {
+    const page: { next: string | null; results: Row[] } = await callApi(api, 'GET', next);
+    results.push(...page.results);
+    next = page.next;
+  }
+  return results;
+}
+
+export const instancesCommand = group('instances', 'Instances (hosts), AWX-style', [
+  action(
+    'list',
+    'List instances',
+    (y) => y.option('hostname', { type: 'string' }).option('node-state', { type: 'string' }).option('cluster', { type: 'string' }),
+    async (argv) => {
+      const filters: Record<string, string> = {};
+      for (const [flag, param] of [['hostname', 'hostname'], ['node-state', 'node_state'], ['cluster', 'cluster']] as const) {
+        if (typeof argv[flag] === 'string') filters[param] = argv[flag];
+      }
+      const instances = await allInstances(target(argv), filters);
+      show(argv, instances, instances, ['id', 'hostname', 'node_state', 'enabled', 'node_type', 'capacity', 'last_seen', 'version', 'errors']);
+    },
+  ),
+  action('show <id>', 'Show one instance', (y) => y.positional('id', { type: 'number', demandOption: true }), async (argv) => {
+    showRecord(argv, await callApi<Row>(target(argv), 'GET', `/api/v2/instances/${Number(argv.id)}/`));
+  }),
+  action(
+    'create <hostname>',
+    'Pre-register a host; its agent claims it by hostname',
+    (y) =>
+      y
+        .positional('hostname', { type: 'string', demandOption: true })
+        .option('cluster', { type: 'string' })
+        .option('node-type', { choices: ['control', 'execution', 'hybrid', 'hop'] })
+        .option('capacity-adjustment', { type: 'string' })
+        .option('listener-port', { type: 'number' })
+        .option('disabled', { type: 'boolean', default: false }),
+    async (argv) => {
+      const body: Row = { hostname: argv.hostname, enabled: argv.disabled !== true };
+      if (argv.cluster) body.cluster = argv.cluster;
+      if (argv['node-type']) body.node_type = argv['node-type'];
+      if (argv['capacity-adjustment']) body.capacity_adjustment = argv['capacity-adjustment'];
+      if (argv['listener-port'] !== undefined) body.listener_port = argv['listener-port'];
+      showRecord(argv, await callApi<Row>(target(argv), 'POST', '/api/v2/instances/', body));
+    },
+  ),
+  action('health-check <id>', 'Ask the instance’s agent to run its health checks now', (y) => y.positional('id', { type: 'number', demandOption: true }), async (argv) => {
+    const answer = await callApi<{ msg: string }>(target(argv), 'POST', `/api/v2/instances/${Number(argv.id)}/health_check/`);
+    if (argv.json) process.stdout.write(`${JSON.stringify(answer)}\n`);
+    else process.stdout.write(`${answer.msg}\n`);
+  }),
+]);
+
+export const clustersCommand = group('clusters', 'Clusters with their node counts (admin token)', [
+  action('list', 'List every cluster', (y) => y.option('nodes', { type: 'boolean', default: false, describe: 'Include each cluster’s Active nodes' }), async (argv) => {
+    const clusters: Row[] = [];
+    let nextKey = '';
+    do {
+      const page: { clusters: Row[]; pagination: { next_key: string } } = await callApi(target(argv), 'POST', '/runtime/api/v1/clusters', {
+        limit: 100,
+        next_key: nextKey,
+        include_nodes: argv.nodes === true,
+      });
+      clusters.push(...page.clusters);
+      nextKey = page.pagination.next_key;
+    } while (nextKey !== '');
+    show(argv, clusters, clusters, ['id', 'name', 'provider', 'regions', 'nodes_count', 'running_nodes_count', 'failed_nodes_count', 'disabled_nodes_count']);
+  }),
+]);
+
+export const eventsCommand = group('events', 'Cluster monitor events', [
+  action('list', 'List retained events, newest first', none, async (argv) => {
+    const events = await callApi<Row[]>(target(argv), 'GET', '/v0/cluster/events');
+    show(argv, events, events, ['id', 'recorded_at', 'all_healthy', 'api_status', 'compiler_status', 'runner_status']);
+  }),
+  action('show [id]', 'Show one event with its details (default: latest)', (y) => y.positional('id', { type: 'string', default: 'latest' }), async (argv) => {
+    showRecord(argv, await callApi<Row>(target(argv), 'GET', `/v0/cluster/events/${encodeURIComponent(String(argv.id))}?selector=all`));
+  }),
+]);
+
+export const operatorCommands: CommandModule[] = [nodesCommand, instancesCommand, clustersCommand, eventsCommand];
