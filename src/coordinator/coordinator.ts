@@ -119,8 +119,19 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   });
 
   let flushTimer: NodeJS.Timeout | undefined;
+  // Logged once per failing spell (a store outage fails every flush), and once when writes work again.
+  let flushFailing = false;
   const flush = () =>
-    nodes.flushHeartbeats().catch((error: unknown) => logger.error('writing heartbeats failed; keeping them for the next try', { error }));
+    nodes.flushHeartbeats().then(
+      () => {
+        if (flushFailing) logger.info('writing heartbeats works again');
+        flushFailing = false;
+      },
+      (error: unknown) => {
+        if (!flushFailing) logger.error('writing heartbeats failed; keeping them for the next try', { error });
+        flushFailing = true;
+      },
+    );
   return {
     app,
     nodes,

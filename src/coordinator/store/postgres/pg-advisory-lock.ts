@@ -22,7 +22,8 @@ export class PgAdvisoryLock implements LeaderLock {
 
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ ...clientConfig(this.connectionString), application_name: 'nodepulse-leader' });
+    // query_timeout: a leader whose connection went silent (a partition) stops leading within seconds.
+    const client = new pg.Client({ ...clientConfig(this.connectionString), application_name: 'nodepulse-leader', query_timeout: 5_000 });
     client.on('error', (error) => {
       // The connection broke: the server released the lock with it.
       this.onError(error);
