@@ -104,23 +104,16 @@ export interface InstanceReport {
 }
 
 /** The fields of seed 003 an admin writes (create and PATCH). */
-export interface InstanceFields {
-  hostname: string;
-  capacityAdjustment: string;
-  enabled: boolean;
-  managedByPolicy: boolean;
-  nodeType: string;
-  nodeState: string;
-  listenerPort: number | null;
-  peers: string[];
-  peersFromControlNodes: boolean;
-}
+export type InstanceFields = Pick<
+  InstanceRecord,
+  'hostname' | 'capacityAdjustment' | 'enabled' | 'managedByPolicy' | 'nodeType' | 'nodeState' | 'listenerPort' | 'peers' | 'peersFromControlNodes'
+>;
 
-export interface NewInstance extends InstanceFields {
+export type NewInstance = InstanceFields & {
   clusterId: number;
   uuid: string;
   now: number;
-}
+};
 
 export interface InstanceFilter {
   clusterIds?: readonly number[] | undefined;
