@@ -9,6 +9,8 @@ import { cleanupAll, waitFor } from '../helpers/spawn-process.ts';
  * its own (always a throwaway embedded one, even with TEST_DATABASE_URL: it must be stoppable).
  */
 const TIMEOUT_SECS = 5;
+/** Starting processes and waiting out grace periods on a loaded machine takes a while. */
+const TEST_TIMEOUT_MS = 150_000;
 const TIMING = ['--heartbeat-interval', '1', '--heartbeat-timeout', String(TIMEOUT_SECS)];
 
 let server: PostgresServer;
@@ -76,5 +78,5 @@ describe('a PostgreSQL outage', () => {
     expect(agents.flatMap((agent) => agent.failures).filter((answer) => answer.status !== 503)).toEqual([]);
     // Writes work again.
     expect((await first.post('cluster_RegisterNode', E2E_ENROLL, { name: 'after-outage' })).status).toBe(200);
-  });
+  }, TEST_TIMEOUT_MS);
 });

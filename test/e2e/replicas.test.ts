@@ -5,6 +5,8 @@ import { SimulatedAgent } from '../helpers/simulated-agent.ts';
 import { cleanupAll, waitFor } from '../helpers/spawn-process.ts';
 
 const TIMEOUT_SECS = 5;
+/** Starting processes and waiting out grace periods on a loaded machine takes a while. */
+const TEST_TIMEOUT_MS = 150_000;
 const TIMING = ['--heartbeat-interval', '1', '--heartbeat-timeout', String(TIMEOUT_SECS)];
 /** The takeover bound this test holds the replicas to (docs/postgres.md states it). */
 const TAKEOVER_BOUND_MS = 10_000;
@@ -84,7 +86,7 @@ describe('two coordinator replicas on one PostgreSQL database', () => {
     expect([...nodes.values()].filter((node) => node.terminationReason === 'HeartbeatTimeout').map((node) => node.nodeId)).toEqual([silent.nodeId]);
     expect(agents.flatMap((agent) => agent.failures)).toEqual([]);
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('runs each scheduled sweep on one replica only', async () => {
     const first = await startCoordinatorProcess({ storePath: database.url, args: TIMING });
@@ -97,5 +99,5 @@ describe('two coordinator replicas on one PostgreSQL database', () => {
     const follower = leader === first ? second : first;
     leader!.proc.kill('SIGTERM');
     await follower.proc.waitForLine(/leadership gained/, TAKEOVER_BOUND_MS);
-  });
+  }, TEST_TIMEOUT_MS);
 });
