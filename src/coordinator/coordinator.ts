@@ -63,7 +63,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     onGained: () => sweeper?.grantGrace('takeover'),
     onStoreRecovered: () => sweeper?.grantGrace('store outage'),
   });
-  const metrics = createMetrics({ directory, heartbeats, sweeper: () => sweeper });
+  const metrics = createMetrics({ directory, heartbeats, sweeper: () => sweeper, isLeader: () => leadership.isLeader() });
   const healthChecks = new HealthCheckTracker({ store, clock, logger, timeoutMs: config.healthCheckTimeoutSecs * 1000, refreshMs: HEALTH_CHECK_REFRESH_MS });
   const nodes = new NodeService({
     store,

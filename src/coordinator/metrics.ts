@@ -9,7 +9,13 @@ export interface CoordinatorMetrics {
 }
 
 /** Prometheus metrics: fleet size, soft-state backlog, sweep cost and every safety hold. */
-export function createMetrics(parts: { directory: NodeDirectory; heartbeats: HeartbeatBuffer; sweeper: () => Sweeper | undefined }): CoordinatorMetrics {
+export function createMetrics(parts: {
+  directory: NodeDirectory;
+  heartbeats: HeartbeatBuffer;
+  sweeper: () => Sweeper | undefined;
+  /** Whether this replica is the one that sweeps (always true on SQLite). */
+  isLeader?: () => boolean;
+}): CoordinatorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'nodepulse_' });
   const terminations = new Counter({ name: 'nodepulse_node_terminations_total', help: 'Nodes terminated, by reason', labelNames: ['reason'], registers: [registry] });
@@ -46,6 +52,14 @@ export function createMetrics(parts: { directory: NodeDirectory; heartbeats: Hea
       const holds = parts.sweeper()?.holds();
       this.set({ kind: 'startup_grace' }, holds?.graceUntil ? 1 : 0);
       this.set({ kind: 'mass_silence' }, holds?.massSilence.length ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'nodepulse_sweeper_leader',
+    help: '1 on the replica that sweeps and records scheduled monitor events, 0 on the others',
+    registers: [registry],
+    collect() {
+      this.set(parts.isLeader?.() === false ? 0 : 1);
     },
   });
   return { registry, terminations };

@@ -94,6 +94,8 @@ describe('two coordinator replicas on one PostgreSQL database', () => {
     await waitFor(() => [first, second].some((replica) => /leadership gained/.test(replica.proc.output())), 30_000);
     const leaders = [first, second].filter((replica) => /leadership gained/.test(replica.proc.output()));
     expect(leaders).toHaveLength(1);
+    const leaderGauge = async (replica: CoordinatorProcess) => (await (await fetch(`${replica.url}/metrics`)).text()).match(/^nodepulse_sweeper_leader (\d)/m)?.[1];
+    expect(await Promise.all([first, second].map(leaderGauge))).toEqual([first, second].map((replica) => (replica === leaders[0] ? '1' : '0')));
     // A graceful stop releases the lock at once: the other replica leads.
     const [leader] = leaders;
     const follower = leader === first ? second : first;
