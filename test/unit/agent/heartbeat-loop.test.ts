@@ -121,6 +121,32 @@ describe('heartbeat loop', () => {
     await loop.stop();
   });
 
+  it('spreads a fleet of 1000 loops started at the same moment over the interval', async () => {
+    const perSecond = new Map<number, number>();
+    const loops = Array.from({ length: 1000 }, (_, i) =>
+      new HeartbeatLoop({
+        intervalMs: 10_000,
+        phaseKey: `node-${i}`,
+        retry,
+        slowRetry,
+        clock,
+        beat: async () => {
+          const second = Math.floor(Date.now() / 1000);
+          perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+          return { kind: 'ok' };
+        },
+      }),
+    );
+    for (const loop of loops) loop.start();
+    await vi.advanceTimersByTimeAsync(100);
+    perSecond.clear(); // the registrations all happen at start; look at the heartbeats after them
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all(loops.map((loop) => loop.stop()));
+    const counts = [...perSecond.values()];
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5_000);
+    expect(Math.max(...counts)).toBeLessThan(160);
+  });
+
   it('stops beating after stop()', async () => {
     let calls = 0;
     const loop = makeLoop(async () => {
