@@ -1,0 +1,98 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CoordinatorClient, CoordinatorError, tokenReader } from '../../../src/agent/coordinator-client.ts';
+import { createLogger } from '../../../src/shared/logger.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+let lines: string[] = [];
+const logger = createLogger({ level: 'debug', component: 'test', pretty: false, stream: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+const servers: Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+  lines = [];
+});
+
+interface Seen {
+  url?: string;
+  auth?: string;
+  body?: unknown;
+}
+
+async function serve(status: number, body: unknown, seen: Seen = {}, delayMs = 0): Promise<string> {
+  const server = createServer(async (req: IncomingMessage, res) => {
+    let text = '';
+    for await (const chunk of req) text += String(chunk);
+    seen.url = req.url;
+    seen.auth = req.headers.authorization;
+    seen.body = text ? JSON.parse(text) : undefined;
+    setTimeout(() => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    }, delayMs);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function failure(promise: Promise<unknown>): Promise<CoordinatorError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof CoordinatorError) return error;
+    throw error;
+  }
+  throw new Error('expected a CoordinatorError');
+}
+
+describe('coordinator client', () => {
+  it('posts JSON to the action endpoint with the bearer token and returns the answer', async () => {
+    const seen: Seen = {};
+    const url = await serve(200, { nodeId: 'n1', nodeToken: 'npn_secretvalue1', heartbeatIntervalSecs: 10 }, seen);
+    const client = new CoordinatorClient({ baseUrl: `${url}/`, requestTimeoutMs: 2_000, logger });
+    const answer = await client.register('npe_enrollsecret', { name: 'web-1', identity: 'id' });
+    client.close();
+    expect(answer.nodeId).toBe('n1');
+    expect(seen).toEqual({ url: '/api/v1/actions/invoke/cluster_RegisterNode', auth: 'Bearer npe_enrollsecret', body: { name: 'web-1', identity: 'id' } });
+    expect(lines.join('')).toMatch(/"action":"cluster_RegisterNode".*"status":200|"status":200.*cluster_RegisterNode/);
+    expect(lines.join('')).not.toMatch(/npe_enrollsecret|npn_secretvalue1/);
+  });
+
+  it('carries the error code and marks 5xx and 429 as retryable, 4xx as not', async () => {
+    const gone = await serve(410, { error_code: 'NodeTerminated', message: 'register again', details: {} });
+    const client = new CoordinatorClient({ baseUrl: gone, requestTimeoutMs: 2_000, logger });
+    const error = await failure(client.heartbeat('t', {}));
+    expect(error).toMatchObject({ status: 410, errorCode: 'NodeTerminated', retryable: false });
+    expect(error.message).toMatch(/register again/);
+    const busy = new CoordinatorClient({ baseUrl: await serve(503, { error_code: 'StoreUnavailable', message: '', details: {} }), requestTimeoutMs: 2_000, logger });
+    expect(await failure(busy.heartbeat('t', {}))).toMatchObject({ status: 503, retryable: true });
+    const limited = new CoordinatorClient({ baseUrl: await serve(429, {}), requestTimeoutMs: 2_000, logger });
+    expect(await failure(limited.heartbeat('t', {}))).toMatchObject({ status: 429, retryable: true });
+    for (const c of [client, busy, limited]) c.close();
+  });
+
+  it('treats a refused connection and a timeout as retryable network failures', async () => {
+    const refused = new CoordinatorClient({ baseUrl: 'http://127.0.0.1:1', requestTimeoutMs: 2_000, logger });
+    expect(await failure(refused.heartbeat('t', {}))).toMatchObject({ status: undefined, retryable: true });
+    const slow = new CoordinatorClient({ baseUrl: await serve(200, {}, {}, 1_000), requestTimeoutMs: 100, logger });
+    const started = Date.now();
+    expect(await failure(slow.deregister('t', { reason: 'Shutdown' }, 100))).toMatchObject({ retryable: true });
+    expect(Date.now() - started).toBeLessThan(900);
+    refused.close();
+    slow.close();
+  });
+
+  it('reads the token from a file on every call, so a rotated token is picked up', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'np-token-')), 'token');
+    writeFileSync(file, 'first\n');
+    const read = tokenReader({ tokenFile: file });
+    expect(read()).toBe('first');
+    writeFileSync(file, 'second\n');
+    expect(read()).toBe('second');
+    expect(tokenReader({ token: 'env-token' })()).toBe('env-token');
+  });
+});
