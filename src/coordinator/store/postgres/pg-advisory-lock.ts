@@ -45,11 +45,11 @@ export class PgAdvisoryLock implements LeaderLock {
     void client.end().catch(() => undefined);
   }
 
-  async tryAcquire(): Promise<boolean> {
-    const client = await this.connection();
+  /** One boolean query on the lock's connection; a failure drops the connection (and with it the lock). */
+  private async ask(client: pg.Client, text: string): Promise<boolean> {
     try {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [this.key]);
-      this.held = rows[0]?.locked === true;
+      const { rows } = await client.query<{ answer: boolean }>(text, [this.key]);
+      this.held = rows[0]?.answer === true;
       return this.held;
     } catch (error) {
       this.drop(client);
@@ -57,21 +57,18 @@ export class PgAdvisoryLock implements LeaderLock {
     }
   }
 
+  async tryAcquire(): Promise<boolean> {
+    return this.ask(await this.connection(), 'SELECT pg_try_advisory_lock($1) AS answer');
+  }
+
   async stillHeld(): Promise<boolean> {
     const client = this.client;
     if (!client || !this.held) return false;
-    try {
-      // Our own session's lock, as the server sees it: proves both the connection and the lock.
-      const { rows } = await client.query<{ held: boolean }>(
-        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objid = $1 AND granted) AS held",
-        [this.key],
-      );
-      this.held = rows[0]?.held === true;
-      return this.held;
-    } catch (error) {
-      this.drop(client);
-      throw error;
-    }
+    // Our own session's lock, as the server sees it: proves both the connection and the lock.
+    return this.ask(
+      client,
+      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objid = $1 AND granted) AS answer",
+    );
   }
 
   async release(): Promise<void> {
