@@ -47,7 +47,8 @@ describe('the PostgreSQL leader lock', () => {
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'nodepulse-leader' AND datname = current_database()",
     );
     await admin.end();
-    await expect(first.stillHeld()).rejects.toThrow();
+    // The holder learns it either from the connection's error event or from the failing check.
+    expect(await first.stillHeld().catch(() => false)).toBe(false);
     expect(await second.tryAcquire()).toBe(true);
     await second.release();
   });
