@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CoordinatorProcess, E2E_ADMIN, startCoordinatorProcess } from '../helpers/coordinator-process.ts';
-import { cleanupAll, makeTempDir, waitFor } from '../helpers/spawn-process.ts';
+import { cleanupAll, makeTempDir, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
 import { FAST, startAgent, waitForRegistration } from './agent-helpers.ts';
 
 afterEach(cleanupAll);
@@ -18,6 +18,14 @@ async function api(coordinator: CoordinatorProcess, method: string, path: string
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/** Runs an operator CLI command against the coordinator; resolves with its stdout. */
+async function cli(coordinator: CoordinatorProcess, args: string[]): Promise<string> {
+  const proc = spawnNodepulse([...args, '--coordinator', coordinator.url], { env: { NODEPULSE_TOKEN: E2E_ADMIN } });
+  const exit = await proc.waitForExit(30_000);
+  if (exit.code !== 0) throw new Error(`nodepulse ${args.join(' ')} exited ${exit.code}: ${proc.output()}`);
+  return proc.stdoutLines.join('\n');
+}
+
 describe('health check round trip with a real agent', () => {
   it('an admin request reaches the agent, whose report sets last_health_check and errors and clears pending', async () => {
     const coordinator = await startCoordinatorProcess({ args: FAST });
@@ -28,17 +36,17 @@ describe('health check round trip with a real agent', () => {
       configFile,
       ['checks:', '  - name: service', '    type: command', `    command: ['sh', '-c', 'test -f ${marker} || { echo service is down; exit 2; }']`, '    interval: 3600', ''].join('\n'),
     );
-    // Pre-created by an admin: the agent claims it by hostname.
-    const created = await api(coordinator, 'POST', '/api/v2/instances/', { hostname: hostname() });
-    expect(created.status).toBe(201);
-    const url = `/api/v2/instances/${created.body.id}/`;
+    // Pre-created by an admin with the CLI: the agent claims it by hostname.
+    const created = JSON.parse(await cli(coordinator, ['instances', 'create', hostname(), '--json'])) as { id: number; node_state: string };
+    expect(created.node_state).toBe('installed');
+    const url = `/api/v2/instances/${created.id}/`;
     const { proc } = startAgent(coordinator.url, { args: ['--config', configFile] });
     await waitForRegistration(proc);
-    await waitFor(async () => (await api(coordinator, 'GET', url)).body.last_seen !== null, 15_000, { message: 'the agent claimed the instance' });
+    // The agent claimed the instance and reported its start-up run of the checks; only requested runs follow (interval 3600 s).
+    await waitFor(async () => (await api(coordinator, 'GET', url)).body.last_health_check !== null, 15_000, { message: 'the start-up health report' });
 
     const request = async () => {
-      const started = await api(coordinator, 'POST', `${url}health_check/`);
-      expect(started).toMatchObject({ status: 200, body: { msg: expect.stringMatching(/^Health check (is running|already in progress) for /) } });
+      expect(await cli(coordinator, ['instances', 'health-check', String(created.id)])).toMatch(/^Health check (is running|already in progress) for /);
       return (await api(coordinator, 'GET', url)).body.health_check_started as string;
     };
 
@@ -55,11 +63,13 @@ describe('health check round trip with a real agent', () => {
     expect(secondStart > firstStart).toBe(true);
     const recovered = await waitFor(async () => {
       const view = (await api(coordinator, 'GET', url)).body;
-      return !view.health_check_pending && view.last_health_check >= secondStart ? view : undefined;
-    }, 20_000, { message: 'the second requested check reported' });
+      return !view.health_check_pending && view.last_health_check >= secondStart && view.errors === '' ? view : undefined;
+    }, 20_000, { message: 'the second requested check reported a pass' });
     expect(recovered).toMatchObject({ errors: '', node_state: 'ready' });
+    expect(await cli(coordinator, ['instances', 'list'])).toMatch(new RegExp(`${created.id}\\s+${hostname()}\\s+ready`));
     const health = (await api(coordinator, 'GET', `${url}health_check/`)).body;
-    expect(health).toMatchObject({ errors: '', last_health_check: recovered.last_health_check, hostname: recovered.hostname });
+    expect(health).toMatchObject({ errors: '', hostname: recovered.hostname });
+    expect(health.last_health_check >= recovered.last_health_check).toBe(true);
     expect(health.memory).toBeGreaterThan(0);
   });
 

@@ -81,6 +81,18 @@ describe('cluster monitor events API (seed 004)', () => {
     expect(unknown.body.error_code).toBe('EventNotFound');
   });
 
+  it('records an Unhealthy state engine while the mass-silence guard holds terminations', async () => {
+    for (let i = 0; i < 4; i++) await h.register({ hostname: `quiet-${i}` });
+    expect((await h.coordinator.monitor.check())!.allHealthy).toBe(true);
+    h.passGrace();
+    h.clock.advance(36_000);
+    expect((await h.coordinator.sweeper.sweep()).holds).toHaveLength(1);
+    await h.coordinator.monitor.check();
+    const latest = (await request(h, 'GET', '/v0/cluster/events/latest?selector=all')).body;
+    expect(latest).toMatchObject({ all_healthy: false, compiler_status: 'Unhealthy', runner_status: 'Healthy' });
+    expect(latest.compiler_self_info).toMatch(/mass-silence guard holding terminations in 1 cluster/);
+  });
+
   it('requires a reader or admin bearer token', async () => {
     await h.coordinator.monitor.check();
     for (const url of ['/v0/cluster/events', '/v0/cluster/events/latest', '/v0/cluster_healthz']) {
