@@ -57,7 +57,7 @@ export const AgentConfigSchema = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
   identity: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
   stateDir: Type.String({ default: '/var/lib/nodepulse-agent', minLength: 1 }),
-  labels: Type.Record(Type.String(), Type.String(), { default: {} }),
+  labels: Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ maxLength: 256 }), { default: {}, maxProperties: 64 }),
   advertiseAddress: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   logLevel: Type.Union([Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')], { default: 'info' }),
   heartbeatInterval: Secs(15, 0.1, 3_600),

@@ -4,7 +4,9 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CoordinatorClient, CoordinatorError, tokenReader } from '../../../src/agent/coordinator-client.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -94,5 +96,25 @@ describe('coordinator client', () => {
     writeFileSync(file, 'second\n');
     expect(read()).toBe('second');
     expect(tokenReader({ token: 'env-token' })()).toBe('env-token');
+  });
+
+  it('trusts an https coordinator signed by the configured CA bundle, and refuses it without', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'np-tls-'));
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+    expect(made.status).toBe(0);
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    servers.push(server as unknown as Server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const trusted = new CoordinatorClient({ baseUrl: url, requestTimeoutMs: 5_000, caFile: join(dir, 'cert.pem'), logger });
+    expect(await trusted.heartbeat('t', {})).toEqual({});
+    const untrusted = new CoordinatorClient({ baseUrl: url, requestTimeoutMs: 5_000, logger });
+    expect((await failure(untrusted.heartbeat('t', {}))).message).toMatch(/self.signed|certificate/i);
+    trusted.close();
+    untrusted.close();
   });
 });
