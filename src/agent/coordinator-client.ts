@@ -36,7 +36,7 @@ export class CoordinatorError extends Error {
 
 export interface CoordinatorClientOptions {
   baseUrl: string;
-  /** Seconds. */
+  /** Per-request timeout in milliseconds. */
   requestTimeoutMs: number;
   caFile?: string | undefined;
   logger: Logger;
