@@ -88,7 +88,7 @@ describe('agent resilience', () => {
     await waitFor(() => beatTimes(proc.stdoutLines).length >= 6, 30_000, { message: 'six heartbeats' });
     const times = beatTimes(proc.stdoutLines);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    expect(Math.max(...gaps)).toBeLessThan(2_000);
+    expect(Math.max(...gaps)).toBeLessThan(2_500);
     // The cheap figures still arrived while the hung ones stay unknown.
     const [instance] = await instances(coordinator);
     expect(instance?.memory).toBeGreaterThan(0);
