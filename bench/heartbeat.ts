@@ -2,12 +2,14 @@ import { join } from 'node:path';
 import { makeTempDir } from '../test/helpers/spawn-process.ts';
 import { startBareFastify } from './lib/baseline-server.ts';
 import { ACTION, startCoordinatorChild } from './lib/coordinator-child.ts';
-import { seedFleet } from './lib/fleet-seed.ts';
+import { seededStore } from './lib/fleet-seed.ts';
 import { runLoad } from './lib/load.ts';
 import { MIB, ProcessMeter, rssBytes } from './lib/proc-stats.ts';
 import { type BenchContext, type BenchResult, type Benchmark, type Figure, figure } from './lib/types.ts';
 
 const PATH = `${ACTION}cluster_ReportNodeHeartbeat`;
+/** Once a year (Jan 1st, midnight): never during a benchmark run. */
+export const MONITOR_NEVER = '0 0 0 1 1 *';
 
 /**
  * 1. Heartbeat throughput and latency: N registered nodes, each with its own token, heartbeat
@@ -25,7 +27,7 @@ export const heartbeatBenchmark: Benchmark = {
     const storePath = join(makeTempDir('nodepulse-bench-'), 'nodepulse.db');
     const largest = sizes[sizes.length - 1] as number;
     ctx.log(`heartbeat: seeding ${largest} nodes`);
-    const fleet = await seedFleet(storePath, largest);
+    const { nodes: fleet } = await seededStore(storePath, largest);
     const tokens = fleet.map((node) => node.token);
     // A long timeout: this benchmark measures the hot path; detection is benchmark 2.
     const coordinator = await startCoordinatorChild(ctx.runtime, { storePath, args: ['--heartbeat-interval', '10', '--heartbeat-timeout', '3600'] });
@@ -61,6 +63,41 @@ export const heartbeatBenchmark: Benchmark = {
         if (run.non2xx > 0 || run.errors > 0) figures.push(figure(`refused or failed heartbeats @${label}`, run.non2xx + run.errors, 'requests'));
       }
       detail.finalRssMiB = rssBytes(coordinator.pid) / MIB;
+      await coordinator.stop();
+      // Attribution: the same fleet with the cluster monitor's schedule set to never, which
+      // otherwise loads every instance of the store every 10 s.
+      const quietPath = join(makeTempDir('nodepulse-bench-'), 'nodepulse.db');
+      await seededStore(quietPath, largest);
+      const quiet = await startCoordinatorChild(ctx.runtime, {
+        storePath: quietPath,
+        args: ['--heartbeat-interval', '10', '--heartbeat-timeout', '3600'],
+        env: { NODEPULSE_MONITOR_SCHEDULE: MONITOR_NEVER },
+      });
+      try {
+        const label = largest >= 1000 ? `${largest / 1000}k` : String(largest);
+        const rssBefore = rssBytes(quiet.pid);
+        ctx.log(`heartbeat: ${largest} nodes, monitor schedule off: warm-up`);
+        await runLoad({ url: quiet.url, path: PATH, tokens, connections, amount: largest });
+        const baseMeter = new ProcessMeter(baseline.pid);
+        baseMeter.start();
+        const base = await runLoad({ url: baseline.url, path: PATH, tokens, connections, durationSecs });
+        baseMeter.stop();
+        ctx.log(`heartbeat: ${largest} nodes, monitor schedule off: ${durationSecs}s`);
+        const meter = new ProcessMeter(quiet.pid);
+        meter.start();
+        const run = await runLoad({ url: quiet.url, path: PATH, tokens, connections, durationSecs });
+        const proc = meter.stop();
+        figures.push(
+          figure(`heartbeats/s @${label}, monitor off`, run.requestsPerSec, 'req/s', { baseline: base.requestsPerSec, goal: '>= 0.8x bare Fastify', met: run.requestsPerSec >= 0.8 * base.requestsPerSec }),
+          figure(`p99 latency @${label}, monitor off`, run.p99Ms, 'ms', { baseline: base.p99Ms, goal: `<= 20 ms at ${connections} connections`, met: run.p99Ms <= 20 }),
+          figure(`CPU per heartbeat @${label}, monitor off`, (proc.cpuMs * 1000) / Math.max(1, run.total), 'µs'),
+          figure(`coordinator RSS @${label}, monitor off`, proc.peakRssBytes / MIB, 'MiB'),
+          figure(`RSS growth per node entering the directory, monitor off`, (proc.rssBytes - rssBefore) / largest, 'bytes', { baseline: 2048 }),
+        );
+        detail.monitorOff = { run, proc, rssBefore };
+      } finally {
+        await quiet.stop();
+      }
     } finally {
       await baseline.stop();
       await coordinator.stop();
@@ -74,6 +111,7 @@ export const heartbeatBenchmark: Benchmark = {
       notes: [
         `Nodes seeded straight into the SQLite store (one token each), then one warm-up heartbeat per node so the directory holds them all; ${durationSecs}s per measurement.`,
         'The sweeper runs every second and flushes the buffered heartbeats in one transaction: that cost is inside the figures.',
+        'Rows marked "monitor off" run the same fleet with NODEPULSE_MONITOR_SCHEDULE set to once a year: the cluster monitor loads every instance of the store on each check (every 10 s by default).',
       ],
       detail,
     };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { makeTempDir } from '../test/helpers/spawn-process.ts';
 import { ManualClock } from '../src/shared/clock.ts';
-import { seedFleet } from './lib/fleet-seed.ts';
+import { seededStore } from './lib/fleet-seed.ts';
 import { createInProcessCoordinator } from './lib/in-process.ts';
 import { type BenchContext, type BenchResult, type Benchmark, type Figure, figure, percentile } from './lib/types.ts';
 
@@ -22,10 +22,10 @@ interface SizeFigures {
 
 /** Sweeps of one fleet size: nothing expiring, 1% expiring, and the full-scan baseline. */
 async function measureSize(size: number, repeats: number, ctx: BenchContext): Promise<SizeFigures> {
-  const clock = new ManualClock();
   const storePath = join(makeTempDir('nodepulse-bench-'), 'nodepulse.db');
-  ctx.log(`sweep: seeding ${size} Active nodes`);
-  const fleet = await seedFleet(storePath, size, clock.now());
+  ctx.log(`sweep: ${size} Active nodes`);
+  const { nodes: fleet, seededAt } = await seededStore(storePath, size);
+  const clock = new ManualClock(seededAt);
   const harness = await createInProcessCoordinator(storePath, clock, { heartbeatInterval: INTERVAL_SECS });
   const { coordinator, store } = harness;
   const timeoutMs = (3 * INTERVAL_SECS + 5) * 1000;

@@ -20,14 +20,14 @@ export interface CoordinatorChild {
 /** `nodepulse coordinator serve` as a child process on 127.0.0.1 and a free port. */
 export async function startCoordinatorChild(
   runtime: Runtime,
-  options: { storePath?: string; args?: string[]; keepLines?: boolean } = {},
+  options: { storePath?: string; args?: string[]; env?: Record<string, string>; keepLines?: boolean } = {},
 ): Promise<CoordinatorChild> {
   const port = await freePort();
   const storePath = options.storePath ?? join(makeTempDir('nodepulse-bench-'), 'nodepulse.db');
   const proc = spawnProcess(
     process.execPath,
     [...runtime.args, 'coordinator', 'serve', '--host', '127.0.0.1', '--port', String(port), '--store', storePath, ...(options.args ?? [])],
-    { name: 'bench coordinator', env: { NODEPULSE_ADMIN_TOKEN: BENCH_ADMIN, NODEPULSE_ENROLL_TOKEN: BENCH_ENROLL } },
+    { name: 'bench coordinator', env: { NODEPULSE_ADMIN_TOKEN: BENCH_ADMIN, NODEPULSE_ENROLL_TOKEN: BENCH_ENROLL, ...options.env } },
   );
   try {
     await proc.waitForLine(/"listening"/, 60_000);

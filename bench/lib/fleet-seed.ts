@@ -1,3 +1,6 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '../../test/helpers/spawn-process.ts';
 import { hashToken, newNodeToken } from '../../src/coordinator/auth/tokens.ts';
 import { SqliteStore } from '../../src/coordinator/store/sqlite/sqlite-store.ts';
 
@@ -42,4 +45,29 @@ export async function seedFleet(storePath: string, count: number, lastHeartbeat 
   } finally {
     await store.close();
   }
+}
+
+export interface SeededTemplate {
+  nodes: SeededNode[];
+  /** The nodes' last heartbeat (and join time), ms since the epoch. */
+  seededAt: number;
+}
+
+const templates = new Map<number, { path: string; template: SeededTemplate }>();
+
+/**
+ * A fresh copy of a seeded store at `storePath`: the first call per size seeds a template file
+ * (about 40 s for 100k on a busy 2-core machine), later calls in the same run copy it.
+ */
+export async function seededStore(storePath: string, count: number): Promise<SeededTemplate> {
+  let cached = templates.get(count);
+  if (!cached) {
+    const path = join(makeTempDir('nodepulse-bench-seed-'), 'template.db');
+    const seededAt = Date.now();
+    const nodes = await seedFleet(path, count, seededAt);
+    cached = { path, template: { nodes, seededAt } };
+    templates.set(count, cached);
+  }
+  copyFileSync(cached.path, storePath);
+  return cached.template;
 }
