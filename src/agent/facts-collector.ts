@@ -37,6 +37,12 @@ interface Cache {
 type ProbeName = 'cpu' | 'os' | 'ipAddress' | 'load' | 'memory' | 'disks' | 'cgroup';
 const SLOW: readonly ProbeName[] = ['cpu', 'os', 'ipAddress', 'load', 'disks'];
 const FAST: readonly ProbeName[] = ['memory', 'cgroup'];
+/**
+ * cpu() and osInfo() stall the event loop for tens of milliseconds (systeminformation runs
+ * commands synchronously) and their answers do not change while the host runs, so the periodic
+ * refresh skips them once known; a full collection (start, a requested health check) runs them.
+ */
+const ONCE: readonly ProbeName[] = ['cpu', 'os'];
 
 export class TimeoutError extends Error {}
 
@@ -69,7 +75,7 @@ export class FactsCollector {
   /** Collects everything once (bounded by the probe timeout), then refreshes on schedule. */
   start(): Promise<void> {
     const first = this.collectAll();
-    this.timers.push(setInterval(() => void this.refresh(SLOW), this.settings.slowRefreshMs));
+    this.timers.push(setInterval(() => void this.refresh(this.periodicSlow()), this.settings.slowRefreshMs));
     this.timers.push(setInterval(() => void this.refresh(FAST), this.settings.fastRefreshMs));
     for (const timer of this.timers) timer.unref();
     return first;
@@ -85,6 +91,12 @@ export class FactsCollector {
     const started = performance.now();
     await this.refresh([...SLOW, ...FAST]);
     this.lastCollectionMs = Math.round((performance.now() - started) * 10) / 10;
+  }
+
+  /** The slow probes of a periodic refresh: cpu and os only while still unknown. */
+  periodicSlow(): ProbeName[] {
+    const known = { cpu: this.cache.cpu !== undefined, os: this.cache.os !== undefined } as Record<string, boolean>;
+    return SLOW.filter((name) => !ONCE.includes(name) || !known[name]);
   }
 
   /** Bumps whenever a refresh completes, so senders can tell fresh facts from cached ones. */

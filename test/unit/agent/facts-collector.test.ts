@@ -110,4 +110,21 @@ describe('facts collector', () => {
     expect(factsFingerprint(drifted)).toBe(factsFingerprint(base));
     expect(factsFingerprint({ ...base, hostname: 'b' })).not.toBe(factsFingerprint(base));
   });
+
+  it('runs cpu and os on the periodic refresh only while they are unknown', async () => {
+    let cpuCalls = 0;
+    const cpu = async () => {
+      cpuCalls += 1;
+      if (cpuCalls === 1) throw new Error('not yet');
+      return { cores: 2 };
+    };
+    const collector = new FactsCollector(fakeProbes({ cpu }), settings);
+    await collector.collectAll();
+    expect(collector.periodicSlow()).toEqual(['cpu', 'ipAddress', 'load', 'disks']);
+    await collector.refresh(collector.periodicSlow());
+    expect(collector.facts().cpu?.cpus).toBe(2);
+    expect(collector.periodicSlow()).toEqual(['ipAddress', 'load', 'disks']);
+    await collector.collectAll();
+    expect(cpuCalls).toBe(3);
+  });
 });
