@@ -54,10 +54,12 @@ export class Agent {
   private sent = { facts: '', factsAt: 0, healthRuns: -1, labels: '' };
   private forceHealth = false;
   private coordinatorInterval: number | undefined;
+  private identity: string;
 
   constructor(deps: AgentDeps) {
     this.deps = deps;
     this.config = deps.config;
+    this.identity = deps.identity;
     this.facts = new FactsCollector(deps.probes, factsSettings(deps.config));
     this.health = new HealthRunner(deps.config.checks, {
       logger: deps.logger,
@@ -67,7 +69,7 @@ export class Agent {
       coordinator: deps.coordinator,
       enrollToken: deps.enrollToken,
       logger: deps.logger,
-      identity: deps.identity,
+      identity: () => this.identity,
       hooks: {
         registerBody: () => this.registerBody(),
         heartbeatBody: () => this.heartbeatBody(),
@@ -120,16 +122,22 @@ export class Agent {
     return done;
   }
 
-  /** Applies a reloaded config: checks, labels (sent with the next heartbeat), log level, interval. */
-  reload(config: AgentConfig, identityChanged: boolean): void {
+  /**
+   * Applies a reloaded config: checks, labels (sent with the next heartbeat), log level, interval.
+   * A different identity registers again (as that identity).
+   */
+  reload(config: AgentConfig, identity: string = this.identity): void {
     this.config = config;
     this.deps.logger.level = config.logLevel;
     this.health.reload(config.checks);
     if (this.coordinatorInterval === undefined) this.loop.setInterval(config.heartbeatInterval * 1000);
-    if (identityChanged) {
-      this.deps.logger.warn('identity changed: registering again');
-      this.session.reset();
-      this.loop.beatNow();
+    if (identity !== this.identity) {
+      this.deps.logger.warn('identity changed: deregistering the old node and registering again', { identity });
+      this.identity = identity;
+      void this.session.deregister(config.deregisterTimeout * 1000).then(() => {
+        this.session.reset();
+        this.loop.beatNow();
+      });
     }
     this.deps.logger.info('configuration reloaded', { checks: config.checks.length, labels: Object.keys(config.labels).length });
   }
@@ -142,7 +150,7 @@ export class Agent {
   private registerBody(): RegisterNodeRequest {
     const facts = this.facts.facts();
     const body: RegisterNodeRequest = {
-      identity: this.deps.identity,
+      identity: this.identity,
       hostname: facts.hostname ?? hostname(),
       name: this.config.name ?? facts.hostname ?? hostname(),
       labels: { ...this.config.labels },

@@ -110,8 +110,10 @@ function reload(agent: Agent, logger: Logger, current: () => AgentConfig, replac
     logger.warn('coordinator or caFile changed: restart the agent to apply');
   }
   const identityChanged = (next.identity ?? '') !== (before.identity ?? '') || next.stateDir !== before.stateDir;
+  const identity = identityChanged ? loadIdentity({ stateDir: next.stateDir, override: next.identity }) : undefined;
+  if (identity?.warning) logger.warn(identity.warning, { identity: identity.identity });
   replace(next);
-  agent.reload(next, identityChanged);
+  agent.reload(next, identity?.identity);
 }
 
 /** `agent facts`: one collection, printed as JSON with the capacity figures. */

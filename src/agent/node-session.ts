@@ -32,7 +32,8 @@ export interface NodeSessionOptions {
   enrollToken: () => string;
   logger: Logger;
   hooks: SessionHooks;
-  identity: string;
+  /** The identity being registered (it may change on a reload). */
+  identity: () => string;
 }
 
 export class NodeSession {
@@ -75,7 +76,7 @@ export class NodeSession {
       const response = await coordinator.register(token, hooks.registerBody());
       this.registration = { nodeId: response.nodeId, nodeToken: response.nodeToken, heartbeatIntervalSecs: response.heartbeatIntervalSecs };
       this.setState('connected', 'info', 'connected to the coordinator');
-      logger.info('registered', { nodeId: response.nodeId, identity: this.options.identity, heartbeatIntervalSecs: response.heartbeatIntervalSecs });
+      logger.info('registered', { nodeId: response.nodeId, identity: this.options.identity(), heartbeatIntervalSecs: response.heartbeatIntervalSecs });
       hooks.onRegistered(this.registration);
       return { kind: 'ok' };
     } catch (error) {
@@ -120,7 +121,7 @@ export class NodeSession {
       this.setState(
         'duplicate',
         'error',
-        `registration refused: another host with identity ${this.options.identity} is still heartbeating. ` +
+        `registration refused: another host with identity ${this.options.identity()} is still heartbeating. ` +
           'If this host was cloned or its state directory copied, delete the identity file in the state directory ' +
           '(or set a distinct --identity) and restart. Retrying slowly.',
       );

@@ -199,12 +199,25 @@ describe('agent', () => {
     const agent = makeAgent(coordinator);
     await agent.start();
     await vi.advanceTimersByTimeAsync(15_000);
-    agent.reload(config({ labels: { zone: 'b' } }), false);
+    agent.reload(config({ labels: { zone: 'b' } }));
     await vi.advanceTimersByTimeAsync(20_000);
     expect(coordinator.of('register')).toHaveLength(1);
     const withLabels = coordinator.of('heartbeat').filter((b) => b.body.labels);
     expect(withLabels).toHaveLength(1);
     expect(withLabels[0]?.body.labels).toEqual({ zone: 'b' });
+    await agent.stop(5_000);
+  });
+
+  it('registers again as the new identity when a reload changes it', async () => {
+    const coordinator = new FakeCoordinator();
+    const agent = makeAgent(coordinator);
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(5_000);
+    agent.reload(config(), 'web-0');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(coordinator.of('register').map((r) => r.body.identity)).toEqual(['id-1', 'web-0']);
+    expect(coordinator.of('deregister').map((d) => d.token)).toEqual(['npn_token1']);
+    expect(agent.session.current?.nodeId).toBe('node-2');
     await agent.stop(5_000);
   });
 
