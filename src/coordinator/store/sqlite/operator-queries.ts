@@ -54,15 +54,24 @@ export function listInstances(db: Db, filter: InstanceFilter): InstanceRecord[] 
   return (db.prepare(sql).all(...params) as Row[]).map(instanceFromRow);
 }
 
+/** Per instance its Active node, else its newest node (by joined_at, then id); both lookups use an index. */
 export function latestNodes(db: Db, instanceIds: readonly number[]): NodeRecord[] {
   const latest = new Map<number, NodeRecord>();
-  for (let start = 0; start < instanceIds.length; start += CHUNK) {
-    const chunk = instanceIds.slice(start, start + CHUNK);
-    const rows = db.prepare(`SELECT * FROM nodes WHERE instance_id IN (${marks(chunk.length)}) ORDER BY joined_at, id`).all(...chunk) as Row[];
-    for (const node of rows.map(nodeFromRow)) {
-      if (latest.get(node.instanceId)?.status !== 'Active') latest.set(node.instanceId, node);
+  const select = (sql: string, ids: readonly number[]) => {
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const chunk = ids.slice(start, start + CHUNK);
+      const rows = db.prepare(sql.replace('?ids', marks(chunk.length))).all(...chunk) as Row[];
+      for (const node of rows.map(nodeFromRow)) {
+        const known = latest.get(node.instanceId);
+        if (!known || node.nodeId > known.nodeId) latest.set(node.instanceId, node);
+      }
     }
-  }
+  };
+  select("SELECT * FROM nodes WHERE instance_id IN (?ids) AND status = 'Active'", instanceIds);
+  select(
+    'SELECT n.* FROM nodes n WHERE n.instance_id IN (?ids) AND n.joined_at = (SELECT max(m.joined_at) FROM nodes m WHERE m.instance_id = n.instance_id)',
+    instanceIds.filter((id) => !latest.has(id)),
+  );
   return [...latest.values()];
 }
 
