@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN, ENROLL, type Harness, READER, startHarness } from '../../helpers/coordinator-harness.ts';
+import { contractProblems } from '../../helpers/contracts.ts';
 import { request } from './instances-helpers.ts';
 
 const URL = '/runtime/api/v1/clusters';
@@ -107,5 +108,7 @@ describe('POST /runtime/api/v1/clusters (seed 001)', () => {
     const byName = Object.fromEntries(response.body.clusters.map((cluster: { name: string }) => [cluster.name, cluster]));
     expect(byName.default.nodes.map((n: { nodeId: string }) => n.nodeId)).toEqual([node.nodeId]);
     expect(byName.other.nodes).toEqual([]);
+    expect(contractProblems('nexigon', 'nexigon_api.cluster.ClusterNode', byName.default.nodes[0])).toEqual([]);
+    expect((await request(h, 'POST', URL, ADMIN, {})).body.clusters[0].nodes).toBeUndefined();
   });
 });
