@@ -29,7 +29,7 @@ export interface AgentDeps {
 
 const MIB = 1024 * 1024;
 /** Registration waits at most this long for the first facts; late facts go out with a heartbeat. */
-const FIRST_FACTS_WAIT_MS = 3_000;
+const FIRST_FACTS_WAIT_MS = 5_000;
 
 export function factsSettings(config: AgentConfig): FactsSettings {
   return {

@@ -13,7 +13,11 @@ describe('agent lifecycle against a real coordinator', () => {
     const nodeId = await waitForRegistration(proc);
     expect((await nodeById(coordinator, nodeId))?.status).toBe('Active');
 
-    const [instance] = await instances(coordinator);
+    // On a loaded machine some facts may miss the registration and follow in a heartbeat.
+    const instance = await waitFor(async () => {
+      const [view] = await instances(coordinator);
+      return view && view.memory > 0 && view.cpu_capacity > 0 ? view : undefined;
+    }, 30_000, { message: 'the instance shows the host facts' });
     expect(instance).toMatchObject({ hostname: hostname(), memory: totalmem(), cpu_capacity: Math.max(1, Math.floor(cpus().length * 4)) });
     expect(Number(instance?.cpu)).toBe(cpus().length);
 
