@@ -1,6 +1,6 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTempDir } from '../../test/helpers/spawn-process.ts';
 import { hashToken, newNodeToken } from '../../src/coordinator/auth/tokens.ts';
 import { SqliteStore } from '../../src/coordinator/store/sqlite/sqlite-store.ts';
 
@@ -62,7 +62,10 @@ const templates = new Map<number, { path: string; template: SeededTemplate }>();
 export async function seededStore(storePath: string, count: number): Promise<SeededTemplate> {
   let cached = templates.get(count);
   if (!cached) {
-    const path = join(makeTempDir('nodepulse-bench-seed-'), 'template.db');
+    // Not a makeTempDir(): those are removed after each benchmark, and the template serves the whole run.
+    const dir = mkdtempSync(join(tmpdir(), 'nodepulse-bench-seed-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'template.db');
     const seededAt = Date.now();
     const nodes = await seedFleet(path, count, seededAt);
     cached = { path, template: { nodes, seededAt } };
