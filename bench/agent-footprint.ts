@@ -60,7 +60,7 @@ export const agentBenchmark: Benchmark = {
   title: 'Agent footprint',
   async run(ctx: BenchContext): Promise<BenchResult> {
     const full = ctx.scale === 'full';
-    const windowSecs = full ? 60 : 4;
+    const windowSecs = full ? 60 : 2;
     ctx.log('agent: one facts collection in-process');
     const facts = await measureFactsCollection();
     const coordinators = await Promise.all([
@@ -73,7 +73,7 @@ export const agentBenchmark: Benchmark = {
       await idle.waitForLine(/idle ready/, 30_000);
       await Promise.all(agents.map((agent) => agent.waitForLine(/"registered"/, 60_000)));
       // Let start-up work (first facts, registration) finish before the window opens.
-      await sleep(full ? 5000 : 1000);
+      await sleep(full ? 5000 : 500);
       ctx.log(`agent: measuring both agents and the idle baseline over ${windowSecs}s`);
       const meters = [idle, ...agents].map((proc) => new ProcessMeter(proc.pid));
       for (const meter of meters) meter.start(500);

@@ -53,7 +53,7 @@ export const fleetStartBenchmark: Benchmark = {
   async run(ctx: BenchContext): Promise<BenchResult> {
     const full = ctx.scale === 'full';
     const count = full ? 1_000 : 100;
-    const intervalSecs = full ? 10 : 2;
+    const intervalSecs = full ? 10 : 1;
     const intervalMs = intervalSecs * 1000;
     const harness = await createInProcessCoordinator(join(makeTempDir('nodepulse-bench-'), 'nodepulse.db'), systemClock, {
       heartbeatInterval: intervalSecs,

@@ -33,14 +33,14 @@ export const memoryBenchmark: Benchmark = {
     try {
       const warm = await registerFleet(coordinator.url, warmup, connections, 'warm');
       await runLoad({ url: coordinator.url, path: `${ACTION}cluster_ReportNodeHeartbeat`, tokens: warm.tokens, connections, amount: warm.tokens.length * 5 });
-      const before = await settledRss(coordinator.pid, full ? 3000 : 1000);
+      const before = await settledRss(coordinator.pid, full ? 3000 : 500);
       ctx.log(`memory: RSS ${(before / MIB).toFixed(1)} MiB with ${warmup} nodes; registering ${count}`);
       const registered = await registerFleet(coordinator.url, count, connections, 'mem');
       if (registered.tokens.length !== count) throw new Error(`only ${registered.tokens.length} of ${count} registrations succeeded`);
-      const afterRegistration = await settledRss(coordinator.pid, full ? 3000 : 1000);
+      const afterRegistration = await settledRss(coordinator.pid, full ? 3000 : 500);
       ctx.log('memory: one heartbeat from each node');
       await runLoad({ url: coordinator.url, path: `${ACTION}cluster_ReportNodeHeartbeat`, tokens: registered.tokens, connections: full ? 100 : 10, amount: count });
-      const after = await settledRss(coordinator.pid, full ? 4000 : 1500);
+      const after = await settledRss(coordinator.pid, full ? 4000 : 500);
       const perNode = (after - before) / count;
       return {
         name: 'memory',
