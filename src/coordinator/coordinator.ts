@@ -77,7 +77,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   });
   const instances = new InstanceService({ store, clock, heartbeats, healthChecks });
   const startedAt = clock.now();
-  const clusters = new ClusterService({ store, heartbeats, nodes, controller: () => ({ running: accepting, startedAt }) });
+  const clusters = new ClusterService({ store, nodes, controller: () => ({ running: accepting, startedAt }) });
   sweeper = new Sweeper({
     store,
     clock,
@@ -99,7 +99,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     schedule: config.monitorSchedule,
     keepaliveMs: config.monitorKeepaliveSecs * 1000,
     observe: () =>
-      observe({ store, clock, heartbeats, sweeper: activeSweeper, accepting: () => accepting, isLeader: () => leadership.isLeader(), startedAt }),
+      observe({ store, clock, sweeper: activeSweeper, accepting: () => accepting, isLeader: () => leadership.isLeader(), startedAt }),
     // With several replicas on one store, only the sweeping replica records scheduled events.
     shouldRecordScheduled: () => leadership.isLeader(),
   });

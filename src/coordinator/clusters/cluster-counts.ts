@@ -1,4 +1,4 @@
-import { deriveNodeState, type InstanceSnapshot, isRunning } from '../instances/instance-view.ts';
+import type { InstanceTally } from '../store/store.ts';
 
 export interface ClusterCounts {
   nodes_count: number;
@@ -11,21 +11,19 @@ export interface ClusterCounts {
 /**
  * Seed 001's counts as design.md defines them: nodes = instances; running = with an Active node;
  * failed = the last node ended by HeartbeatTimeout; failed to install = node_state provision-fail;
- * disabled = enabled false.
+ * disabled = enabled false. A cluster with no instances has no tally: all zero.
  */
-export function countInstances(snapshots: readonly InstanceSnapshot[]): ClusterCounts {
-  const count = (test: (snapshot: InstanceSnapshot) => boolean) => snapshots.filter(test).length;
+export function countsOf(tally: InstanceTally | undefined): ClusterCounts {
   return {
-    nodes_count: snapshots.length,
-    running_nodes_count: count(isRunning),
-    failed_nodes_count: count((snapshot) => snapshot.latestNode?.terminationReason === 'HeartbeatTimeout'),
-    failed_to_install_nodes_count: count((snapshot) => deriveNodeState(snapshot) === 'provision-fail'),
-    disabled_nodes_count: count((snapshot) => !snapshot.instance.enabled),
+    nodes_count: tally?.instances ?? 0,
+    running_nodes_count: tally?.running ?? 0,
+    failed_nodes_count: tally?.timedOut ?? 0,
+    failed_to_install_nodes_count: tally?.failedToInstall ?? 0,
+    disabled_nodes_count: tally?.disabled ?? 0,
   };
 }
 
 /** The cluster's configured regions plus every `region` label its agents report, sorted, once each. */
-export function regionsOf(configured: readonly string[], snapshots: readonly InstanceSnapshot[]): string[] {
-  const labelled = snapshots.map((snapshot) => snapshot.instance.labels.region).filter((region): region is string => Boolean(region));
+export function regionsOf(configured: readonly string[], labelled: readonly string[]): string[] {
   return [...new Set([...configured, ...labelled])].sort();
 }

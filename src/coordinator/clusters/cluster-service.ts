@@ -1,12 +1,9 @@
 import { toRfc3339 } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/version.ts';
-import type { InstanceSnapshot } from '../instances/instance-view.ts';
-import { loadSnapshots } from '../instances/snapshot-loader.ts';
 import type { NodeService } from '../node-service.ts';
-import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
-import type { ClusterRecord, Store } from '../store/store.ts';
-import { countInstances, regionsOf } from './cluster-counts.ts';
+import type { ClusterRecord, InstanceTally, Store } from '../store/store.ts';
+import { countsOf, regionsOf } from './cluster-counts.ts';
 import type { ClusterObj, ListClustersBody, ListClustersResponse } from './cluster-schemas.ts';
 
 export const DEFAULT_LIMIT = 10;
@@ -14,7 +11,6 @@ export const MAX_LIMIT = 100;
 
 export interface ClusterServiceDeps {
   store: Store;
-  heartbeats: HeartbeatBuffer;
   nodes: NodeService;
   /** The coordinator itself: `running` while it accepts requests; when it (re)started. */
   controller: () => { running: boolean; startedAt: number };
@@ -45,17 +41,18 @@ export class ClusterService {
     const { store } = this.deps;
     const [total, page] = [await store.countClusters(), await store.listClusters(afterId, limit + 1)];
     const visible = page.slice(0, limit);
-    const instances = await store.listInstances({ clusterIds: visible.map((cluster) => cluster.id) });
-    const snapshots = await loadSnapshots(store, this.deps.heartbeats, instances);
+    const ids = visible.map((cluster) => cluster.id);
+    const tallies = new Map((await store.tallyInstances(ids)).map((tally) => [tally.clusterId, tally]));
+    const regions = await store.regionLabels(ids);
     const clusters: ClusterObj[] = [];
     for (const cluster of visible) {
-      clusters.push(await this.toClusterObj(cluster, snapshots.filter((snapshot) => snapshot.instance.clusterId === cluster.id), body.include_nodes === true));
+      clusters.push(await this.toClusterObj(cluster, tallies.get(cluster.id), regions.get(cluster.id) ?? [], body.include_nodes === true));
     }
     const last = visible.at(-1);
     return { total_count: total, pagination: { limit, next_key: page.length > limit && last ? String(last.id) : '' }, clusters };
   }
 
-  private async toClusterObj(cluster: ClusterRecord, snapshots: InstanceSnapshot[], includeNodes: boolean): Promise<ClusterObj> {
+  private async toClusterObj(cluster: ClusterRecord, tally: InstanceTally | undefined, labelled: string[], includeNodes: boolean): Promise<ClusterObj> {
     const controller = this.deps.controller();
     const out: ClusterObj = {
       monitored_at: toRfc3339(cluster.createdAt),
@@ -65,8 +62,8 @@ export class ClusterService {
       controller_status: controller.running ? 'running' : 'stopped',
       controller_last_updated: toRfc3339(controller.startedAt),
       provider: cluster.provider,
-      regions: regionsOf(cluster.regions, snapshots),
-      ...countInstances(snapshots),
+      regions: regionsOf(cluster.regions, labelled),
+      ...countsOf(tally),
     };
     if (includeNodes) out.nodes = await this.deps.nodes.details(cluster.name, false);
     return out;

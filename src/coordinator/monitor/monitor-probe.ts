@@ -1,38 +1,31 @@
 import { toRfc3339 } from '../../shared/clock.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { VERSION } from '../../shared/version.ts';
-import { capacityOf, type InstanceSnapshot, isRunning } from '../instances/instance-view.ts';
-import { loadSnapshots } from '../instances/snapshot-loader.ts';
-import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
-import type { Store } from '../store/store.ts';
+import type { InstanceTally, Store } from '../store/store.ts';
 import type { Sweeper } from '../sweeper/sweeper.ts';
 import type { MonitorObservation } from './component-checks.ts';
 
 export interface MonitorProbeDeps {
   store: Store;
   clock: Clock;
-  heartbeats: HeartbeatBuffer;
   sweeper: Sweeper;
   accepting: () => boolean;
   isLeader: () => boolean;
   startedAt: number;
 }
 
-/** An instance is expected to run while enabled and its last node did not leave on purpose. */
-const expected = (snapshot: InstanceSnapshot) =>
-  snapshot.instance.enabled && (isRunning(snapshot) || snapshot.latestNode?.terminationReason === 'HeartbeatTimeout');
-
-function observeRunner(snapshots: readonly InstanceSnapshot[]): MonitorObservation['runner'] {
-  const running = snapshots.filter(isRunning);
+/** The fleet over every cluster, from the store's per-cluster tallies. */
+function observeRunner(tallies: readonly InstanceTally[]): MonitorObservation['runner'] {
+  const sum = (key: keyof InstanceTally) => tallies.reduce((total, tally) => total + tally[key], 0);
   return {
-    instances: snapshots.length,
-    expected: snapshots.filter(expected).length,
-    active: running.filter((snapshot) => snapshot.instance.enabled).length,
-    timedOut: snapshots.filter((snapshot) => snapshot.latestNode?.terminationReason === 'HeartbeatTimeout').length,
-    failing: running.filter((snapshot) => snapshot.instance.healthStatus === 'critical').length,
-    disabled: snapshots.filter((snapshot) => !snapshot.instance.enabled).length,
-    capacity: running.reduce((sum, snapshot) => sum + capacityOf(snapshot), 0),
-    consumed: running.reduce((sum, snapshot) => sum + (snapshot.instance.facts.jobsRunning ?? 0), 0),
+    instances: sum('instances'),
+    expected: sum('expected'),
+    active: sum('runningEnabled'),
+    timedOut: sum('timedOut'),
+    failing: sum('failing'),
+    disabled: sum('disabled'),
+    capacity: sum('capacity'),
+    consumed: sum('consumed'),
   };
 }
 
@@ -47,7 +40,7 @@ export async function observe(deps: MonitorProbeDeps): Promise<MonitorObservatio
     storeError = (error as Error).message;
   }
   const pingMs = Math.round(performance.now() - started);
-  const snapshots = storeError === null ? await loadSnapshots(store, deps.heartbeats, await store.listInstances({})) : [];
+  const tallies = storeError === null ? await store.tallyInstances() : [];
   const holds = sweeper.holds();
   const last = sweeper.lastResult;
   return {
@@ -60,6 +53,6 @@ export async function observe(deps: MonitorProbeDeps): Promise<MonitorObservatio
       massSilenceHolds: holds.massSilence.length,
       graceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
     },
-    runner: observeRunner(snapshots),
+    runner: observeRunner(tallies),
   };
 }

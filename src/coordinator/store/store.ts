@@ -1,4 +1,7 @@
 import type { HealthReport, Labels, NodeFacts, NodeStatus, TerminationReason } from '../../shared/protocol.ts';
+import type { InstanceTally } from './instance-tally.ts';
+
+export type { InstanceTally } from './instance-tally.ts';
 
 /**
  * The one store interface. Routes, the sweeper and the CLI see only this; open-store.ts is the
@@ -194,6 +197,10 @@ export interface Store {
 
   /** Instances matching every given filter, by id. */
   listInstances(filter: InstanceFilter): Promise<InstanceRecord[]>;
+  /** Counts and capacity per cluster in one aggregate query (every cluster when clusterIds is absent). */
+  tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]>;
+  /** The distinct `region` labels the agents of these clusters report, by cluster id. */
+  regionLabels(clusterIds: readonly number[]): Promise<Map<number, string[]>>;
   /** The newest node of each instance that has one (its Active node when it has one). */
   latestNodes(instanceIds: readonly number[]): Promise<NodeRecord[]>;
   createInstance(input: NewInstance): Promise<InstanceWriteResult>;

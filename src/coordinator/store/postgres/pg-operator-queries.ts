@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { type InstanceTally, instanceTallySql, regionLabelsSql, regionsByCluster, tallyFromRow } from '../instance-tally.ts';
 import { EVENT_COLUMNS, clusterFromRow, eventFromRow, eventValues, instanceFieldColumns, instanceFromRow, nodeFromRow } from '../rows.ts';
 import type {
   ClusterRecord,
@@ -62,6 +63,21 @@ export async function listInstances(pool: pg.Pool, filter: InstanceFilter): Prom
   }
   const sql = `SELECT * FROM instances ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
   return (await rows(pool, sql, params)).map(instanceFromRow);
+}
+
+/** `i.cluster_id` limited to these clusters (all when absent), with its parameters. */
+function clusterCondition(clusterIds: readonly number[] | undefined): [string, unknown[]] {
+  return clusterIds === undefined ? ['TRUE', []] : ['i.cluster_id = ANY($1::int[])', [clusterIds]];
+}
+
+export async function tallyInstances(pool: pg.Pool, clusterIds: readonly number[] | undefined): Promise<InstanceTally[]> {
+  const [condition, params] = clusterCondition(clusterIds);
+  return (await rows(pool, instanceTallySql('postgres', condition), params)).map(tallyFromRow);
+}
+
+export async function regionLabels(pool: pg.Pool, clusterIds: readonly number[]): Promise<Map<number, string[]>> {
+  const [condition, params] = clusterCondition(clusterIds);
+  return regionsByCluster(await rows(pool, regionLabelsSql('postgres', condition), params));
 }
 
 /** The newest node of each instance, its Active node first: one DISTINCT ON query. */

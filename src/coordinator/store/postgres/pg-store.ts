@@ -12,6 +12,7 @@ import type {
   InstanceFilter,
   InstanceRecord,
   InstanceReport,
+  InstanceTally,
   InstanceWriteResult,
   MonitorEventRecord,
   NewInstance,
@@ -230,6 +231,12 @@ export class PgStore implements Store {
   }
   listInstances(filter: InstanceFilter): Promise<InstanceRecord[]> {
     return operator.listInstances(this.pool, filter);
+  }
+  async tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]> {
+    return operator.tallyInstances(this.pool, clusterIds);
+  }
+  async regionLabels(clusterIds: readonly number[]): Promise<Map<number, string[]>> {
+    return operator.regionLabels(this.pool, clusterIds);
   }
   latestNodes(instanceIds: readonly number[]): Promise<NodeRecord[]> {
     return operator.latestNodes(this.pool, instanceIds);

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { type InstanceTally, instanceTallySql, regionLabelsSql, regionsByCluster, tallyFromRow } from '../instance-tally.ts';
 import { EVENT_COLUMNS, clusterFromRow, eventFromRow, eventValues, instanceFieldColumns, instanceFromRow, nodeFromRow } from '../rows.ts';
 import type {
   ClusterRecord,
@@ -52,6 +53,21 @@ export function listInstances(db: Db, filter: InstanceFilter): InstanceRecord[] 
   }
   const sql = `SELECT * FROM instances ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
   return (db.prepare(sql).all(...params) as Row[]).map(instanceFromRow);
+}
+
+/** `i.cluster_id` limited to these clusters (all when absent), with its parameters. */
+function clusterCondition(clusterIds: readonly number[] | undefined): [string, readonly number[]] {
+  return clusterIds === undefined ? ['1 = 1', []] : [`i.cluster_id IN (${clusterIds.length > 0 ? marks(clusterIds.length) : 'NULL'})`, clusterIds];
+}
+
+export function tallyInstances(db: Db, clusterIds: readonly number[] | undefined): InstanceTally[] {
+  const [condition, params] = clusterCondition(clusterIds);
+  return (db.prepare(instanceTallySql('sqlite', condition)).all(...params) as Row[]).map(tallyFromRow);
+}
+
+export function regionLabels(db: Db, clusterIds: readonly number[]): Map<number, string[]> {
+  const [condition, params] = clusterCondition(clusterIds);
+  return regionsByCluster(db.prepare(regionLabelsSql('sqlite', condition)).all(...params) as Row[]);
 }
 
 /** Per instance its Active node, else its newest node (by joined_at, then id); both lookups use an index. */

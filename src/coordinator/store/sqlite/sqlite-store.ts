@@ -16,6 +16,7 @@ import type {
   InstanceFilter,
   InstanceRecord,
   InstanceReport,
+  InstanceTally,
   InstanceWriteResult,
   MonitorEventRecord,
   NewInstance,
@@ -245,6 +246,12 @@ export class SqliteStore implements Store {
   }
   async listInstances(filter: InstanceFilter): Promise<InstanceRecord[]> {
     return operator.listInstances(this.db, filter);
+  }
+  async tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]> {
+    return operator.tallyInstances(this.db, clusterIds);
+  }
+  async regionLabels(clusterIds: readonly number[]): Promise<Map<number, string[]>> {
+    return operator.regionLabels(this.db, clusterIds);
   }
   async latestNodes(instanceIds: readonly number[]): Promise<NodeRecord[]> {
     return operator.latestNodes(this.db, instanceIds);

@@ -1,0 +1,107 @@
+import type { Dialect } from './migrations.ts';
+
+/**
+ * Per-cluster counts of instances and the fleet's capacity, computed by the store in one
+ * aggregate query, so the cluster monitor and the clusters API never load the fleet into memory.
+ * The definitions follow design.md and must agree with the instance views (instance-view.ts);
+ * the store contract tests check that they do.
+ */
+export interface InstanceTally {
+  clusterId: number;
+  instances: number;
+  /** With an Active node. */
+  running: number;
+  /** With an Active node and enabled. */
+  runningEnabled: number;
+  /** Enabled, and running or its last node timed out: the nodes that ought to be Active. */
+  expected: number;
+  /** No Active node, and the newest node ended by HeartbeatTimeout. */
+  timedOut: number;
+  /** Running with a critical health check. */
+  failing: number;
+  disabled: number;
+  /** Never registered, and an admin set node_state provision-fail. */
+  failedToInstall: number;
+  /** Sum of AWX capacity (see capacityOf in instance-view.ts). */
+  capacity: number;
+  /** Sum of the agents' jobs running, over running instances. */
+  consumed: number;
+}
+
+/** How each dialect reads a number out of the JSON text of `facts`. */
+const FACT: Record<Dialect, (path: readonly string[]) => string> = {
+  sqlite: (path) => `coalesce(json_extract(i.facts, '$.${path.join('.')}'), 0)`,
+  postgres: (path) => `coalesce((i.facts::jsonb #>> '{${path.join(',')}}')::float8, 0)`,
+};
+
+/**
+ * The tally query; `clusterFilter` is a condition on `i.cluster_id` in the dialect's parameter
+ * style, or `TRUE`. The newest node of an instance is only looked up when it has no Active node.
+ */
+export function instanceTallySql(dialect: Dialect, clusterFilter: string): string {
+  const cpu = FACT[dialect](['capacity', 'cpuCapacity']);
+  const mem = FACT[dialect](['capacity', 'memCapacity']);
+  const jobs = FACT[dialect](['jobsRunning']);
+  const adjustment = dialect === 'postgres' ? 'i.capacity_adjustment::float8' : 'CAST(i.capacity_adjustment AS REAL)';
+  const count = (condition: string) => `sum(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
+  return `
+WITH t AS (
+  SELECT i.cluster_id, i.enabled, i.node_type, i.node_state, i.health_status,
+    ${adjustment} AS adjustment, ${cpu} AS cpu, ${mem} AS mem, ${jobs} AS jobs,
+    CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS running,
+    CASE WHEN a.id IS NULL THEN
+      (SELECT coalesce(l.termination_reason, '') FROM nodes l WHERE l.instance_id = i.id ORDER BY l.joined_at DESC, l.id DESC LIMIT 1)
+    END AS last_reason
+  FROM instances i LEFT JOIN nodes a ON a.instance_id = i.id AND a.status = 'Active'
+  WHERE ${clusterFilter}
+)
+SELECT cluster_id AS "clusterId",
+  count(*) AS instances,
+  ${count('running = 1')} AS running,
+  ${count('running = 1 AND enabled = 1')} AS "runningEnabled",
+  ${count("enabled = 1 AND (running = 1 OR last_reason = 'HeartbeatTimeout')")} AS expected,
+  ${count("last_reason = 'HeartbeatTimeout'")} AS "timedOut",
+  ${count("running = 1 AND health_status = 'critical'")} AS failing,
+  ${count('enabled = 0')} AS disabled,
+  ${count("running = 0 AND last_reason IS NULL AND node_state = 'provision-fail'")} AS "failedToInstall",
+  coalesce(sum(CASE WHEN running = 1 AND node_type <> 'hop' AND coalesce(health_status, '') <> 'critical' THEN
+    floor(CASE WHEN cpu <= mem THEN cpu + (mem - cpu) * adjustment ELSE mem + (cpu - mem) * adjustment END)
+  ELSE 0 END), 0) AS capacity,
+  coalesce(sum(CASE WHEN running = 1 THEN jobs ELSE 0 END), 0) AS consumed
+FROM t GROUP BY cluster_id ORDER BY cluster_id`;
+}
+
+/** Every `region` label the agents of these clusters report, once per cluster. */
+export function regionLabelsSql(dialect: Dialect, clusterFilter: string): string {
+  const region = dialect === 'postgres' ? `(i.labels::jsonb ->> 'region')` : `json_extract(i.labels, '$.region')`;
+  return `SELECT DISTINCT i.cluster_id AS "clusterId", ${region} AS region FROM instances i
+    WHERE ${clusterFilter} AND ${region} IS NOT NULL AND ${region} <> ''`;
+}
+
+/** Numbers as the drivers return them (PostgreSQL's bigint sums arrive as strings). */
+export function tallyFromRow(row: Record<string, unknown>): InstanceTally {
+  const n = (key: keyof InstanceTally) => Number(row[key] ?? 0);
+  return {
+    clusterId: n('clusterId'),
+    instances: n('instances'),
+    running: n('running'),
+    runningEnabled: n('runningEnabled'),
+    expected: n('expected'),
+    timedOut: n('timedOut'),
+    failing: n('failing'),
+    disabled: n('disabled'),
+    failedToInstall: n('failedToInstall'),
+    capacity: n('capacity'),
+    consumed: n('consumed'),
+  };
+}
+
+/** The rows of regionLabelsSql, grouped by cluster. */
+export function regionsByCluster(rows: readonly Record<string, unknown>[]): Map<number, string[]> {
+  const regions = new Map<number, string[]>();
+  for (const row of rows) {
+    const clusterId = Number(row.clusterId);
+    regions.set(clusterId, [...(regions.get(clusterId) ?? []), String(row.region)]);
+  }
+  return regions;
+}
