@@ -1,8 +1,10 @@
 /**
  * Runs the configured health checks on their schedules: a fixed interval (a timer), or a cron
  * expression (node-cron). Each run is bounded by the check's timeout and never overlaps a
- * previous run of the same check. Checks run apart from the heartbeat loop, so a slow or hung
- * check never delays a heartbeat; the loop only reads the latest results.
+ * previous run of the same check, not even one that timed out but never returned (a statfs on a
+ * hung NFS mount): that check is reported critical and not started again until its call returns.
+ * Checks run apart from the heartbeat loop, so a slow or hung check never delays a heartbeat;
+ * the loop only reads the latest results.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { HealthReport } from '../../shared/protocol.ts';
@@ -26,6 +28,8 @@ export class HealthRunner {
   private checks: readonly CheckConfig[] = [];
   private readonly results = new Map<string, NamedResult>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Checks whose call outlived its timeout and has still not returned: name -> when it started. */
+  private readonly stillPending = new Map<string, number>();
   private stops: (() => void)[] = [];
   private runs = 0;
   private readonly options: HealthRunnerOptions;
@@ -114,19 +118,40 @@ export class HealthRunner {
   }
 
   private async execute(check: CheckConfig): Promise<void> {
-    const run = this.options.run ?? runCheck;
+    const pendingSince = this.stillPending.get(check.name);
+    if (pendingSince !== undefined) {
+      // Starting it again would pile up calls that never return (and, for fs calls, exhaust libuv's threads).
+      const output = `timed out: the run started ${Date.now() - pendingSince} ms ago has not returned; not started again until it does`;
+      this.record(check.name, { status: 'critical', output });
+      return;
+    }
     const timeoutMs = (check.timeout ?? DEFAULT_CHECK_TIMEOUT_MS / 1000) * 1000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<CheckResult>((resolve) => {
       timer = setTimeout(() => resolve({ status: 'critical', output: `timed out after ${timeoutMs} ms` }), timeoutMs);
     });
-    const result = await Promise.race([run(check, this.options.deps), timeout]).finally(() => clearTimeout(timer));
-    const previous = this.results.get(check.name);
-    this.results.set(check.name, { name: check.name, ...result });
+    const result = await Promise.race([this.call(check), timeout]).finally(() => clearTimeout(timer));
+    this.record(check.name, result);
+  }
+
+  /** Starts the check; until its call settles, the check counts as still pending. */
+  private call(check: CheckConfig): Promise<CheckResult> {
+    const run = this.options.run ?? runCheck;
+    const call = Promise.resolve()
+      .then(() => run(check, this.options.deps))
+      .catch((error: unknown): CheckResult => ({ status: 'critical', output: (error as Error).message || String(error) }));
+    this.stillPending.set(check.name, Date.now());
+    void call.then(() => this.stillPending.delete(check.name));
+    return call;
+  }
+
+  private record(name: string, result: CheckResult): void {
+    const previous = this.results.get(name);
+    this.results.set(name, { name, ...result });
     this.runs += 1;
     if (previous?.status !== result.status) {
       const level = result.status === 'passing' ? 'info' : 'warn';
-      this.options.logger.log(level, 'health check status', { check: check.name, status: result.status, output: result.output });
+      this.options.logger.log(level, 'health check status', { check: name, status: result.status, output: result.output });
     }
   }
 }

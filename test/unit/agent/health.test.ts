@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CheckConfig } from '../../../src/agent/config.ts';
 import { commandCheck, runCheck, truncate } from '../../../src/agent/health/checks.ts';
 import { worstStatus } from '../../../src/agent/health/health-report.ts';
@@ -102,6 +102,48 @@ describe('health runner', () => {
     });
     const report = await runner.runAll();
     expect(report?.checks[0]).toEqual({ name: 'hang', status: 'critical', output: 'timed out after 100 ms' });
+  });
+
+  it('does not start a check again while its timed-out run has not returned, and reports it critical', async () => {
+    vi.useFakeTimers();
+    try {
+      let calls = 0;
+      let answer: (() => void) | undefined;
+      const runner = new HealthRunner([{ name: 'nfs', type: 'disk', path: '/mnt/nfs', interval: 1, timeout: 0.1 }], {
+        deps,
+        logger,
+        run: () => {
+          calls += 1;
+          return new Promise((resolve) => (answer = () => resolve({ status: 'passing', output: 'answered at last' })));
+        },
+      });
+      runner.start();
+      await vi.advanceTimersByTimeAsync(10_050);
+      expect(calls).toBe(1);
+      expect(runner.runCount).toBe(11);
+      expect(runner.report()?.checks[0]).toEqual({
+        name: 'nfs',
+        status: 'critical',
+        output: 'timed out: the run started 10000 ms ago has not returned; not started again until it does',
+      });
+      answer?.();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(calls).toBe(2);
+      runner.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('turns a check that throws into a critical result', async () => {
+    const runner = new HealthRunner([{ name: 'broken', type: 'memory' }], {
+      deps,
+      logger,
+      run: () => {
+        throw new Error('probe exploded');
+      },
+    });
+    expect((await runner.runAll())?.checks[0]).toEqual({ name: 'broken', status: 'critical', output: 'probe exploded' });
   });
 
   it('runs a cron-scheduled check with node-cron', async () => {
