@@ -28,26 +28,17 @@ export interface InstanceTally {
   consumed: number;
 }
 
-/** How each dialect reads a number out of the JSON text of `facts`. */
-const FACT: Record<Dialect, (path: readonly string[]) => string> = {
-  sqlite: (path) => `coalesce(json_extract(i.facts, '$.${path.join('.')}'), 0)`,
-  postgres: (path) => `coalesce((i.facts::jsonb #>> '{${path.join(',')}}')::float8, 0)`,
-};
-
 /**
  * The tally query; `clusterFilter` is a condition on `i.cluster_id` in the dialect's parameter
  * style, or `TRUE`. The newest node of an instance is only looked up when it has no Active node.
  */
 export function instanceTallySql(dialect: Dialect, clusterFilter: string): string {
-  const cpu = FACT[dialect](['capacity', 'cpuCapacity']);
-  const mem = FACT[dialect](['capacity', 'memCapacity']);
-  const jobs = FACT[dialect](['jobsRunning']);
   const adjustment = dialect === 'postgres' ? 'i.capacity_adjustment::float8' : 'CAST(i.capacity_adjustment AS REAL)';
   const count = (condition: string) => `sum(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
   return `
 WITH t AS (
   SELECT i.cluster_id, i.enabled, i.node_type, i.node_state, i.health_status,
-    ${adjustment} AS adjustment, ${cpu} AS cpu, ${mem} AS mem, ${jobs} AS jobs,
+    ${adjustment} AS adjustment, i.cpu_capacity AS cpu, i.mem_capacity AS mem, i.jobs_running AS jobs,
     CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS running,
     CASE WHEN a.id IS NULL THEN
       (SELECT coalesce(l.termination_reason, '') FROM nodes l WHERE l.instance_id = i.id ORDER BY l.joined_at DESC, l.id DESC LIMIT 1)
@@ -104,4 +95,18 @@ export function regionsByCluster(rows: readonly Record<string, unknown>[]): Map<
     regions.set(clusterId, [...(regions.get(clusterId) ?? []), String(row.region)]);
   }
   return regions;
+}
+
+/** Tallies of parts of the fleet added up per cluster, by cluster id. */
+export function sumByCluster(parts: readonly InstanceTally[]): InstanceTally[] {
+  const totals = new Map<number, InstanceTally>();
+  for (const part of parts) {
+    const total = totals.get(part.clusterId);
+    if (!total) {
+      totals.set(part.clusterId, { ...part });
+      continue;
+    }
+    for (const key of Object.keys(part) as (keyof InstanceTally)[]) if (key !== 'clusterId') total[key] += part[key];
+  }
+  return [...totals.values()].sort((a, b) => a.clusterId - b.clusterId);
 }

@@ -247,7 +247,7 @@ export class SqliteStore implements Store {
   async listInstances(filter: InstanceFilter): Promise<InstanceRecord[]> {
     return operator.listInstances(this.db, filter);
   }
-  async tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]> {
+  tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]> {
     return operator.tallyInstances(this.db, clusterIds);
   }
   async regionLabels(clusterIds: readonly number[]): Promise<Map<number, string[]>> {
