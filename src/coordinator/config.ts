@@ -34,7 +34,8 @@ export const CoordinatorConfigSchema = Type.Object(
     /** How long a looked-up admin/reader/enroll token is trusted before the store is asked again. */
     tokenCacheSecs: Type.Integer({ default: 10, minimum: 0, maximum: 3600 }),
     monitorSchedule: Type.String({ default: '*/10 * * * * *', minLength: 1 }),
-    monitorKeepaliveSecs: Type.Integer({ default: 600, minimum: 10 }),
+    /** At most 72 h (seed 004's retention), so a keepalive comes before the previous event expires. */
+    monitorKeepaliveSecs: Type.Integer({ default: 600, minimum: 10, maximum: 259_200 }),
     healthCheckTimeoutSecs: Type.Integer({ default: 300, minimum: 5 }),
   },
   { additionalProperties: false },

@@ -29,8 +29,9 @@ export function shouldRecord(previous: MonitorEventRecord | undefined, next: Omi
 
 /**
  * Checks the coordinator's components on a schedule and records seed 004's cluster monitor
- * events: on the first check, on every change of status, and as a keepalive. Retention is
- * applied after each insert.
+ * events: on the first check, on every change of status, and as a keepalive. Every check also
+ * applies retention, so an event expires within one check of turning 72 h old even while nothing
+ * new is recorded (the events API hides expired events in between).
  */
 export class EventRecorder {
   private readonly nextId = uuidV7Generator();
@@ -45,15 +46,19 @@ export class EventRecorder {
     const components = judgeComponents(await this.deps.observe(), this.passed);
     const now = this.deps.clock.now();
     const candidate = { recordedAt: now, allHealthy: MONITOR_COMPONENTS.every((name) => components[name].status === 'Healthy'), components };
-    if (!shouldRecord(this.lastRecorded, candidate, this.deps.keepaliveMs)) return undefined;
-    const event: MonitorEventRecord = { id: this.nextId(now), ...candidate };
+    const event = shouldRecord(this.lastRecorded, candidate, this.deps.keepaliveMs) ? await this.record(candidate) : undefined;
+    const pruned = await applyRetention(this.deps.store, now);
+    if (pruned > 0) this.deps.logger.debug('cluster monitor: old events deleted', { count: pruned });
+    return event;
+  }
+
+  private async record(candidate: Omit<MonitorEventRecord, 'id'>): Promise<MonitorEventRecord> {
+    const event: MonitorEventRecord = { id: this.nextId(candidate.recordedAt), ...candidate };
     await this.deps.store.insertEvent(event);
     this.lastRecorded = event;
-    const pruned = await applyRetention(this.deps.store, now);
     if (!event.allHealthy) {
-      this.deps.logger.warn('cluster monitor: unhealthy', Object.fromEntries(MONITOR_COMPONENTS.map((name) => [name, components[name].status])));
+      this.deps.logger.warn('cluster monitor: unhealthy', Object.fromEntries(MONITOR_COMPONENTS.map((name) => [name, event.components[name].status])));
     }
-    if (pruned > 0) this.deps.logger.debug('cluster monitor: old events deleted', { count: pruned });
     return event;
   }
 
