@@ -2,7 +2,8 @@
  * The agent daemon, assembled: identity, facts collector, health runner, heartbeat loop and the
  * session with the coordinator. start() registers and heartbeats; stop() stops every schedule
  * and deregisters within the deadline; reload() applies a new config (checks, labels, log level,
- * interval) without re-registering unless the identity changed.
+ * interval) without re-registering unless the identity changed. The service manager hears
+ * READY once the loop runs, a watchdog ping whenever a beat completes, and STOPPING on stop().
  */
 import { hostname } from 'node:os';
 import type { Logger } from '../shared/logger.ts';
@@ -10,11 +11,12 @@ import type { HealthReport, HeartbeatRequest, HeartbeatResponse, NodeFacts, Regi
 import type { AgentConfig } from './config.ts';
 import type { Coordinator } from './coordinator-client.ts';
 import { FactsCollector, type FactsSettings, factsFingerprint } from './facts-collector.ts';
-import { HealthRunner } from './health/health-runner.ts';
+import { type CheckRunner, HealthRunner } from './health/health-runner.ts';
 import { HeartbeatLoop, type Timers } from './heartbeat-loop.ts';
 import { type Registration, NodeSession } from './node-session.ts';
 import type { Probes } from './probes.ts';
 import { SelfMonitor } from './self-report.ts';
+import type { ServiceNotifier } from './systemd-notifier.ts';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -24,7 +26,13 @@ export interface AgentDeps {
   probes: Probes;
   identity: string;
   bootId?: string | undefined;
+  /** Where the enrollment token comes from, for error messages (never the token itself). */
+  tokenSource?: string;
+  /** systemd (Type=notify); nothing is sent without one. */
+  notifier?: ServiceNotifier;
   timers?: Timers;
+  /** Runs one health check; the real checks by default. */
+  runCheck?: CheckRunner;
 }
 
 const MIB = 1024 * 1024;
@@ -64,10 +72,12 @@ export class Agent {
     this.health = new HealthRunner(deps.config.checks, {
       logger: deps.logger,
       deps: { readMemory: () => this.readMemory(), outputLimit: deps.config.checkOutputLimit },
+      ...(deps.runCheck ? { run: deps.runCheck } : {}),
     });
     this.session = new NodeSession({
       coordinator: deps.coordinator,
       enrollToken: deps.enrollToken,
+      ...(deps.tokenSource ? { tokenSource: deps.tokenSource } : {}),
       logger: deps.logger,
       identity: () => this.identity,
       hooks: {
@@ -85,6 +95,8 @@ export class Agent {
       beat: () => this.session.beat(),
       retry: { baseMs: deps.config.retryBaseDelay * 1000, capMs: retryCap },
       slowRetry: { baseMs: deps.config.authRetryDelay * 1000, capMs: Math.max(deps.config.authRetryDelay * 1000, retryCap), jitter: 'equal' },
+      // Any completed beat, a failed one included: the loop is alive even while the coordinator is down.
+      onProgress: () => deps.notifier?.watchdog(),
       ...(deps.timers ? { timers: deps.timers } : {}),
     });
   }
@@ -106,11 +118,15 @@ export class Agent {
     }
     this.health.start();
     this.loop.start();
+    // Ready once heartbeating, not once registered: a coordinator that is down must not hang the start.
+    this.deps.notifier?.ready();
+    this.warnOnShortWatchdog();
   }
 
   /** Stops all schedules, then deregisters within `deadlineMs`. Resolves true when deregistered. */
   async stop(deadlineMs: number): Promise<boolean> {
     const started = Date.now();
+    this.deps.notifier?.stopping();
     this.health.stop();
     this.facts.stop();
     this.self.stop();
@@ -130,7 +146,7 @@ export class Agent {
     this.config = config;
     this.deps.logger.level = config.logLevel;
     this.health.reload(config.checks);
-    if (this.coordinatorInterval === undefined) this.loop.setInterval(config.heartbeatInterval * 1000);
+    this.loop.setInterval((this.coordinatorInterval ?? config.heartbeatInterval) * 1000);
     if (identity !== this.identity) {
       this.deps.logger.warn('identity changed: deregistering the old node and registering again', { identity });
       this.identity = identity;
@@ -193,11 +209,33 @@ export class Agent {
     if (response.healthCheckRequested) void this.runRequestedCheck();
   }
 
+  /** The coordinator's interval wins over the config from now on, through every reload. */
   private adoptInterval(secs: number): void {
-    if (!(secs > 0) || secs * 1000 === this.loop.interval) return;
+    if (!(secs > 0)) return;
     this.coordinatorInterval = secs;
+    if (secs * 1000 === this.loop.interval) return;
     this.deps.logger.info('heartbeat interval set by the coordinator', { heartbeatIntervalSecs: secs });
     this.loop.setInterval(secs * 1000);
+    this.warnOnShortWatchdog();
+  }
+
+  /**
+   * The loop may rightly go this long without completing a beat: the longest wait between two
+   * attempts (interval, network backoff cap, slow retry after 401/403) plus one request.
+   */
+  private longestPauseMs(): number {
+    const { retryMaxDelay, authRetryDelay, requestTimeout } = this.config;
+    return Math.max(this.loop.interval, retryMaxDelay * 1000, authRetryDelay * 1000) + requestTimeout * 1000;
+  }
+
+  private warnOnShortWatchdog(): void {
+    const watchdogMs = this.deps.notifier?.watchdogMs;
+    const pauseMs = this.longestPauseMs();
+    if (watchdogMs === undefined || watchdogMs > pauseMs) return;
+    this.deps.logger.warn('WatchdogSec is not longer than the longest pause between two heartbeat attempts: systemd may kill a healthy agent', {
+      watchdogMs,
+      longestPauseMs: pauseMs,
+    });
   }
 
   /** The coordinator asked for a health check: run all checks, refresh facts, report at once. */

@@ -3,10 +3,12 @@
  * per call (the heartbeat loop owns retries and backoff) and turns every failure into a
  * CoordinatorError that says whether it is worth retrying. Tokens never reach the logs.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { got, type Got } from 'got';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { ConfigError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import {
   ACTION_PREFIX,
@@ -38,7 +40,8 @@ export interface CoordinatorClientOptions {
   baseUrl: string;
   /** Per-request timeout in milliseconds. */
   requestTimeoutMs: number;
-  caFile?: string | undefined;
+  /** CA bundle to trust for an https coordinator (readCaBundle). */
+  ca?: Buffer | undefined;
   logger: Logger;
 }
 
@@ -63,7 +66,7 @@ export class CoordinatorClient implements Coordinator {
   constructor(options: CoordinatorClientOptions) {
     this.logger = options.logger;
     this.timeoutMs = options.requestTimeoutMs;
-    const ca = options.caFile ? readFileSync(options.caFile) : undefined;
+    const ca = options.ca;
     this.agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ca }) };
     this.http = got.extend({
       prefixUrl: options.baseUrl.replace(/\/+$/, '') + ACTION_PREFIX,
@@ -123,6 +126,35 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * Reads the `caFile` bundle at start, so a missing or malformed file is a config error naming
+ * the key (exit 78), not a raw ENOENT or a TLS failure retried forever.
+ */
+export function readCaBundle(caFile: string | undefined): Buffer | undefined {
+  if (!caFile) return undefined;
+  let pem: Buffer;
+  try {
+    pem = readFileSync(caFile);
+  } catch (error) {
+    throw new ConfigError([`caFile: cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+  }
+  const certificates = pem.toString('utf8').match(PEM_CERTIFICATE) ?? [];
+  try {
+    if (certificates.length === 0) throw new Error('no PEM certificate in it');
+    for (const certificate of certificates) new X509Certificate(certificate); // throws on a malformed one
+  } catch (error) {
+    throw new ConfigError([`caFile: ${caFile} is not a PEM CA bundle (${(error as Error).message})`]);
+  }
+  return pem;
+}
+
+/** Names where the enrollment token comes from, for error messages; never the token. */
+export function tokenSource(config: { tokenFile?: string | undefined }): string {
+  return config.tokenFile ? `token file ${config.tokenFile}` : 'NODEPULSE_TOKEN / --token / token:';
 }
 
 /** The enrollment token: NODEPULSE_TOKEN / --token, or the first line of --token-file, re-read each time (rotation). */

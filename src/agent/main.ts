@@ -1,18 +1,20 @@
 /**
- * The agent process entry: loads the config, wires the real dependencies, and owns signals and
- * the exit code. SIGTERM/SIGINT: stop schedules, deregister within the deadline, exit 0; a second
- * signal exits at once. SIGHUP: reload the config file. Config errors exit 78 (EX_CONFIG).
+ * The agent process entry: loads the config, wires the real dependencies, and owns signals, the
+ * environment and the exit code. SIGTERM/SIGINT: stop schedules, deregister within the deadline,
+ * exit 0; a second signal exits at once. SIGHUP: reload the config file. Config errors exit 78
+ * (EX_CONFIG).
  */
 import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
 import { type Logger, createLogger } from '../shared/logger.ts';
 import { Agent, factsSettings } from './agent.ts';
 import { type AgentConfig, loadAgentConfig, requireRunSettings } from './config.ts';
-import { CoordinatorClient, tokenReader } from './coordinator-client.ts';
+import { CoordinatorClient, readCaBundle, tokenReader, tokenSource } from './coordinator-client.ts';
 import { FactsCollector } from './facts-collector.ts';
 import { HealthRunner } from './health/health-runner.ts';
 import { loadIdentity, readBootId } from './identity.ts';
 import { type Probes, systemProbes, withHangingProbes } from './probes.ts';
 import { computeCapacity } from './capacity.ts';
+import { NOTIFY_ENV_KEYS, SystemdNotifier } from './systemd-notifier.ts';
 
 export interface AgentInvocation {
   configFile?: string | undefined;
@@ -23,17 +25,31 @@ function configFileOf(invocation: AgentInvocation): string | undefined {
   return invocation.configFile ?? (process.env.NODEPULSE_CONFIG || undefined);
 }
 
-/** Loads the config or exits 78 with every problem listed. */
-function loadOrExit(invocation: AgentInvocation, forRun: boolean): AgentConfig {
+/** Runs `step`, or exits 78 with every config problem it reports. */
+function orExitOnConfigError<T>(step: () => T): T {
   try {
-    const config = loadAgentConfig({ file: configFileOf(invocation), env: process.env, flags: invocation.flags });
-    if (forRun) requireRunSettings(config);
-    return config;
+    return step();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`nodepulse agent: ${error.message}\n`);
     process.exit(EXIT_CONFIG);
   }
+}
+
+/** Loads the config or exits 78 with every problem listed. */
+function loadOrExit(invocation: AgentInvocation, forRun: boolean): AgentConfig {
+  return orExitOnConfigError(() => {
+    const config = loadAgentConfig({ file: configFileOf(invocation), env: process.env, flags: invocation.flags });
+    if (forRun) requireRunSettings(config);
+    return config;
+  });
+}
+
+/** systemd's notification settings, taken out of the environment so command checks cannot ping on the agent's behalf. */
+function takeNotifier(logger: Logger): SystemdNotifier {
+  const notifier = new SystemdNotifier({ env: process.env, logger });
+  for (const key of NOTIFY_ENV_KEYS) delete process.env[key];
+  return notifier;
 }
 
 /** Fault injection for tests and drills: NODEPULSE_FAULT_HANG_COLLECTOR=cpu,disks makes those probes hang. */
@@ -47,14 +63,17 @@ export async function runAgent(invocation: AgentInvocation): Promise<void> {
   let config = loadOrExit(invocation, true);
   const logger = createLogger({ level: config.logLevel, component: 'agent' });
   const { coordinator } = requireRunSettings(config);
+  const ca = orExitOnConfigError(() => readCaBundle(config.caFile));
   const identity = loadIdentity({ stateDir: config.stateDir, override: config.identity });
   if (identity.warning) logger.warn(identity.warning, { identity: identity.identity });
-  const client = new CoordinatorClient({ baseUrl: coordinator, requestTimeoutMs: config.requestTimeout * 1000, caFile: config.caFile, logger });
+  const client = new CoordinatorClient({ baseUrl: coordinator, requestTimeoutMs: config.requestTimeout * 1000, ca, logger });
   const agent = new Agent({
     config,
     logger,
     coordinator: client,
     enrollToken: tokenReader(config),
+    tokenSource: tokenSource(config),
+    notifier: takeNotifier(logger),
     probes: probesFor(config),
     identity: identity.identity,
     bootId: readBootId(process.env),

@@ -8,7 +8,22 @@ import type { HeartbeatRequest, HeartbeatResponse, RegisterNodeRequest } from '.
 import { type Coordinator, CoordinatorError } from './coordinator-client.ts';
 import type { BeatOutcome } from './heartbeat-loop.ts';
 
-export type ConnectionState = 'starting' | 'connected' | 'unreachable' | 'unauthorized' | 'duplicate' | 'rejected';
+export type ConnectionState =
+  | 'starting'
+  | 'connected'
+  | 'unreachable'
+  /** The enrollment token cannot be read (a missing or unreadable token file). */
+  | 'no-token'
+  /** The coordinator refused the enrollment token (401/403 on registration). */
+  | 'unauthorized'
+  /** The coordinator refused this node's own token (401/403 on a heartbeat). */
+  | 'node-token-refused'
+  | 'duplicate'
+  | 'rejected';
+
+/** Heartbeat answers that mean the coordinator forgot (404) or terminated (410) the node. */
+const NODE_GONE = [404, 410];
+const REFUSED = [401, 403];
 
 export interface Registration {
   nodeId: string;
@@ -30,6 +45,8 @@ export interface SessionHooks {
 export interface NodeSessionOptions {
   coordinator: Coordinator;
   enrollToken: () => string;
+  /** Where the enrollment token comes from, named in errors (never the token). */
+  tokenSource?: string;
   logger: Logger;
   hooks: SessionHooks;
   /** The identity being registered (it may change on a reload). */
@@ -69,7 +86,7 @@ export class NodeSession {
     try {
       token = this.options.enrollToken();
     } catch (error) {
-      this.setState('unauthorized', 'error', `cannot read the enrollment token: ${(error as Error).message}`);
+      this.setState('no-token', 'error', `cannot read the enrollment token: ${(error as Error).message}. Retrying slowly.`);
       return { kind: 'slow-retry' };
     }
     try {
@@ -95,14 +112,26 @@ export class NodeSession {
       hooks.onHeartbeatResponse(response);
       return { kind: 'ok' };
     } catch (error) {
-      if (error instanceof CoordinatorError && [401, 403, 404, 410].includes(error.status ?? 0)) {
-        logger.warn('the coordinator no longer knows this node; registering again', {
+      if (error instanceof CoordinatorError && NODE_GONE.includes(error.status ?? 0)) {
+        logger.warn('the coordinator forgot or terminated this node; registering again', {
           nodeId: registration.nodeId,
           status: error.status,
           errorCode: error.errorCode,
         });
         this.registration = undefined;
         return { kind: 'again' };
+      }
+      if (error instanceof CoordinatorError && REFUSED.includes(error.status ?? 0)) {
+        // This node token will never be accepted again; only a new registration can help, and
+        // registering at once would hammer a coordinator that refuses the enrollment token too.
+        this.registration = undefined;
+        this.setState(
+          'node-token-refused',
+          'error',
+          `heartbeat refused (${error.message}): the coordinator does not accept this node's token ` +
+            `(is something between them rewriting Authorization?). Registering again with the enrollment token from ${this.tokenSource()} after a slow retry.`,
+        );
+        return { kind: 'slow-retry' };
       }
       return this.failed(error, 'heartbeat');
     }
@@ -127,12 +156,21 @@ export class NodeSession {
       );
       return { kind: 'slow-retry' };
     }
-    if (error.status === 401 || error.status === 403) {
-      this.setState('unauthorized', 'error', `the coordinator refused the token (${error.message}); check NODEPULSE_TOKEN / --token-file. Retrying slowly.`);
+    if (REFUSED.includes(error.status ?? 0)) {
+      this.setState(
+        'unauthorized',
+        'error',
+        `${what} refused (${error.message}): the enrollment token from ${this.tokenSource()} is wrong, revoked, or not allowed here. ` +
+          'Fix or rotate it (a token file is re-read on every retry). Retrying slowly.',
+      );
       return { kind: 'slow-retry' };
     }
     this.setState('rejected', 'error', `${what} rejected: ${error.message}. Retrying slowly.`);
     return { kind: 'slow-retry' };
+  }
+
+  private tokenSource(): string {
+    return this.options.tokenSource ?? 'the token setting';
   }
 
   private setState(state: ConnectionState, level: 'info' | 'warn' | 'error', message: string): void {

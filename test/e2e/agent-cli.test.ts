@@ -43,6 +43,14 @@ describe('nodepulse agent commands', () => {
     expect(proc.output()).toMatch(/colour: unknown key/);
   });
 
+  it('exits 78 naming caFile when the CA bundle does not exist', async () => {
+    const missing = join(makeTempDir(), 'nonexistent-ca.pem');
+    const proc = spawnNodepulse(['agent', 'run', '--ca-file', missing], { env: { NODEPULSE_TOKEN: 'x', NODEPULSE_COORDINATOR: 'https://127.0.0.1:1' } });
+    expect((await proc.waitForExit(60_000)).code).toBe(78);
+    expect(proc.output()).toContain(`caFile: cannot read ${missing}: ENOENT`);
+    expect(proc.output()).not.toMatch(/at .*coordinator-client/);
+  });
+
   it('reloads checks on SIGHUP without registering again, and never logs a token at debug level', async () => {
     const coordinator = await startCoordinatorProcess({ args: FAST });
     const file = configFile(['labels: {zone: a}']);

@@ -3,14 +3,20 @@
  * so the test verifies a copy whose ExecStart points at this machine's node binary and this
  * checkout instead of /usr/bin/node and /opt/nodepulse (the documented install paths); nothing
  * else is changed. A copy with a misspelt key must fail, proving the check can fail.
+ *
+ * The agent's notifications go through the real systemd-notify binary to a stand-in for
+ * systemd's notification socket (a Unix datagram socket; Node cannot bind one, so a few lines of
+ * Python do, closing the barrier descriptor systemd-notify waits on as systemd would).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO_ROOT, makeTempDir, removeTempDirs } from '../helpers/spawn-process.ts';
+import { startCoordinatorProcess } from '../helpers/coordinator-process.ts';
+import { REPO_ROOT, cleanupAll, makeTempDir, spawnProcess, waitFor } from '../helpers/spawn-process.ts';
+import { FAST, startAgent, waitForRegistration } from './agent-helpers.ts';
 
-afterEach(removeTempDirs);
+afterEach(cleanupAll);
 
 const UNITS = ['nodepulse-agent.service', 'nodepulse-coordinator.service'];
 
@@ -67,8 +73,64 @@ describe('systemd units', () => {
     expect(stop).toBeGreaterThan(deadline + 1);
   });
 
+  it('runs the agent as Type=notify with a watchdog longer than its longest pause between heartbeat attempts', () => {
+    const d = directives('nodepulse-agent.service');
+    expect(d.get('Type')).toBe('notify');
+    expect(d.get('NotifyAccess')).toBe('all');
+    const example = readFileSync(join(REPO_ROOT, 'config', 'agent.example.yaml'), 'utf8');
+    const key = (name: string) => Number(example.match(new RegExp(`^${name}: (\\S+)`, 'm'))?.[1]);
+    const longestPause = Math.max(key('heartbeatInterval'), key('retryMaxDelay'), key('authRetryDelay')) + key('requestTimeout');
+    expect(longestPause).toBeGreaterThan(0);
+    expect(Number.parseInt(d.get('WatchdogSec') ?? '0', 10)).toBeGreaterThan(longestPause);
+  });
+
   it('catches a misspelt key (the verification can fail)', () => {
     const broken = localCopy('nodepulse-agent.service', (t) => t.replace('NoNewPrivileges=yes', 'NoNewPrivilege=yes'));
     expect(verify(broken).output).toMatch(/Unknown key/);
+  });
+});
+
+const NOTIFY_SOCKET_STANDIN = `
+import array, socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+server.bind(sys.argv[1])
+print("bound", flush=True)
+while True:
+    message, ancillary, _, _ = server.recvmsg(4096, socket.CMSG_SPACE(16 * 4))
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds = array.array("i")
+            fds.frombytes(data[: len(data) - len(data) % 4])
+            for fd in fds:
+                socket.close(fd)
+    if message != b"BARRIER=1":
+        print(message.decode(), flush=True)
+`;
+
+const hasPython = spawnSync('python3', ['--version']).status === 0;
+
+describe('the agent under a Type=notify unit', () => {
+  it.skipIf(!hasPython)('sends READY=1, then WATCHDOG=1 on heartbeats and STOPPING=1 on SIGTERM through systemd-notify, and hides the socket from checks', async () => {
+    const dir = makeTempDir('nodepulse-notify-');
+    const socketPath = join(dir, 'notify.sock');
+    writeFileSync(join(dir, 'standin.py'), NOTIFY_SOCKET_STANDIN);
+    const systemd = spawnProcess('python3', [join(dir, 'standin.py'), socketPath], { name: 'notify-socket' });
+    await systemd.waitForLine(/^bound$/, 15_000);
+
+    const coordinator = await startCoordinatorProcess({ args: FAST });
+    const config = join(dir, 'agent.yaml');
+    writeFileSync(config, ['checks:', '  - {name: no-notify-socket, type: command, command: [sh, -c, \'test -z "$NOTIFY_SOCKET"\']}', ''].join('\n'));
+    const { proc } = startAgent(coordinator.url, { args: ['--config', config], env: { NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '120000000' } });
+    await systemd.waitForLine(/^READY=1$/, 30_000);
+    await waitForRegistration(proc);
+    await waitFor(() => systemd.stdoutLines.filter((l) => l === 'WATCHDOG=1').length >= 3, 20_000, { message: 'three watchdog pings' });
+    await waitFor(() => proc.stdoutLines.some((l) => l.includes('"heartbeat accepted"') && l.includes('"health":"passing"')), 20_000, {
+      message: 'the check passes: it does not see NOTIFY_SOCKET',
+    });
+
+    proc.kill('SIGTERM');
+    expect(await proc.waitForExit(15_000)).toEqual({ code: 0, signal: null });
+    await systemd.waitForLine(/^STOPPING=1$/, 10_000);
+    expect(proc.output()).not.toMatch(/could not notify systemd|systemd-notify not found/);
   });
 });

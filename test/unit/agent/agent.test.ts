@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Agent } from '../../../src/agent/agent.ts';
+import { Agent, type AgentDeps } from '../../../src/agent/agent.ts';
 import { AgentConfigSchema, type AgentConfig } from '../../../src/agent/config.ts';
 import { type Coordinator, CoordinatorError } from '../../../src/agent/coordinator-client.ts';
 import type { Probes } from '../../../src/agent/probes.ts';
+import type { ServiceNotifier } from '../../../src/agent/systemd-notifier.ts';
 import { loadConfig } from '../../../src/shared/config-loader.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
 import type { HeartbeatRequest, HeartbeatResponse, RegisterNodeRequest } from '../../../src/shared/protocol.ts';
@@ -32,6 +33,7 @@ type Call =
 class FakeCoordinator implements Coordinator {
   calls: Call[] = [];
   nodes = 0;
+  intervalSecs = 10;
   registerError: (() => Error | undefined) | undefined;
   heartbeatReply: () => HeartbeatResponse | Error = () => ({});
   deregisterHangs = false;
@@ -40,7 +42,7 @@ class FakeCoordinator implements Coordinator {
     const error = this.registerError?.();
     if (error) throw error;
     this.nodes += 1;
-    return { nodeId: `node-${this.nodes}`, nodeToken: `npn_token${this.nodes}`, heartbeatIntervalSecs: 10 };
+    return { nodeId: `node-${this.nodes}`, nodeToken: `npn_token${this.nodes}`, heartbeatIntervalSecs: this.intervalSecs };
   }
   async heartbeat(token: string, body: HeartbeatRequest) {
     this.calls.push({ action: 'heartbeat', token, body, at: Date.now() });
@@ -68,8 +70,25 @@ let lines: string[] = [];
 const logger = () =>
   createLogger({ level: 'debug', component: 'agent', pretty: false, stream: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
 
-function makeAgent(coordinator: FakeCoordinator, cfg = config(), p = probes()) {
-  return new Agent({ config: cfg, logger: logger(), coordinator, enrollToken: () => 'npe_enrolltoken', probes: p, identity: 'id-1', bootId: 'boot-1' });
+class FakeNotifier implements ServiceNotifier {
+  sent: { message: string; at: number }[] = [];
+  constructor(readonly watchdogMs: number | undefined = undefined) {}
+  ready() {
+    this.sent.push({ message: 'READY=1', at: Date.now() });
+  }
+  watchdog() {
+    this.sent.push({ message: 'WATCHDOG=1', at: Date.now() });
+  }
+  stopping() {
+    this.sent.push({ message: 'STOPPING=1', at: Date.now() });
+  }
+  count(message: string): number {
+    return this.sent.filter((s) => s.message === message).length;
+  }
+}
+
+function makeAgent(coordinator: FakeCoordinator, cfg = config(), p = probes(), extra: Partial<AgentDeps> = {}) {
+  return new Agent({ config: cfg, logger: logger(), coordinator, enrollToken: () => 'npe_enrolltoken', probes: p, identity: 'id-1', bootId: 'boot-1', ...extra });
 }
 
 describe('agent', () => {
@@ -229,5 +248,144 @@ describe('agent', () => {
     await agent.stop(5_000);
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.join('')).not.toMatch(/npn_token|npe_enrolltoken/);
+  });
+
+  it('adopts the coordinator interval over a different configured one, and keeps it through a reload', async () => {
+    const coordinator = new FakeCoordinator();
+    coordinator.intervalSecs = 5;
+    const agent = makeAgent(coordinator, config({ heartbeatInterval: 20 }));
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(agent.loop.interval).toBe(5_000);
+    expect(lines.filter((l) => l.includes('heartbeat interval set by the coordinator'))).toHaveLength(1);
+    agent.reload(config({ heartbeatInterval: 30 }));
+    const before = coordinator.of('heartbeat').length;
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(agent.loop.interval).toBe(5_000);
+    expect(coordinator.of('heartbeat').length - before).toBeGreaterThanOrEqual(5);
+    await agent.stop(5_000);
+  });
+
+  it('keeps the coordinator interval through a reload even when it matched the config at registration', async () => {
+    const coordinator = new FakeCoordinator();
+    const agent = makeAgent(coordinator, config({ heartbeatInterval: 10 }));
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    agent.reload(config({ heartbeatInterval: 60 }));
+    expect(agent.loop.interval).toBe(10_000);
+    await agent.stop(5_000);
+  });
+
+  it('answers a heartbeat 401 with one clear error and a slow retry, then registers again', async () => {
+    const coordinator = new FakeCoordinator();
+    const agent = makeAgent(coordinator, config(), probes(), { tokenSource: 'token file /etc/nodepulse/agent.token' });
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(15_000);
+    coordinator.heartbeatReply = () => new CoordinatorError('cluster_ReportNodeHeartbeat: HTTP 401 Unauthorized: Invalid token', 401, 'Unauthorized');
+    const refusedAt = Date.now();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(coordinator.of('register')).toHaveLength(1);
+    // Slow retry: between half and all of authRetryDelay (60 s), not at once.
+    await vi.advanceTimersByTimeAsync(19_000);
+    expect(coordinator.of('register')).toHaveLength(1);
+    coordinator.heartbeatReply = () => ({});
+    await vi.advanceTimersByTimeAsync(50_000);
+    const [, again] = coordinator.of('register');
+    expect(again!.at - refusedAt).toBeGreaterThanOrEqual(30_000);
+    expect(coordinator.of('heartbeat').at(-1)?.token).toBe('npn_token2');
+    const errors = lines.filter((l) => l.includes('heartbeat refused'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/"level":"error"/);
+    expect(errors[0]).toMatch(/does not accept this node's token.*token file \/etc\/nodepulse\/agent.token/);
+    expect(lines.join('')).not.toMatch(/npn_token|npe_enrolltoken/);
+    await agent.stop(5_000);
+  });
+
+  it('retries a refused enrollment token slowly with one error, re-reading the token each time, and registers once it is rotated', async () => {
+    const coordinator = new FakeCoordinator();
+    let token = 'np_revoked_secret';
+    coordinator.registerError = () => (coordinator.calls.at(-1)?.token === 'np_revoked_secret' ? new CoordinatorError('HTTP 401 Unauthorized: Invalid or revoked token', 401, 'Unauthorized') : undefined);
+    const agent = makeAgent(coordinator, config(), probes(), { enrollToken: () => token, tokenSource: 'token file /etc/nodepulse/agent.token' });
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(150_000);
+    const attempts = coordinator.of('register');
+    expect(attempts.length).toBeGreaterThanOrEqual(3);
+    expect(attempts.length).toBeLessThanOrEqual(6);
+    for (let i = 1; i < attempts.length; i++) expect(attempts[i]!.at - attempts[i - 1]!.at).toBeGreaterThanOrEqual(30_000);
+    const errors = lines.filter((l) => l.includes('registration refused'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/enrollment token from token file \/etc\/nodepulse\/agent.token is wrong, revoked/);
+    token = 'np_rotated_secret';
+    await vi.advanceTimersByTimeAsync(61_000);
+    expect(coordinator.of('register').at(-1)?.token).toBe('np_rotated_secret');
+    expect(agent.session.current?.nodeId).toBe('node-1');
+    expect(lines.join('')).not.toMatch(/np_revoked_secret|np_rotated_secret/);
+    await agent.stop(5_000);
+  });
+
+  it('keeps heartbeats on time while a health check hangs, and reports it critical', async () => {
+    const coordinator = new FakeCoordinator();
+    let checkRuns = 0;
+    const agent = makeAgent(coordinator, config({ checks: [{ name: 'nfs', type: 'disk', path: '/mnt/nfs', interval: 5, timeout: 1 }] }), probes(), {
+      runCheck: () => {
+        checkRuns += 1;
+        return new Promise(() => {});
+      },
+    });
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    const beats = coordinator.of('heartbeat');
+    expect(beats.length).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < beats.length; i++) expect(beats[i]!.at - beats[i - 1]!.at).toBe(10_000);
+    expect(checkRuns).toBe(1);
+    expect(beats.at(-1)?.body.health).toMatchObject({ status: 'critical', checks: [{ name: 'nfs', status: 'critical', output: expect.stringMatching(/has not returned/) }] });
+    await agent.stop(5_000);
+  });
+
+  it('tells systemd READY once heartbeating, pings the watchdog on every completed beat, and STOPPING on stop', async () => {
+    const coordinator = new FakeCoordinator();
+    const notifier = new FakeNotifier(120_000);
+    const agent = makeAgent(coordinator, config(), probes(), { notifier });
+    await agent.start();
+    expect(notifier.sent.map((s) => s.message)).toEqual(['READY=1']);
+    await vi.advanceTimersByTimeAsync(35_000);
+    expect(notifier.count('WATCHDOG=1')).toBe(coordinator.calls.length);
+    await agent.stop(5_000);
+    expect(notifier.sent.at(-1)?.message).toBe('STOPPING=1');
+    expect(lines.join('')).not.toMatch(/WatchdogSec/);
+  });
+
+  it('keeps pinging the watchdog while the coordinator is down, and stops when a beat never completes', async () => {
+    const coordinator = new FakeCoordinator();
+    coordinator.registerError = () => new CoordinatorError('ECONNREFUSED', undefined, undefined);
+    const notifier = new FakeNotifier(120_000);
+    const agent = makeAgent(coordinator, config(), probes(), { notifier });
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(notifier.count('WATCHDOG=1')).toBe(coordinator.of('register').length);
+    expect(notifier.count('WATCHDOG=1')).toBeGreaterThan(3);
+    coordinator.registerError = undefined;
+    coordinator.heartbeatReply = () => ({});
+    await vi.advanceTimersByTimeAsync(15_000);
+    const hung = new Promise<never>(() => {});
+    coordinator.heartbeat = async (token, body) => {
+      coordinator.calls.push({ action: 'heartbeat', token, body, at: Date.now() });
+      return hung;
+    };
+    await vi.advanceTimersByTimeAsync(10_000);
+    const pings = notifier.count('WATCHDOG=1');
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(notifier.count('WATCHDOG=1')).toBe(pings);
+    const stopped = agent.stop(2_000);
+    await vi.advanceTimersByTimeAsync(3_000);
+    await stopped;
+  });
+
+  it('warns when WatchdogSec is not longer than the longest legitimate pause between beats', async () => {
+    const agent = makeAgent(new FakeCoordinator(), config(), probes(), { notifier: new FakeNotifier(30_000) });
+    await agent.start();
+    const warning = lines.find((l) => l.includes('WatchdogSec is not longer'));
+    expect(JSON.parse(warning!)).toMatchObject({ level: 'warn', watchdogMs: 30_000, longestPauseMs: 65_000 });
+    await agent.stop(5_000);
   });
 });

@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CoordinatorClient, CoordinatorError, tokenReader } from '../../../src/agent/coordinator-client.ts';
+import { CoordinatorClient, CoordinatorError, readCaBundle, tokenReader } from '../../../src/agent/coordinator-client.ts';
+import { ConfigError } from '../../../src/shared/errors.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -110,11 +111,30 @@ describe('coordinator client', () => {
     servers.push(server as unknown as Server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const trusted = new CoordinatorClient({ baseUrl: url, requestTimeoutMs: 5_000, caFile: join(dir, 'cert.pem'), logger });
+    const trusted = new CoordinatorClient({ baseUrl: url, requestTimeoutMs: 5_000, ca: readCaBundle(join(dir, 'cert.pem')), logger });
     expect(await trusted.heartbeat('t', {})).toEqual({});
     const untrusted = new CoordinatorClient({ baseUrl: url, requestTimeoutMs: 5_000, logger });
     expect((await failure(untrusted.heartbeat('t', {}))).message).toMatch(/self.signed|certificate/i);
     trusted.close();
     untrusted.close();
+  });
+
+  it('reports a missing or malformed caFile as a config error naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'np-ca-'));
+    const configError = (file: string) => {
+      try {
+        readCaBundle(file);
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(configError(join(dir, 'missing.pem'))).toEqual([`caFile: cannot read ${join(dir, 'missing.pem')}: ENOENT`]);
+    writeFileSync(join(dir, 'notes.txt'), 'not a certificate\n');
+    expect(configError(join(dir, 'notes.txt'))).toEqual([`caFile: ${join(dir, 'notes.txt')} is not a PEM CA bundle (no PEM certificate in it)`]);
+    writeFileSync(join(dir, 'broken.pem'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');
+    expect(configError(join(dir, 'broken.pem'))[0]).toMatch(/^caFile: .*broken\.pem is not a PEM CA bundle/);
+    expect(readCaBundle(undefined)).toBeUndefined();
   });
 });
