@@ -1,11 +1,25 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ClusterNode } from '../../shared/protocol.ts';
+import { DEFAULT_LIMIT, MAX_LIMIT } from './cluster-service.ts';
 
 /** Seed 001: `POST /runtime/api/v1/clusters`. Errors here are `{"error": "..."}`. */
 
+/**
+ * Seed 001's own example sends "50": an integer 1-100 or the same as a numeric string (the
+ * pattern spells 1-100). One schema with both types, not a union, so a refusal names `limit`
+ * once, with the rule it broke.
+ */
+const Limit = Type.Unsafe<number | string>({
+  type: ['integer', 'string'],
+  minimum: 1,
+  maximum: MAX_LIMIT,
+  pattern: '^\\s*0*([1-9][0-9]?|100)\\s*$',
+  default: DEFAULT_LIMIT,
+  description: 'Page size: an integer from 1 to 100, or the same as a numeric string ("50")',
+});
+
 export const ListClustersBody = Type.Object({
-  /** Seed 001's own example sends "50": a numeric string is accepted; the range is checked in code. */
-  limit: Type.Optional(Type.Union([Type.Integer(), Type.String({ pattern: '^\\s*-?[0-9]+\\s*$' })], { description: '1-100, default 10' })),
+  limit: Type.Optional(Limit),
   next_key: Type.Optional(Type.String({ maxLength: 32, description: 'next_key of the previous page; empty or absent on the first request' })),
   /** nodepulse: also return each cluster's Active nodes (seed 000's ClusterNode). */
   include_nodes: Type.Optional(Type.Boolean({ default: false })),
@@ -38,3 +52,8 @@ export const ListClustersResponse = Type.Object({
 export type ListClustersResponse = Static<typeof ListClustersResponse>;
 
 export const PlainError = Type.Object({ error: Type.String() });
+
+/** Response schemas for the given error statuses, in seed 001's `{"error": "..."}` shape. */
+export function plainErrorResponses(...statuses: number[]): Record<number, typeof PlainError> {
+  return Object.fromEntries(statuses.map((status) => [status, PlainError]));
+}

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, type ErrorBody } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { isStoreUnavailable } from '../store/store-unavailable.ts';
@@ -30,11 +30,12 @@ export function toApiError(error: FastifyError): ApiError {
   return new ApiError('InternalError');
 }
 
-/** Routes may replace the error body shape (seed 001 answers `{"error": "..."}`). */
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    errorShape?: 'plain';
-  }
+/** Seed 001's API answers every failure as `{"error": "..."}`, an unknown path or method under it included. */
+const PLAIN_ERRORS = /^\/runtime\/api\/v1(\/|\?|$)/;
+
+/** The error body the request's API uses. */
+function errorBody(request: FastifyRequest, error: ApiError): ErrorBody | { error: string } {
+  return PLAIN_ERRORS.test(request.url) ? { error: error.message } : error.toBody();
 }
 
 export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
@@ -45,13 +46,26 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
     } else if (apiError.status >= 500 && !(error instanceof ApiError)) {
       logger.error('unexpected error', { requestId: request.id, method: request.method, url: request.url, error });
     }
-    const body: ErrorBody | { error: string } =
-      request.routeOptions.config.errorShape === 'plain' ? { error: apiError.message } : apiError.toBody();
-    void reply.code(apiError.status).send(body);
+    void reply.code(apiError.status).send(errorBody(request, apiError));
   });
   app.setNotFoundHandler((request, reply) => {
     const error = new ApiError('NotFound', `No route ${request.method} ${request.url.split('?')[0]}`);
-    void reply.code(error.status).send(error.toBody());
+    void reply.code(error.status).send(errorBody(request, error));
+  });
+}
+
+/**
+ * While the server closes, a request that still arrives (pipelined, or on a kept-alive
+ * connection) is answered 503 ShuttingDown in the usual error body, not Fastify's own 503 body
+ * (its return503OnClosing stays off). Install before the auth hook: no token lookup then.
+ */
+export function installClosingGuard(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ApiError('ShuttingDown');
   });
 }
 

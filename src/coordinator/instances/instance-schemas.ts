@@ -71,10 +71,19 @@ export type InstanceListQuery = Static<typeof InstanceListQuery>;
 
 export const InstanceParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
-/** capacity_adjustment: a decimal with at most two places, as a string ("0.50") or a number (0.5); range checked in code. */
+/**
+ * capacity_adjustment: a decimal from 0 to 1 with at most two places, as a string ("0.50", the
+ * pattern spells the range) or a number (0.5). One schema with both types, not a union, so a
+ * refusal names the field once; a number's places are checked in code (multipleOf is inexact
+ * for binary fractions).
+ */
 const CapacityAdjustment = (options: Record<string, unknown>) =>
-  Type.Union([Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$' }), Type.Number()], {
-    description: 'decimal from 0 to 1 with at most two places; default "1.00"',
+  Type.Unsafe<string | number>({
+    type: ['string', 'number'],
+    minimum: 0,
+    maximum: 1,
+    pattern: '^(0(\\.[0-9]{1,2})?|\\.[0-9]{1,2}|1(\\.0{1,2})?)$',
+    description: 'decimal from 0 to 1 with at most two places, as a string ("0.5") or a number',
     ...options,
   });
 

@@ -4,9 +4,28 @@ import { VERSION } from '../../shared/version.ts';
 
 const SECURITY_SCHEME = 'bearerToken';
 
+/** The parts of the generated document that markOptionalBodies reads. */
+interface BodyDescriptions {
+  paths?: Record<string, { post?: { requestBody?: { required?: boolean; content: Record<string, { schema?: { required?: string[] } }> } } }>;
+}
+
+/**
+ * A POST body with no required field may be left out: the JSON parser reads an absent body as
+ * `{}` (seed 000's "No fields" actions, seed 001's clusters). @fastify/swagger marks every body
+ * required; this says the truth per operation.
+ */
+function markOptionalBodies<T extends BodyDescriptions>(document: T): T {
+  for (const path of Object.values(document.paths ?? {})) {
+    const body = path.post?.requestBody;
+    const schema = body?.content['application/json']?.schema;
+    if (body && schema && !schema.required?.length) body.required = false;
+  }
+  return document;
+}
+
 /**
  * The OpenAPI document, generated from the same route schemas that validate requests. Must be
- * installed before the routes it describes. Served at GET /openapi.json.
+ * installed before the routes it describes. Served at GET /openapi.json, which it describes too.
  */
 export async function installOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
@@ -28,6 +47,18 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       const described = { ...schema, security: [{ [SECURITY_SCHEME]: [] }] } as FastifySchema;
       return { schema: described, url };
     },
+    transformObject: (documents) => ('openapiObject' in documents ? markOptionalBodies(documents.openapiObject as BodyDescriptions & typeof documents.openapiObject) : documents.swaggerObject),
   });
-  app.get('/openapi.json', { schema: { hide: true } as FastifySchema }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        tags: ['ops'],
+        operationId: 'openapi_document',
+        description: 'This OpenAPI 3.0 document, generated from the schemas that validate requests',
+        response: { 200: { description: 'The OpenAPI document', type: 'object', additionalProperties: true } },
+      },
+    },
+    async () => app.swagger(),
+  );
 }

@@ -47,7 +47,13 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsDeps> = async (app, deps) =
     });
   });
 
-  app.get('/metrics', { schema: { hide: true } as Record<string, unknown> }, async (_request, reply) => {
+  const metricsSchema = {
+    tags: ['ops'],
+    operationId: 'metrics',
+    description: 'Prometheus metrics in the text exposition format',
+    response: { 200: { description: 'Prometheus text format', content: { [deps.metrics.contentType]: { schema: Type.String() } } } },
+  };
+  app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 };

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ADMIN, ENROLL, type Harness, READER, startHarness } from '../../helpers/coordinator-harness.ts';
 import { contractProblems } from '../../helpers/contracts.ts';
 import { request } from './instances-helpers.ts';
@@ -70,6 +70,38 @@ describe('POST /runtime/api/v1/clusters (seed 001)', () => {
     const anonymous = await request(h, 'POST', URL, null, {});
     expect(anonymous.status).toBe(401);
     expect(Object.keys(anonymous.body)).toEqual(['error']);
+  });
+
+  it('answers every other failure under /runtime/api/v1/ as {"error": ...} too, with its status', async () => {
+    const plain = async (method: 'GET' | 'POST', url: string, status: number, init: { body?: string; type?: string } = {}) => {
+      const response = await h.coordinator.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${ADMIN}`, ...(init.type ? { 'content-type': init.type } : {}) },
+        ...(init.body === undefined ? {} : { payload: init.body }),
+      });
+      expect(response.statusCode, `${method} ${url}`).toBe(status);
+      const body = JSON.parse(response.body);
+      expect(Object.keys(body), `${method} ${url}`).toEqual(['error']);
+      expect(typeof body.error).toBe('string');
+    };
+    await plain('GET', URL, 404);
+    await plain('POST', '/runtime/api/v1/nodes', 404);
+    await plain('GET', '/runtime/api/v1', 404);
+    await plain('POST', URL, 415, { body: '<limit>5</limit>', type: 'application/xml' });
+    await plain('POST', URL, 413, { body: JSON.stringify({ next_key: 'x'.repeat(h.config.bodyLimitBytes) }), type: 'application/json' });
+    vi.spyOn(h.store, 'countClusters').mockRejectedValueOnce(new Error('disk on fire'));
+    await plain('POST', URL, 500, { body: '{}', type: 'application/json' });
+    // Elsewhere the body stays {error_code, message, details}.
+    const other = await request(h, 'GET', '/runtime/api/v2/clusters');
+    expect(other.status).toBe(404);
+    expect(Object.keys(other.body).sort()).toEqual(['details', 'error_code', 'message']);
+  });
+
+  it('accepts a request without a body: every field is optional', async () => {
+    const response = await h.coordinator.app.inject({ method: 'POST', url: URL, headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body).pagination.limit).toBe(10);
   });
 
   it('counts instances as design.md defines: running, failed, failed to install, disabled', async () => {
