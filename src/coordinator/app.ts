@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../shared/logger.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import { installAuth } from './http/auth-hook.ts';
-import { installErrorHandling, installJsonParser } from './http/error-handler.ts';
+import { installClosingGuard, installErrorHandling, installJsonParser } from './http/error-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
 import type { ClusterService } from './clusters/cluster-service.ts';
 import type { InstanceService } from './instances/instance-service.ts';
@@ -32,11 +32,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes,
     // Requests are logged at debug through our own logger; Fastify's pino stays off.
     logger: false,
-    return503OnClosing: true,
+    // installClosingGuard answers requests during shutdown in the API's error shape instead.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   installJsonParser(app);
   installErrorHandling(app, deps.logger);
+  installClosingGuard(app);
   installAuth(app, deps.authenticator);
   if (deps.logger.isDebugEnabled()) {
     app.addHook('onResponse', async (request, reply) => {
@@ -44,7 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
   await installOpenApi(app);
-  await app.register(clusterActions, { nodes: deps.nodes, sweeper: deps.sweeper });
+  await app.register(clusterActions, { nodes: deps.nodes, sweeper: deps.sweeper, store: deps.store });
   await app.register(opsRoutes, deps);
   await app.register(instanceRoutes, { instances: deps.instances });
   await app.register(clusterRoutes, { clusters: deps.clusters });

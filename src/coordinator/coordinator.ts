@@ -86,6 +86,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     schedule: config.sweepSchedule,
     flushHeartbeats: () => nodes.flushHeartbeats(),
     isLeader: () => leadership.isLeader(),
+    sharedStore: deps.leaderLock !== undefined,
     onTerminated: (nodeIds) => {
       for (const nodeId of nodeIds) directory.markTerminated(nodeId);
       metrics.terminations.inc({ reason: 'HeartbeatTimeout' }, nodeIds.length);

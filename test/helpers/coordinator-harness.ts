@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { installBootstrapTokens } from '../../src/coordinator/auth/bootstrap-tokens.ts';
 import { type CoordinatorConfig, CoordinatorConfigSchema, resolveTimeouts } from '../../src/coordinator/config.ts';
 import { type Coordinator, createCoordinator } from '../../src/coordinator/coordinator.ts';
+import type { LeaderLock } from '../../src/coordinator/leadership/leader-lock.ts';
 import { SqliteStore } from '../../src/coordinator/store/sqlite/sqlite-store.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { loadConfig } from '../../src/shared/config-loader.ts';
@@ -28,13 +29,19 @@ export interface Harness {
 }
 
 /** A coordinator on an in-memory SQLite store with a manual clock; nothing is scheduled. */
-export async function startHarness(overrides: Partial<CoordinatorConfig> = {}, storePath = ':memory:'): Promise<Harness> {
+export async function startHarness(
+  overrides: Partial<CoordinatorConfig> = {},
+  storePath = ':memory:',
+  /** A stand-in for the replicas' leader lock: the coordinator then acts as one of several replicas. */
+  leaderLock?: LeaderLock,
+): Promise<Harness> {
   const config = loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, ...overrides } });
   const settings = resolveTimeouts(config);
   const clock = new ManualClock();
   const store = new SqliteStore(storePath);
   await store.migrate();
-  await installBootstrapTokens(
+  // A second harness on the same store file (another replica) finds the tokens there already.
+  if ((await store.listTokens()).length === 0) await installBootstrapTokens(
     store,
     [
       { role: 'admin', token: ADMIN },
@@ -48,7 +55,7 @@ export async function startHarness(overrides: Partial<CoordinatorConfig> = {}, s
   let logged = '';
   sink.on('data', (chunk: Buffer) => (logged += chunk.toString()));
   const logger = createLogger({ level: 'debug', component: 'coordinator', pretty: false, stream: sink });
-  const coordinator = await createCoordinator({ store, clock, logger, config, settings });
+  const coordinator = await createCoordinator({ store, clock, logger, config, settings, leaderLock });
   coordinator.sweeper.grantGrace('startup');
   const call: Harness['call'] = async (action, token, body) => {
     const response = await coordinator.app.inject({

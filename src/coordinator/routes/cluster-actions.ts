@@ -2,18 +2,21 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
   ACTION_PREFIX,
+  CleanupInactiveNodesRequest,
   DeregisterRequest,
-  EmptyRequest,
   EmptyResponse,
   GetDetailsRequest,
   GetDetailsResponse,
   HeartbeatRequest,
   HeartbeatResponse,
+  LiftSafetyHoldsRequest,
   RegisterNodeRequest,
   RegisterNodeResponse,
 } from '../../shared/protocol.ts';
 import { principalOf } from '../http/auth-hook.ts';
 import type { NodeService } from '../node-service.ts';
+import type { Store } from '../store/store.ts';
+import { clusterNames } from '../clusters/cluster-names.ts';
 import type { Sweeper } from '../sweeper/sweeper.ts';
 
 const ErrorBody = Type.Object({ error_code: Type.String(), message: Type.String(), details: Type.Object({}, { additionalProperties: true }) });
@@ -22,10 +25,11 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody,
 export interface ClusterActionsDeps {
   nodes: NodeService;
   sweeper: Sweeper;
+  store: Store;
 }
 
 /** Seed 000's actions, `POST /api/v1/actions/invoke/<action>`, plus cluster_DeregisterNode. */
-export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = async (app, { nodes, sweeper }) => {
+export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = async (app, { nodes, sweeper, store }) => {
   const tags = ['cluster'];
 
   app.post(`${ACTION_PREFIX}cluster_RegisterNode`, {
@@ -57,7 +61,7 @@ export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = asy
 
   app.post(`${ACTION_PREFIX}cluster_CleanupInactiveNodes`, {
     config: { permission: 'admin' },
-    schema: { tags, operationId: 'cluster_CleanupInactiveNodes', body: EmptyRequest, response: { 200: EmptyResponse, ...errors } },
+    schema: { tags, operationId: 'cluster_CleanupInactiveNodes', body: CleanupInactiveNodesRequest, response: { 200: EmptyResponse, ...errors } },
     handler: async () => {
       await sweeper.sweep();
       return {};
@@ -69,9 +73,21 @@ export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = asy
     schema: {
       tags: ['coordinator'],
       operationId: 'coordinator_LiftSafetyHolds',
-      body: EmptyRequest,
-      response: { 200: Type.Object({ graceLifted: Type.Boolean(), clustersReleased: Type.Array(Type.Integer()) }), ...errors },
+      body: LiftSafetyHoldsRequest,
+      response: {
+        200: Type.Object({
+          graceLifted: Type.Boolean(),
+          /** Names of the clusters whose held terminations now go ahead. */
+          clustersReleased: Type.Array(Type.String()),
+          /** False: another replica sweeps; it applies the lift on its next tick. */
+          appliedHere: Type.Boolean(),
+        }),
+        ...errors,
+      },
     },
-    handler: async () => sweeper.liftHolds(),
+    handler: async () => {
+      const lift = await sweeper.requestLift();
+      return { ...lift, clustersReleased: await clusterNames(store, lift.clustersReleased) };
+    },
   });
 };

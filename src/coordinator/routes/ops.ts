@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../shared/clock.ts';
 import { toRfc3339 } from '../../shared/clock.ts';
+import { clusterNames } from '../clusters/cluster-names.ts';
 import type { Store } from '../store/store.ts';
 import type { Sweeper } from '../sweeper/sweeper.ts';
 
@@ -18,9 +19,20 @@ export interface OpsDeps {
 const Readiness = Type.Object({
   ready: Type.Boolean(),
   store: Type.String(),
+  /** Whether this replica runs the sweeper (the holds below are the sweeping replica's). */
+  sweeping: Type.Boolean(),
   holds: Type.Object({
     startupGraceUntil: Type.Union([Type.String(), Type.Null()]),
-    massSilence: Type.Array(Type.Object({ clusterId: Type.Integer(), since: Type.String() })),
+    massSilence: Type.Array(
+      Type.Object({
+        cluster: Type.String(),
+        since: Type.String(),
+        /** The hold ends by itself then (massSilenceMaxHoldSecs), unless the nodes come back first. */
+        until: Type.String(),
+        silent: Type.Integer(),
+        active: Type.Integer(),
+      }),
+    ),
   }),
 });
 
@@ -37,12 +49,20 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsDeps> = async (app, deps) =
     }
     const holds = deps.sweeper.holds();
     const ready = storeState === 'ok' && deps.accepting();
+    const names = storeState === 'ok' ? await clusterNames(deps.store, holds.massSilence.map((hold) => hold.clusterId)) : [];
     return reply.code(ready ? 200 : 503).send({
       ready,
       store: storeState,
+      sweeping: holds.sweeping,
       holds: {
         startupGraceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
-        massSilence: holds.massSilence.map((hold) => ({ clusterId: hold.clusterId, since: toRfc3339(hold.since) })),
+        massSilence: holds.massSilence.map((hold, index) => ({
+          cluster: names[index] ?? String(hold.clusterId),
+          since: toRfc3339(hold.since),
+          until: toRfc3339(hold.until),
+          silent: hold.silent,
+          active: hold.active,
+        })),
       },
     });
   });

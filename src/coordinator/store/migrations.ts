@@ -133,6 +133,17 @@ ALTER TABLE instances ADD COLUMN jobs_running DOUBLE PRECISION GENERATED ALWAYS 
 `,
     },
   },
+  {
+    version: 4,
+    name: 'safety hold lifts requested through any replica',
+    sql: `
+CREATE TABLE hold_lift_requests (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  sequence BIGINT NOT NULL,
+  requested_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {
@@ -140,3 +151,4 @@ export function migrationSql(migration: Migration, dialect: Dialect): string {
   for (const [placeholder, text] of Object.entries(PLACEHOLDERS[dialect])) sql = sql.split(placeholder).join(text);
   return sql;
 }
+

@@ -213,6 +213,11 @@ export interface Store {
   /** Conditional on still pending and started before `startedBefore`: records `errors`, clears pending; returns the ids it changed. */
   failHealthChecks(startedBefore: number, errors: string, now: number): Promise<number[]>;
 
+  /** Counts an operator's request to lift the safety holds, for whichever replica sweeps. */
+  requestHoldLift(now: number): Promise<void>;
+  /** How many lifts were ever requested (0 when none): the sweeping replica applies each new one. */
+  holdLiftSequence(): Promise<number>;
+
   insertEvent(event: MonitorEventRecord): Promise<void>;
   getEvent(id: string): Promise<MonitorEventRecord | undefined>;
   /** Newest first. */

@@ -25,8 +25,23 @@ export interface SweeperDeps {
   flushHeartbeats: () => Promise<void>;
   /** Told about every node this sweeper terminated. */
   onTerminated: (nodeIds: readonly string[]) => void;
-  /** With several replicas only the leader's scheduled ticks sweep; absent means always. */
+  /** With several replicas only the leader sweeps; absent means always. */
   isLeader?: () => boolean;
+  /** Several replicas share the store: lift requests made through another replica arrive through it. */
+  sharedStore?: boolean;
+}
+
+export interface LiftResult {
+  graceLifted: boolean;
+  clustersReleased: number[];
+  /** False: this replica does not sweep; the request went to the sweeping replica through the store. */
+  appliedHere: boolean;
+}
+
+/** A mass-silence hold in force, with the figures that caused it. */
+export interface HoldInForce extends ClusterHold {
+  /** The hold ends by itself at this time (massSilenceMaxHoldSecs). */
+  until: number;
 }
 
 /**
@@ -41,6 +56,9 @@ export class Sweeper {
   private periodMs = 1000;
   private running: Promise<SweepResult> | undefined;
   private graceLogged = false;
+  private readonly holdFigures = new Map<number, ClusterHold>();
+  /** The store's lift-request counter as last seen; undefined until read after start or a takeover. */
+  private liftSequence: number | undefined;
   lastResult: SweepResult | undefined;
 
   constructor(private readonly deps: SweeperDeps) {}
@@ -68,11 +86,36 @@ export class Sweeper {
     if (until <= this.safety.graceUntil) return;
     this.safety.graceUntil = until;
     this.graceLogged = true;
+    // Lift requests older than this grace were meant for an earlier sweeper, not for this one.
+    this.liftSequence = undefined;
     this.deps.logger.warn('timeout grace started: no node is timed out until it ends', { why, until: new Date(until).toISOString() });
   }
 
-  /** An operator lifts every safety hold: grace ends now and held terminations go ahead. */
-  liftHolds(): { graceLifted: boolean; clustersReleased: number[] } {
+  private isSweeping(): boolean {
+    return !this.deps.isLeader || this.deps.isLeader();
+  }
+
+  /**
+   * An operator lifts every safety hold: applied at once when this replica sweeps; otherwise
+   * recorded in the shared store, and the sweeping replica applies it on its next tick.
+   */
+  async requestLift(): Promise<LiftResult> {
+    if (this.isSweeping()) return { ...this.liftHolds(), appliedHere: true };
+    await this.deps.store.requestHoldLift(this.deps.clock.now());
+    return { graceLifted: false, clustersReleased: [], appliedHere: false };
+  }
+
+  /** Applies a lift requested through another replica since this sweeper last looked. */
+  private async applyRequestedLift(): Promise<void> {
+    if (!this.deps.sharedStore) return;
+    const sequence = await this.deps.store.holdLiftSequence();
+    const seen = this.liftSequence;
+    this.liftSequence = sequence;
+    if (seen !== undefined && sequence > seen) this.liftHolds();
+  }
+
+  /** Grace ends now and held terminations go ahead. */
+  private liftHolds(): { graceLifted: boolean; clustersReleased: number[] } {
     const now = this.deps.clock.now();
     const graceLifted = this.safety.graceUntil > now;
     this.safety.graceUntil = now;
@@ -83,30 +126,44 @@ export class Sweeper {
   }
 
   /** The holds in force, for /readyz and the monitor. */
-  holds(): { graceUntil: number | null; massSilence: { clusterId: number; since: number }[] } {
+  holds(): { sweeping: boolean; graceUntil: number | null; massSilence: HoldInForce[] } {
     const now = this.deps.clock.now();
+    const maxHoldMs = this.deps.settings.massSilence.maxHoldMs;
     return {
+      sweeping: this.isSweeping(),
       graceUntil: this.safety.graceUntil > now ? this.safety.graceUntil : null,
-      massSilence: [...this.safety.heldSince].map(([clusterId, since]) => ({ clusterId, since })),
+      massSilence: [...this.safety.heldSince].map(([clusterId, since]) => {
+        const figures = this.holdFigures.get(clusterId);
+        return { clusterId, since, until: since + maxHoldMs, silent: figures?.silent ?? 0, active: figures?.active ?? 0 };
+      }),
     };
   }
 
   /** A scheduled tick: late if the gap since the previous tick exceeds the period by the threshold. */
   async tick(): Promise<SweepResult> {
     const now = this.deps.clock.now();
-    if (this.deps.isLeader && !this.deps.isLeader()) {
+    if (!this.isSweeping()) {
       // Another replica sweeps; forget the tick history so the first tick after a takeover is not "late".
       this.lastTickAt = undefined;
       return { terminated: [], holds: [], skipped: 'not-leader', durationMs: 0 };
     }
+    await this.applyRequestedLift();
     const late = this.lastTickAt !== undefined && now - this.lastTickAt > this.periodMs + this.deps.settings.lateThresholdMs;
     if (late) this.deps.logger.warn('sweeper tick ran late; skipping this round of terminations', { gapMs: now - (this.lastTickAt ?? now) });
     this.lastTickAt = now;
     return this.sweep(late);
   }
 
-  /** One sweep now (also cluster_CleanupInactiveNodes); concurrent calls share one run. */
-  sweep(late = false): Promise<SweepResult> {
+  /**
+   * One sweep now (also cluster_CleanupInactiveNodes); concurrent calls share one run. On a
+   * replica that does not sweep it only writes this replica's buffered heartbeats, so the
+   * sweeping replica (which sweeps every tick) judges them, under its own grace and holds.
+   */
+  async sweep(late = false): Promise<SweepResult> {
+    if (!this.isSweeping()) {
+      await this.deps.flushHeartbeats();
+      return { terminated: [], holds: [], skipped: 'not-leader', durationMs: 0 };
+    }
     this.running ??= this.sweepOnce(late).finally(() => {
       this.running = undefined;
     });
@@ -115,11 +172,15 @@ export class Sweeper {
 
   private async sweepOnce(late: boolean): Promise<SweepResult> {
     const started = performance.now();
-    await this.deps.flushHeartbeats();
     const now = this.deps.clock.now();
     const cutoff = now - this.deps.settings.timeoutMs;
     this.noteGraceEnd(now);
-    const expired = await this.deps.store.findExpiredNodes(cutoff, SWEEP_BATCH);
+    let expired = await this.deps.store.findExpiredNodes(cutoff, SWEEP_BATCH);
+    if (expired.length > 0) {
+      // Judge the newest timestamps: a candidate may have heartbeated since the last flush.
+      await this.deps.flushHeartbeats();
+      expired = await this.deps.store.findExpiredNodes(cutoff, SWEEP_BATCH);
+    }
     const clusters = [...new Set(expired.map((node) => node.clusterId))];
     const activeByCluster = clusters.length > 0 ? await this.deps.store.countActiveNodes(clusters) : new Map<number, number>();
     const decision = decideSweep({ now, expired, activeByCluster, late, settings: this.deps.settings, safety: this.safety });
@@ -145,6 +206,7 @@ export class Sweeper {
 
   private applyHolds(holds: readonly ClusterHold[], released: readonly number[]): void {
     for (const hold of holds) {
+      this.holdFigures.set(hold.clusterId, hold);
       if (!this.safety.heldSince.has(hold.clusterId)) {
         this.safety.heldSince.set(hold.clusterId, hold.since);
         this.deps.logger.warn('mass-silence guard: holding terminations; the coordinator network is the likelier culprit', {
@@ -156,6 +218,7 @@ export class Sweeper {
       }
     }
     for (const clusterId of released) {
+      this.holdFigures.delete(clusterId);
       this.safety.heldSince.delete(clusterId);
       this.safety.lifted.delete(clusterId);
       this.deps.logger.info('mass-silence guard: hold ended', { clusterId });

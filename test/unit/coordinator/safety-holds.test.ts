@@ -39,7 +39,7 @@ describe('startup grace', () => {
     h.clock.advance(TIMEOUT + 1);
     h.coordinator.sweeper.grantGrace('test: a second grace window');
     expect((await h.call('coordinator_LiftSafetyHolds', READER, {})).status).toBe(403);
-    expect((await h.call('coordinator_LiftSafetyHolds', ADMIN, {})).body).toEqual({ graceLifted: true, clustersReleased: [] });
+    expect((await h.call('coordinator_LiftSafetyHolds', ADMIN, {})).body).toEqual({ graceLifted: true, clustersReleased: [], appliedHere: true });
     await h.coordinator.sweeper.sweep();
     expect(await activeCount()).toBe(0);
   });
@@ -56,7 +56,8 @@ describe('mass-silence guard', () => {
     expect(result.terminated).toEqual([]);
     expect(result.holds).toEqual([expect.objectContaining({ silent: 6, active: 10 })]);
     expect(await activeCount()).toBe(10);
-    expect((await readyz()).holds.massSilence).toHaveLength(1);
+    const holdUntil = new Date(h.clock.now() + 10 * TIMEOUT).toISOString();
+    expect((await readyz()).holds.massSilence).toEqual([{ cluster: 'default', since: new Date(h.clock.now()).toISOString(), until: holdUntil, silent: 6, active: 10 }]);
     expect(h.logs()).toContain('mass-silence guard: holding terminations');
     expect((await h.coordinator.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/nodepulse_safety_holds\{kind="mass_silence"\} 1/);
   });
@@ -78,7 +79,7 @@ describe('mass-silence guard', () => {
     h.passGrace();
     expect((await h.coordinator.sweeper.sweep()).holds).toHaveLength(1);
     const lifted = await h.call('coordinator_LiftSafetyHolds', ADMIN, {});
-    expect(lifted.body.clustersReleased).toHaveLength(1);
+    expect(lifted.body.clustersReleased).toEqual(['default']);
     expect((await h.coordinator.sweeper.sweep()).terminated).toHaveLength(5);
   });
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { TerminationReason } from '../../../shared/protocol.ts';
+import { HOLD_LIFT_SEQUENCE_SQL, HOLD_LIFT_SQL } from '../hold-lift-sql.ts';
 import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from '../rows.ts';
 import type {
@@ -258,6 +259,12 @@ export class PgStore implements Store {
   }
   failHealthChecks(startedBefore: number, errors: string, now: number): Promise<number[]> {
     return operator.failHealthChecks(this.pool, startedBefore, errors, now);
+  }
+  async requestHoldLift(now: number): Promise<void> {
+    await this.rows(HOLD_LIFT_SQL.postgres, [now]);
+  }
+  async holdLiftSequence(): Promise<number> {
+    return Number((await this.rows(HOLD_LIFT_SEQUENCE_SQL))[0]?.sequence ?? 0);
   }
   insertEvent(event: MonitorEventRecord): Promise<void> {
     return operator.insertEvent(this.pool, event);

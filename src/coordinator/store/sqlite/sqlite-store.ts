@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TerminationReason } from '../../../shared/protocol.ts';
+import { HOLD_LIFT_SEQUENCE_SQL, HOLD_LIFT_SQL } from '../hold-lift-sql.ts';
 import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { SUPERSEDED_REASON, chooseInstance, decideActiveNode } from '../plan-registration.ts';
 import * as operator from './operator-queries.ts';
@@ -29,6 +30,9 @@ import type {
 } from '../store.ts';
 
 type Row = Record<string, unknown>;
+
+/** Heartbeat rows per write transaction (see writeHeartbeats). */
+const HEARTBEAT_SLICE = 1000;
 
 /**
  * The embedded default store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so a
@@ -177,15 +181,23 @@ export class SqliteStore implements Store {
     return this.terminate(nodeId, reason, now);
   }
 
+  /**
+   * One transaction per slice of HEARTBEAT_SLICE rows, yielding to the event loop between slices:
+   * a second of heartbeats of a 100k fleet is ~10,000 row and index updates (tens of ms), which
+   * would otherwise hold every request up at once. Each row's update is conditional on Active,
+   * so whatever runs between two slices leaves the same outcome.
+   */
   async writeHeartbeats(batch: readonly HeartbeatWrite[]): Promise<string[]> {
-    const update = this.db.prepare(
-      "UPDATE nodes SET last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ? AND status = 'Active'",
-    );
-    return this.db.transaction(() => {
-      const dropped: string[] = [];
-      for (const { nodeId, at } of batch) if (update.run(at, nodeId).changes === 0) dropped.push(nodeId);
-      return dropped;
-    })();
+    const update = this.db.prepare("UPDATE nodes SET last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ? AND status = 'Active'");
+    const writeSlice = this.db.transaction((slice: readonly HeartbeatWrite[], dropped: string[]) => {
+      for (const { nodeId, at } of slice) if (update.run(at, nodeId).changes === 0) dropped.push(nodeId);
+    });
+    const dropped: string[] = [];
+    for (let start = 0; start < batch.length; start += HEARTBEAT_SLICE) {
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      writeSlice(batch.slice(start, start + HEARTBEAT_SLICE), dropped);
+    }
+    return dropped;
   }
 
   async findExpiredNodes(cutoff: number, limit: number): Promise<ExpiredNode[]> {
@@ -273,6 +285,12 @@ export class SqliteStore implements Store {
   }
   async failHealthChecks(startedBefore: number, errors: string, now: number): Promise<number[]> {
     return operator.failHealthChecks(this.db, startedBefore, errors, now);
+  }
+  async requestHoldLift(now: number): Promise<void> {
+    this.db.prepare(HOLD_LIFT_SQL.sqlite).run(now);
+  }
+  async holdLiftSequence(): Promise<number> {
+    return Number(this.db.prepare(HOLD_LIFT_SEQUENCE_SQL).pluck().get() ?? 0);
   }
   async insertEvent(event: MonitorEventRecord): Promise<void> {
     operator.insertEvent(this.db, event);
