@@ -32,6 +32,26 @@ describe('agent lifecycle against a real coordinator', () => {
     expect(await proc.waitForExit(10_000)).toEqual({ code: 0, signal: null });
   });
 
+  it('exits 1 at once on a second signal while the deregistration is still waiting for the coordinator', async () => {
+    const coordinator = await startCoordinatorProcess({ args: FAST });
+    const { proc } = startAgent(coordinator.url, { env: { NODEPULSE_DEREGISTER_TIMEOUT: '60' } });
+    await waitForRegistration(proc);
+    coordinator.proc.kill('SIGSTOP');
+    try {
+      proc.kill('SIGTERM');
+      await proc.waitForLine(/"shutting down"/, 10_000);
+      expect(proc.exitStatus()).toBeUndefined();
+      proc.kill('SIGINT');
+      const signalledAt = Date.now();
+      expect(await proc.waitForExit(10_000)).toEqual({ code: 1, signal: null });
+      expect(Date.now() - signalledAt).toBeLessThan(5_000);
+      expect(proc.output()).toMatch(/second signal: exiting now/);
+      expect(proc.output()).not.toMatch(/"deregistered"/);
+    } finally {
+      coordinator.proc.kill('SIGCONT');
+    }
+  });
+
   it('is timed out (HeartbeatTimeout) by the coordinator after kill -9', async () => {
     const coordinator = await startCoordinatorProcess({ args: FAST });
     const { proc } = startAgent(coordinator.url);

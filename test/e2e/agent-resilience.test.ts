@@ -1,11 +1,25 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { E2E_ADMIN, startCoordinatorProcess } from '../helpers/coordinator-process.ts';
+import { openStore } from '../../src/coordinator/store/open-store.ts';
+import type { NodeFacts } from '../../src/shared/protocol.ts';
+import { E2E_ADMIN, E2E_ENROLL, type CoordinatorProcess, startCoordinatorProcess } from '../helpers/coordinator-process.ts';
 import { cleanupAll, freePort, makeTempDir, waitFor } from '../helpers/spawn-process.ts';
 import { FAST, instances, nodeById, nodes, registeredNodeIds, startAgent, waitForRegistration } from './agent-helpers.ts';
 
 afterEach(cleanupAll);
+
+/** The facts the coordinator stored for the (only) instance, read from its store: the instance API does not show `unknown`. */
+async function storedFacts(coordinator: CoordinatorProcess): Promise<NodeFacts | undefined> {
+  const [view] = await instances(coordinator);
+  if (!view) return undefined;
+  const store = await openStore(coordinator.storePath, { poolSize: 1 });
+  try {
+    return (await store.getInstance(view.id as number))?.facts;
+  } finally {
+    await store.close();
+  }
+}
 
 function beatTimes(lines: string[]): number[] {
   return lines.filter((l) => l.includes('"heartbeat accepted"')).map((l) => Date.parse((JSON.parse(l) as { timestamp: string }).timestamp));
@@ -81,18 +95,52 @@ describe('agent resilience', () => {
 
   it('sends heartbeats on time while collectors hang, reporting those figures as unknown', async () => {
     const coordinator = await startCoordinatorProcess({ args: FAST });
+    // The collector timeout (8 s) outlasts the 5 s the agent waits for first facts: it registers first.
     const { proc } = startAgent(coordinator.url, {
-      env: { NODEPULSE_FAULT_HANG_COLLECTOR: 'cpu,disks,os,load', NODEPULSE_COLLECTOR_TIMEOUT: '600' },
+      env: { NODEPULSE_FAULT_HANG_COLLECTOR: 'cpu,disks,os,load', NODEPULSE_COLLECTOR_TIMEOUT: '8' },
     });
     await waitForRegistration(proc, 1, 20_000);
-    await waitFor(() => beatTimes(proc.stdoutLines).length >= 6, 30_000, { message: 'six heartbeats' });
+    expect(proc.output()).toMatch(/registering before every fact is collected/);
+    const hungFigures = ['os', 'disks', 'load'].map((figure) => ({ figure, reason: `${figure} timed out after 8000 ms` }));
+    const facts = await waitFor(async () => {
+      const stored = await storedFacts(coordinator);
+      return hungFigures.every((hung) => stored?.unknown?.some((u) => u.figure === hung.figure)) ? stored : undefined;
+    }, 45_000, { message: 'the coordinator stores the hung figures as unknown' });
+    expect(facts.unknown).toEqual(expect.arrayContaining(hungFigures));
+    // Unknown, never 0. The cpu count still comes from a cgroup limit where there is one.
+    expect(facts.os).toBeUndefined();
+    expect(facts.disks).toBeUndefined();
+    if (facts.cpu) expect(facts.cpu.source).toBe('cgroup');
+    else expect(facts.unknown).toContainEqual({ figure: 'cpu', reason: 'cpu timed out after 8000 ms' });
+    expect(facts.memory?.totalBytes).toBeGreaterThan(0);
+    await waitFor(() => beatTimes(proc.stdoutLines).length >= 12, 30_000, { message: 'twelve heartbeats' });
     const times = beatTimes(proc.stdoutLines);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     expect(Math.max(...gaps)).toBeLessThan(2_500);
-    // The cheap figures still arrived while the hung ones stay unknown.
-    const [instance] = await instances(coordinator);
-    expect(instance?.memory).toBeGreaterThan(0);
-    expect(proc.output()).toMatch(/registering before every fact is collected/);
+  });
+
+  it('logs one clear error for a wrong enrollment token, retries slowly, and registers once the token file is fixed', async () => {
+    const coordinator = await startCoordinatorProcess({ args: FAST });
+    const tokenFile = join(makeTempDir(), 'agent.token');
+    const wrong = 'np_wrongtokenid_0123456789abcdef';
+    writeFileSync(tokenFile, `${wrong}\n`);
+    // The token file wins over the NODEPULSE_TOKEN the helper also sets.
+    const { proc } = startAgent(coordinator.url, { args: ['--token-file', tokenFile] });
+    const refused = (l: string) => l.includes('"action":"cluster_RegisterNode"') && l.includes('"status":401');
+    await waitFor(() => proc.stdoutLines.filter(refused).length >= 3, 30_000, { message: 'three refused registrations' });
+    const errors = proc.stdoutLines.filter((l) => l.includes('registration refused'));
+    expect(errors).toHaveLength(1);
+    expect(JSON.parse(errors[0]!)).toMatchObject({ level: 'error', state: 'unauthorized' });
+    expect(errors[0]).toContain(`token file ${tokenFile}`);
+    // Slowly: between half and all of authRetryDelay (2 s here), not the 0.1-1 s network backoff.
+    const at = proc.stdoutLines.filter(refused).map((l) => Date.parse((JSON.parse(l) as { timestamp: string }).timestamp));
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(900);
+
+    writeFileSync(tokenFile, `${E2E_ENROLL}\n`);
+    const nodeId = await waitForRegistration(proc, 1, 15_000);
+    expect((await nodeById(coordinator, nodeId))?.status).toBe('Active');
+    expect(proc.output()).not.toContain(wrong);
+    expect(proc.output()).not.toContain(E2E_ENROLL);
   });
 
   it('runs its checks when an admin requests a health check and the instance shows the failure', async () => {
