@@ -60,6 +60,21 @@ export function fallbackUuid(clusterId: number, id: number): string {
 
 const orNull = (ms: number | null) => (ms === null ? null : toRfc3339(ms));
 
+/** The agent's figures behind fields of seed 002 (cpu, memory, the three capacities, ip_address). */
+const INSTANCE_FIGURES = new Set(['cpu', 'memory', 'capacity', 'ipAddress']);
+
+/**
+ * AWX's `errors`, the place for "why this instance has no capacity": the failing checks of the
+ * latest health report, then each of those figures the agent could not collect
+ * (`figure: unknown: reason`), which their fields can only show as 0 or "".
+ */
+function errorsOf(instance: InstanceRecord): string {
+  const unknown = (instance.facts.unknown ?? [])
+    .filter(({ figure }) => INSTANCE_FIGURES.has(figure))
+    .map(({ figure, reason }) => `${figure}: unknown: ${reason}`);
+  return [instance.errors, ...unknown].filter((line) => line !== '').join('\n');
+}
+
 export function toHealthView(snapshot: InstanceSnapshot): HealthView {
   const { instance } = snapshot;
   const facts = instance.facts;
@@ -69,7 +84,7 @@ export function toHealthView(snapshot: InstanceSnapshot): HealthView {
     ip_address: facts.ipAddress ?? '',
     version: facts.agentVersion ?? '',
     last_health_check: orNull(instance.lastHealthCheck),
-    errors: instance.errors,
+    errors: errorsOf(instance),
     cpu: (facts.cpu?.cpus ?? 0).toFixed(1),
     memory: facts.memory?.totalBytes ?? 0,
     cpu_capacity: facts.capacity?.cpuCapacity ?? 0,
@@ -98,7 +113,7 @@ export function toInstanceView(snapshot: InstanceSnapshot): Instance {
     health_check_started: orNull(instance.healthCheckStarted),
     health_check_pending: instance.healthCheckPending,
     last_health_check: health.last_health_check,
-    errors: instance.errors,
+    errors: health.errors,
     capacity_adjustment: instance.capacityAdjustment,
     version: health.version,
     capacity: health.capacity,

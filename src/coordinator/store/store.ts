@@ -183,6 +183,8 @@ export interface Store {
   writeHeartbeats(batch: readonly HeartbeatWrite[]): Promise<string[]>;
   /** Active nodes whose last heartbeat is older than the cutoff, oldest first (index range scan). */
   findExpiredNodes(cutoff: number, limit: number): Promise<ExpiredNode[]>;
+  /** The oldest last heartbeat of any Active node (index order), null when none is Active: the next deadline. */
+  oldestActiveHeartbeat(): Promise<number | null>;
   countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>>;
   /** Conditional on `status = Active AND last_heartbeat < cutoff`: returns the ids it terminated. */
   terminateExpired(nodeIds: readonly string[], cutoff: number, now: number): Promise<string[]>;

@@ -7,12 +7,16 @@ import { type ClusterHold, type SafetyState, type SkipReason, decideSweep } from
 
 /** One sweep at most terminates this many nodes; the rest follow on the next tick. */
 const SWEEP_BATCH = 50_000;
+/** Deadline sweeps come at most this often: a crowd of deadlines is swept together. */
+const DEADLINE_MIN_GAP_MS = 100;
 
 export interface SweepResult {
   terminated: string[];
   holds: ClusterHold[];
   skipped?: SkipReason;
   durationMs: number;
+  /** Coordinator time when the sweep ended. */
+  finishedAt?: number;
 }
 
 export interface SweeperDeps {
@@ -52,6 +56,8 @@ export interface HoldInForce extends ClusterHold {
 export class Sweeper {
   private readonly safety: SafetyState = { graceUntil: 0, heldSince: new Map(), lifted: new Set() };
   private task: ScheduledTask | undefined;
+  /** A sweep due at the next node's deadline, when that comes before the next tick. */
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private lastTickAt: number | undefined;
   private periodMs = 1000;
   private running: Promise<SweepResult> | undefined;
@@ -77,6 +83,7 @@ export class Sweeper {
   async stop(): Promise<void> {
     await this.task?.destroy();
     this.task = undefined;
+    clearTimeout(this.deadlineTimer);
     await this.running?.catch(() => undefined);
   }
 
@@ -167,7 +174,38 @@ export class Sweeper {
     this.running ??= this.sweepOnce(late).finally(() => {
       this.running = undefined;
     });
-    return this.running;
+    const result = await this.running;
+    // A store failure here shows in the next sweep; until then the ticks go on.
+    await this.armDeadline().catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * The ticks alone would find a node up to a whole period after its deadline; when the next
+   * deadline (the oldest Active heartbeat + timeout) comes before the next tick, a sweep is due
+   * then too. Healthy nodes' deadlines lie a timeout ahead, so this fires only for silent ones.
+   */
+  private async armDeadline(): Promise<void> {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    if (!this.task || !this.isSweeping()) return;
+    const oldest = await this.deps.store.oldestActiveHeartbeat();
+    if (oldest === null) return;
+    const now = this.deps.clock.now();
+    const due = oldest + this.deps.settings.timeoutMs + 1;
+    // A deadline already past is held (grace, mass-silence guard) or being handled: the ticks carry on.
+    if (due <= now || due - now >= this.periodMs) return;
+    const at = Math.max(due, (this.lastResult?.finishedAt ?? 0) + DEADLINE_MIN_GAP_MS);
+    this.deadlineTimer = setTimeout(() => void this.deadlineSweep(at), at - now);
+    this.deadlineTimer.unref();
+  }
+
+  /** A deadline sweep distrusts itself like a tick: one that fires late skips its terminations. */
+  private async deadlineSweep(dueAt: number): Promise<void> {
+    const lateByMs = this.deps.clock.now() - dueAt;
+    const late = lateByMs > this.deps.settings.lateThresholdMs;
+    if (late) this.deps.logger.warn('deadline sweep ran late; skipping this round of terminations', { lateByMs });
+    await this.sweep(late).catch((error: unknown) => this.deps.logger.error('sweep failed', { error }));
   }
 
   private async sweepOnce(late: boolean): Promise<SweepResult> {
@@ -191,7 +229,7 @@ export class Sweeper {
       this.deps.onTerminated(terminated);
       this.deps.logger.info('timed out silent nodes', { count: terminated.length, nodeIds: terminated.slice(0, 20) });
     }
-    const result: SweepResult = { terminated, holds: decision.holds, durationMs: performance.now() - started };
+    const result: SweepResult = { terminated, holds: decision.holds, durationMs: performance.now() - started, finishedAt: this.deps.clock.now() };
     if (decision.skipped) result.skipped = decision.skipped;
     this.lastResult = result;
     return result;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { TerminationReason } from '../../../shared/protocol.ts';
 import { HOLD_LIFT_SEQUENCE_SQL, HOLD_LIFT_SQL } from '../hold-lift-sql.ts';
+import { OLDEST_ACTIVE_HEARTBEAT_SQL } from '../deadline-sql.ts';
 import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from '../rows.ts';
 import type {
@@ -169,6 +170,11 @@ export class PgStore implements Store {
        WHERE status = 'Active' AND last_heartbeat < $1 ORDER BY last_heartbeat LIMIT $2`,
       [cutoff, limit],
     )).rows;
+  }
+
+  async oldestActiveHeartbeat(): Promise<number | null> {
+    const value = (await this.rows(OLDEST_ACTIVE_HEARTBEAT_SQL))[0]?.oldest;
+    return value === null || value === undefined ? null : Number(value);
   }
 
   async countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>> {

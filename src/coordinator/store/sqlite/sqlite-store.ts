@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TerminationReason } from '../../../shared/protocol.ts';
 import { HOLD_LIFT_SEQUENCE_SQL, HOLD_LIFT_SQL } from '../hold-lift-sql.ts';
+import { OLDEST_ACTIVE_HEARTBEAT_SQL } from '../deadline-sql.ts';
 import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { SUPERSEDED_REASON, chooseInstance, decideActiveNode } from '../plan-registration.ts';
 import * as operator from './operator-queries.ts';
@@ -207,6 +208,10 @@ export class SqliteStore implements Store {
          WHERE status = 'Active' AND last_heartbeat < ? ORDER BY last_heartbeat LIMIT ?`,
       )
       .all(cutoff, limit) as ExpiredNode[];
+  }
+
+  async oldestActiveHeartbeat(): Promise<number | null> {
+    return this.db.prepare(OLDEST_ACTIVE_HEARTBEAT_SQL).pluck().get() as number | null;
   }
 
   async countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>> {
