@@ -59,12 +59,19 @@ export const InstancePage = Type.Object({
 });
 export type InstancePage = Static<typeof InstancePage>;
 
+/** A boolean query parameter in the spellings AWX's filters accept: true/false, t/f, 1/0, in any case. */
+const QueryBoolean = Type.String({ pattern: '^(?:[Tt](?:[Rr][Uu][Ee])?|[Ff](?:[Aa][Ll][Ss][Ee])?|1|0)$', description: 'true or false (also t/f, 1/0; any case)' });
+
+export function parseQueryBoolean(text: string): boolean {
+  return /^(?:t|true|1)$/i.test(text);
+}
+
 export const InstanceListQuery = Type.Object({
   page: Type.Integer({ minimum: 1, default: 1 }),
   page_size: Type.Integer({ minimum: 1, maximum: 200, default: 25 }),
   hostname: Type.Optional(Type.String({ maxLength: 250 })),
   node_state: Type.Optional(NodeState),
-  enabled: Type.Optional(Type.Boolean()),
+  enabled: Type.Optional(QueryBoolean),
   cluster: Type.Optional(NameText(128)),
 });
 export type InstanceListQuery = Static<typeof InstanceListQuery>;
@@ -103,7 +110,12 @@ const writable = (withDefaults: boolean) => {
     enabled: Type.Optional(Type.Boolean(d(true))),
     managed_by_policy: Type.Optional(Type.Boolean(d(true))),
     node_type: Type.Optional(literals(NODE_TYPES, d('execution'))),
-    node_state: Type.Optional(literals(NODE_STATES, d('installed'))),
+    node_state: Type.Optional(
+      literals(NODE_STATES, {
+        ...d('installed'),
+        description: 'Settable only while no agent has registered the instance, and never to ready or unavailable (derived); sending the current value changes nothing',
+      }),
+    ),
     listener_port: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 65535 }))),
     peers: Type.Optional(Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { uniqueItems: true, maxItems: 1000 }))),
     peers_from_control_nodes: Type.Optional(Type.Boolean(d(false))),

@@ -5,8 +5,9 @@ import { DEFAULT_CLUSTER } from '../node-service.ts';
 import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
 import type { InstanceFields, InstanceRecord, InstanceWriteResult, Store } from '../store/store.ts';
 import type { HealthCheckTracker } from './health-check-tracker.ts';
-import type { CreateInstanceBody, HealthView, Instance, InstanceListQuery, InstancePage, PatchInstanceBody } from './instance-schemas.ts';
+import { type CreateInstanceBody, type HealthView, type Instance, type InstanceListQuery, type InstancePage, type PatchInstanceBody, parseQueryBoolean } from './instance-schemas.ts';
 import { deriveNodeState, normalizeAdjustment, toHealthView, toInstanceView } from './instance-view.ts';
+import { admitNodeState, invalidField } from './node-state-writes.ts';
 import { loadSnapshots } from './snapshot-loader.ts';
 
 export const INSTANCES_PATH = '/api/v2/instances/';
@@ -26,11 +27,7 @@ function fieldsOf(body: Writable): Partial<InstanceFields> {
   if (body.hostname !== undefined) fields.hostname = body.hostname;
   if (body.capacity_adjustment !== undefined) {
     const adjustment = normalizeAdjustment(body.capacity_adjustment);
-    if (adjustment === undefined) {
-      throw new ApiError('InvalidRequest', 'Invalid body: capacity_adjustment must be a decimal from 0 to 1 with at most two places', {
-        problems: [{ path: 'capacity_adjustment', message: 'must be a decimal from 0 to 1 with at most two places' }],
-      });
-    }
+    if (adjustment === undefined) throw invalidField('capacity_adjustment', 'must be a decimal from 0 to 1 with at most two places');
     fields.capacityAdjustment = adjustment;
   }
   if (body.enabled !== undefined) fields.enabled = body.enabled;
@@ -71,7 +68,8 @@ export class InstanceService {
       const cluster = await store.findClusterByName(query.cluster);
       clusterIds = cluster ? [cluster.id] : [];
     }
-    const instances = await store.listInstances({ clusterIds, hostname: query.hostname, enabled: query.enabled });
+    const enabled = query.enabled === undefined ? undefined : parseQueryBoolean(query.enabled);
+    const instances = await store.listInstances({ clusterIds, hostname: query.hostname, enabled });
     let snapshots = await loadSnapshots(store, heartbeats, instances);
     if (query.node_state !== undefined) snapshots = snapshots.filter((snapshot) => deriveNodeState(snapshot) === query.node_state);
     const start = (query.page - 1) * query.page_size;
@@ -96,8 +94,9 @@ export class InstanceService {
   async create(body: CreateInstanceBody): Promise<Instance> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const cluster = await store.ensureCluster(body.cluster ?? DEFAULT_CLUSTER, now);
     const fields = fieldsOf(body);
+    if (body.node_state !== undefined) admitNodeState(body.node_state, undefined);
+    const cluster = await store.ensureCluster(body.cluster ?? DEFAULT_CLUSTER, now);
     const result = await store.createInstance({
       clusterId: cluster.id,
       uuid: randomUUID(),
@@ -116,7 +115,13 @@ export class InstanceService {
   }
 
   async update(id: number, body: PatchInstanceBody): Promise<Instance> {
-    const result = await this.deps.store.updateInstance(id, fieldsOf(body), this.deps.clock.now());
+    const fields = fieldsOf(body);
+    if (body.node_state !== undefined) {
+      const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [await this.find(id)]);
+      const current = { registered: snapshot!.latestNode !== undefined, shown: deriveNodeState(snapshot!) };
+      if (!admitNodeState(body.node_state, current)) delete fields.nodeState;
+    }
+    const result = await this.deps.store.updateInstance(id, fields, this.deps.clock.now());
     return this.view(this.written(result, id, body.hostname));
   }
 

@@ -38,7 +38,9 @@ describe('POST /api/v2/instances/ (seed 003)', () => {
     ['enabled false', { enabled: false }, { enabled: false }],
     ['managed_by_policy false', { managed_by_policy: false }, { managed_by_policy: false }],
     ...(['control', 'execution', 'hybrid', 'hop'] as const).map((type): [string, Record<string, unknown>, Record<string, unknown>] => [`node_type ${type}`, { node_type: type }, { node_type: type }]),
-    ['node_state provision-fail', { node_state: 'provision-fail' }, { node_state: 'provision-fail' }],
+    ...(['provisioning', 'provision-fail', 'installed', 'deprovisioning', 'deprovision-fail'] as const).map(
+      (state): [string, Record<string, unknown>, Record<string, unknown>] => [`node_state ${state}`, { node_state: state }, { node_state: state }],
+    ),
     ['listener_port 0', { listener_port: 0 }, { listener_port: 0 }],
     ['listener_port 65535', { listener_port: 65535 }, { listener_port: 65535 }],
     ['listener_port null', { listener_port: null }, { listener_port: null }],
@@ -66,6 +68,13 @@ describe('POST /api/v2/instances/ (seed 003)', () => {
     ['enabled as a string', { hostname: 'x', enabled: 'yes' }, 'enabled'],
     ['an unknown node_type', { hostname: 'x', node_type: 'worker' }, 'node_type'],
     ['an unknown node_state', { hostname: 'x', node_state: 'sleeping' }, 'node_state'],
+    ['node_state ready, which needs an Active node', { hostname: 'x', node_state: 'ready' }, 'node_state'],
+    ['node_state unavailable, which needs a registration', { hostname: 'x', node_state: 'unavailable' }, 'node_state'],
+    ['managed_by_policy as a string', { hostname: 'x', managed_by_policy: 'yes' }, 'managed_by_policy'],
+    ['peers_from_control_nodes as a number', { hostname: 'x', peers_from_control_nodes: 1 }, 'peers_from_control_nodes'],
+    ['peers as a string, not an array', { hostname: 'x', peers: 'a' }, 'peers'],
+    ['peers with a non-string item', { hostname: 'x', peers: ['a', 7] }, 'peers'],
+    ['peers repeating one of several names', { hostname: 'x', peers: ['a', 'b', 'a'] }, 'peers'],
     ['listener_port 65536', { hostname: 'x', listener_port: 65536 }, 'listener_port'],
     ['listener_port -1', { hostname: 'x', listener_port: -1 }, 'listener_port'],
     ['duplicate peers', { hostname: 'x', peers: ['a', 'a'] }, 'peers'],
@@ -77,6 +86,22 @@ describe('POST /api/v2/instances/ (seed 003)', () => {
     expect(response.status).toBe(400);
     expect(response.body.error_code).toBe('InvalidRequest');
     expect(JSON.stringify(response.body.details)).toContain(field);
+  });
+
+  it('creates nothing for any of the refused bodies above', async () => {
+    expect((await request(h, 'GET', '/api/v2/instances/?hostname=x')).body.count).toBe(0);
+  });
+
+  it('ignores read-only fields in a PATCH, as in a POST, and refuses unknown ones', async () => {
+    const created = (await request(h, 'POST', '/api/v2/instances/', ADMIN, { hostname: host() })).body;
+    const url = `/api/v2/instances/${created.id}/`;
+    const readOnly = { id: 9999, uuid: 'mine', type: 'host', url: '/elsewhere/', created: '2000-01-01T00:00:00Z', capacity: 999, cpu: '64.0', memory: 1, errors: 'x', version: '9', last_seen: '2000-01-01T00:00:00Z', health_check_pending: true };
+    const patched = await request(h, 'PATCH', url, ADMIN, { ...readOnly, enabled: false });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toEqual({ ...created, enabled: false, modified: patched.body.modified });
+    const unknown = await request(h, 'PATCH', url, ADMIN, { colour: 'blue' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error_code).toBe('InvalidRequest');
   });
 
   it('refuses invalid JSON with a 400', async () => {

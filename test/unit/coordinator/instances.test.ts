@@ -115,6 +115,66 @@ describe('instances API (seeds 002/003)', () => {
     expect((await request(h, 'GET', '/api/v2/instances/?node_state=sleeping')).status).toBe(400);
   });
 
+  it('accepts the usual boolean spellings for the enabled filter, in any case', async () => {
+    for (let i = 1; i <= 3; i++) await request(h, 'POST', '/api/v2/instances/', ADMIN, { hostname: `h${i}`, enabled: i !== 2 });
+    const count = async (value: string) => (await request(h, 'GET', `/api/v2/instances/?enabled=${value}`)).body.count;
+    for (const value of ['true', 'True', 'TRUE', '1', 't', 'T']) expect(await count(value), value).toBe(2);
+    for (const value of ['false', 'False', 'FALSE', '0', 'f', 'F']) expect(await count(value), value).toBe(1);
+    for (const value of ['yes', '2', '', 'truth']) {
+      const refused = await request(h, 'GET', `/api/v2/instances/?enabled=${value}`);
+      expect(refused.status, value).toBe(400);
+      expect(refused.body.message).toMatch(/enabled/);
+    }
+    const page = await request(h, 'GET', '/api/v2/instances/?enabled=True&page_size=1');
+    expect(new URL(page.body.next, 'http://x').searchParams.get('enabled')).toBe('True');
+    expect((await request(h, 'GET', page.body.next)).body.results.map((i: any) => i.hostname)).toEqual(['h3']);
+  });
+
+  it('lets an admin set node_state only while no agent has registered the instance, never to a derived ready or unavailable', async () => {
+    const created = (await request(h, 'POST', '/api/v2/instances/', ADMIN, { hostname: 'h8' })).body;
+    const url = `/api/v2/instances/${created.id}/`;
+    for (const state of ['ready', 'unavailable']) {
+      const refused = await request(h, 'PATCH', url, ADMIN, { node_state: state });
+      expect(refused.status, state).toBe(400);
+      expect(refused.body.details.problems).toEqual([{ path: 'node_state', message: expect.stringContaining(state) }]);
+    }
+    expect((await request(h, 'PATCH', url, ADMIN, { node_state: 'provision-fail' })).body.node_state).toBe('provision-fail');
+    expect((await request(h, 'PATCH', url, ADMIN, { node_state: 'installed' })).body).toMatchObject({ node_state: 'installed', last_seen: null });
+    await h.register({ hostname: 'h8' });
+    const registered = (await request(h, 'GET', url)).body;
+    expect(registered.node_state).toBe('ready');
+    // Sending back what was read changes nothing; a different value is refused, naming node_state.
+    const roundTrip = await request(h, 'PATCH', url, ADMIN, { node_state: 'ready', enabled: true });
+    expect(roundTrip.status).toBe(200);
+    expect(roundTrip.body.node_state).toBe('ready');
+    const change = await request(h, 'PATCH', url, ADMIN, { node_state: 'provision-fail', enabled: false });
+    expect(change.status).toBe(400);
+    expect(change.body.details.problems[0].path).toBe('node_state');
+    expect((await request(h, 'GET', url)).body).toMatchObject({ node_state: 'ready', enabled: true });
+  });
+
+  it('shows in errors each figure behind an instance field the agent could not collect, with its reason, after the failing checks; the numbers stay 0', async () => {
+    const { cpu: _c, memory: _m, capacity: _k, ...known } = FACTS;
+    const unknown = [
+      { figure: 'cpu', reason: 'cpu probe timed out after 5000 ms' },
+      { figure: 'memory', reason: 'ENOENT: /proc/meminfo' },
+      { figure: 'capacity', reason: 'needs cpu and memory' },
+      { figure: 'disk:/data', reason: 'not a mount point' },
+    ];
+    const node = await h.register({ hostname: 'web-1', facts: { ...known, unknown } });
+    const [instance] = (await request(h, 'GET', '/api/v2/instances/')).body.results;
+    expect(instance).toMatchObject({ cpu: '0.0', memory: 0, cpu_capacity: 0, mem_capacity: 0, capacity: 0 });
+    expect(instance.errors).toBe(['cpu: unknown: cpu probe timed out after 5000 ms', 'memory: unknown: ENOENT: /proc/meminfo', 'capacity: unknown: needs cpu and memory'].join('\n'));
+    const health = { status: 'critical', checks: [{ name: 'disk', status: 'critical', output: 'full' }, { name: 'dns', status: 'passing' }] };
+    expect((await h.call('cluster_ReportNodeHeartbeat', node.nodeToken, { health })).status).toBe(200);
+    const checked = (await request(h, 'GET', `/api/v2/instances/${instance.id}/`)).body;
+    expect(checked.errors.split('\n')).toEqual(['disk: critical: full', 'cpu: unknown: cpu probe timed out after 5000 ms', 'memory: unknown: ENOENT: /proc/meminfo', 'capacity: unknown: needs cpu and memory']);
+    expect((await request(h, 'GET', `/api/v2/instances/${instance.id}/health_check/`)).body.errors).toBe(checked.errors);
+    // Once the agent collects the figures, the lines go.
+    expect((await h.call('cluster_ReportNodeHeartbeat', node.nodeToken, { facts: FACTS, health: { status: 'passing', checks: [] } })).status).toBe(200);
+    expect((await request(h, 'GET', `/api/v2/instances/${instance.id}/`)).body).toMatchObject({ errors: '', cpu: '4.0', capacity: 80 });
+  });
+
   it('deletes an instance only when it has no Active node', async () => {
     const node = await h.register({ hostname: 'web-1' });
     const [instance] = (await request(h, 'GET', '/api/v2/instances/')).body.results;
