@@ -85,6 +85,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     logger,
     schedule: config.sweepSchedule,
     flushHeartbeats: () => nodes.flushHeartbeats(),
+    bufferedHeartbeat: (nodeId) => heartbeats.pendingFor(nodeId),
     isLeader: () => leadership.isLeader(),
     sharedStore: deps.leaderLock !== undefined,
     onTerminated: (nodeIds) => {

@@ -7,15 +7,17 @@ import type { Store } from '../store/store.ts';
  */
 export class HeartbeatBuffer {
   private pending = new Map<string, number>();
+  /** The batch being written: still the newest word on its nodes until the write commits. */
+  private writing = new Map<string, number>();
   private flushing: Promise<string[]> | undefined;
 
   record(nodeId: string, at: number): void {
     this.pending.set(nodeId, at);
   }
 
-  /** The newest heartbeat not yet written, if any. */
+  /** The newest heartbeat not yet written (or being written), if any. */
   pendingFor(nodeId: string): number | undefined {
-    return this.pending.get(nodeId);
+    return this.pending.get(nodeId) ?? this.writing.get(nodeId);
   }
 
   get size(): number {
@@ -29,6 +31,7 @@ export class HeartbeatBuffer {
     if (this.pending.size === 0) return [];
     const batch = this.pending;
     this.pending = new Map();
+    this.writing = batch;
     this.flushing = store.writeHeartbeats(Array.from(batch, ([nodeId, at]) => ({ nodeId, at })));
     try {
       return await this.flushing;
@@ -38,6 +41,7 @@ export class HeartbeatBuffer {
       throw error;
     } finally {
       this.flushing = undefined;
+      this.writing = new Map();
     }
   }
 }

@@ -25,8 +25,10 @@ export interface SweeperDeps {
   settings: TimeoutSettings;
   logger: Logger;
   schedule: string;
-  /** Writes pending heartbeats first, so the sweep judges the newest timestamps. */
+  /** Writes this replica's buffered heartbeats (a clean-up through a replica that does not sweep). */
   flushHeartbeats: () => Promise<void>;
+  /** The newest heartbeat of a node still in this replica's buffer (not yet in the store). */
+  bufferedHeartbeat: (nodeId: string) => number | undefined;
   /** Told about every node this sweeper terminated. */
   onTerminated: (nodeIds: readonly string[]) => void;
   /** With several replicas only the leader sweeps; absent means always. */
@@ -213,12 +215,10 @@ export class Sweeper {
     const now = this.deps.clock.now();
     const cutoff = now - this.deps.settings.timeoutMs;
     this.noteGraceEnd(now);
-    let expired = await this.deps.store.findExpiredNodes(cutoff, SWEEP_BATCH);
-    if (expired.length > 0) {
-      // Judge the newest timestamps: a candidate may have heartbeated since the last flush.
-      await this.deps.flushHeartbeats();
-      expired = await this.deps.store.findExpiredNodes(cutoff, SWEEP_BATCH);
-    }
+    // A candidate whose newer heartbeat is still in the buffer is alive: judged without waiting for a flush.
+    const expired = (await this.deps.store.findExpiredNodes(cutoff, SWEEP_BATCH)).filter(
+      (node) => (this.deps.bufferedHeartbeat(node.nodeId) ?? 0) < cutoff,
+    );
     const clusters = [...new Set(expired.map((node) => node.clusterId))];
     const activeByCluster = clusters.length > 0 ? await this.deps.store.countActiveNodes(clusters) : new Map<number, number>();
     const decision = decideSweep({ now, expired, activeByCluster, late, settings: this.deps.settings, safety: this.safety });
