@@ -1,6 +1,20 @@
 import type { Argv, CommandModule } from 'yargs';
 import { systemClock } from '../shared/clock.ts';
+import { print, printJson } from './output.ts';
 import { storeOptions, withStore } from './token-command.ts';
+
+/** A cluster or region name: 1-128 printable characters. */
+const PRINTABLE_NAME = /^[^\u0000-\u001f\u007f]{1,128}$/;
+
+/** The regions to set: none given keeps them; a `--region` without a value is an error rather than "clear them". */
+function regionsToSet(values: readonly unknown[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  const regions = values.map(String);
+  if (regions.length === 0 || !regions.every((region) => PRINTABLE_NAME.test(region))) {
+    throw new Error('--region needs a value of 1-128 printable characters (repeat it for several regions)');
+  }
+  return regions;
+}
 
 /** `nodepulse cluster create NAME --provider P --region R...`: written straight to the coordinator's store. */
 export const clusterCommand: CommandModule = {
@@ -15,18 +29,21 @@ export const clusterCommand: CommandModule = {
           storeOptions(create)
             .positional('name', { type: 'string', demandOption: true })
             .option('provider', { type: 'string', describe: 'Cloud provider, e.g. aws or kubernetes' })
-            .option('region', { type: 'string', array: true, describe: 'A region the cluster runs in (repeatable)' })
-            .option('json', { type: 'boolean', default: false }),
+            .option('region', { type: 'string', array: true, describe: 'A region the cluster runs in (repeatable); replaces the configured regions' })
+            .option('json', { type: 'boolean', default: false, describe: 'Print the cluster as seed 001 shows it (without the controller_* fields)' }),
         handler: async (argv) => {
           const name = String(argv.name);
-          if (!/^[^\u0000-\u001f\u007f]{1,128}$/.test(name)) throw new Error('cluster name must be 1-128 printable characters');
+          if (!PRINTABLE_NAME.test(name)) throw new Error('cluster name must be 1-128 printable characters');
+          const regions = regionsToSet(argv.region);
+          const { toClusterSummary } = await import('../coordinator/clusters/cluster-view.ts');
           const cluster = await withStore(argv, async (store) => {
             const created = await store.ensureCluster(name, systemClock.now());
-            const regions = argv.region?.map(String);
-            return (await store.updateCluster(created.id, { provider: argv.provider, regions })) ?? created;
+            const updated = (await store.updateCluster(created.id, { provider: argv.provider, regions })) ?? created;
+            const [tally] = await store.tallyInstances([updated.id]);
+            return toClusterSummary(updated, tally, (await store.regionLabels([updated.id])).get(updated.id) ?? []);
           });
-          if (argv.json) process.stdout.write(`${JSON.stringify(cluster)}\n`);
-          else process.stdout.write(`cluster ${cluster.name} (id ${cluster.id}): provider ${cluster.provider || '-'}, regions ${cluster.regions.join(', ') || '-'}\n`);
+          if (argv.json) printJson(cluster);
+          else print(`cluster ${cluster.name} (id ${cluster.id}): provider ${cluster.provider || '-'}, regions ${cluster.regions.join(', ') || '-'}\n`);
         },
       })
       .demandCommand(1),

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { type ApiTarget, callApi, DEFAULT_COORDINATOR } from './api-client.ts';
-import { printTable } from './output.ts';
+import { print, printJson, printTable } from './output.ts';
 
 /**
  * Operator commands over the coordinator's HTTP API: `nodes`, `instances`, `clusters`, `events`.
@@ -23,7 +23,7 @@ function target(argv: Args): ApiTarget {
 
 /** Prints `data` as JSON, or as a table of `rows` with `columns`. */
 function show(argv: Args, data: unknown, rows: readonly Row[], columns: readonly string[]): void {
-  if (argv.json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  if (argv.json) printJson(data);
   else printTable(rows, columns);
 }
 
@@ -115,8 +115,8 @@ export const instancesCommand = group('instances', 'Instances (hosts), AWX-style
   ),
   action('health-check <id>', 'Ask the instance’s agent to run its health checks now', (y) => y.positional('id', { type: 'number', demandOption: true }), async (argv) => {
     const answer = await callApi<{ msg: string }>(target(argv), 'POST', `/api/v2/instances/${Number(argv.id)}/health_check/`);
-    if (argv.json) process.stdout.write(`${JSON.stringify(answer)}\n`);
-    else process.stdout.write(`${answer.msg}\n`);
+    if (argv.json) printJson(answer);
+    else print(`${answer.msg}\n`);
   }),
 ]);
 

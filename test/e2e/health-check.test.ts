@@ -2,29 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CoordinatorProcess, E2E_ADMIN, startCoordinatorProcess } from '../helpers/coordinator-process.ts';
-import { cleanupAll, makeTempDir, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
+import { startCoordinatorProcess } from '../helpers/coordinator-process.ts';
+import { cleanupAll, makeTempDir, waitFor } from '../helpers/spawn-process.ts';
 import { FAST, startAgent, waitForRegistration } from './agent-helpers.ts';
+import { api, cli } from './operator-cli-helpers.ts';
 
 afterEach(cleanupAll);
-
-async function api(coordinator: CoordinatorProcess, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${coordinator.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${E2E_ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/** Runs an operator CLI command against the coordinator; resolves with its stdout. */
-async function cli(coordinator: CoordinatorProcess, args: string[]): Promise<string> {
-  const proc = spawnNodepulse([...args, '--coordinator', coordinator.url], { env: { NODEPULSE_TOKEN: E2E_ADMIN } });
-  const exit = await proc.waitForExit(30_000);
-  if (exit.code !== 0) throw new Error(`nodepulse ${args.join(' ')} exited ${exit.code}: ${proc.output()}`);
-  return proc.stdoutLines.join('\n');
-}
 
 describe('health check round trip with a real agent', () => {
   it('an admin request reaches the agent, whose report sets last_health_check and errors and clears pending', async () => {
