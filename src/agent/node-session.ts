@@ -122,14 +122,14 @@ export class NodeSession {
         return { kind: 'again' };
       }
       if (error instanceof CoordinatorError && REFUSED.includes(error.status ?? 0)) {
-        // This node token will never be accepted again; only a new registration can help, and
-        // registering at once would hammer a coordinator that refuses the enrollment token too.
+        // The coordinator knows the node but refuses its token: resending that token cannot help,
+        // a new registration can; at once would hammer a coordinator that refuses the enrollment token too.
         this.registration = undefined;
         this.setState(
           'node-token-refused',
           'error',
           `heartbeat refused (${error.message}): the coordinator does not accept this node's token ` +
-            `(is something between them rewriting Authorization?). Registering again with the enrollment token from ${this.tokenSource()} after a slow retry.`,
+            `(a proxy rewriting the Authorization header?). Registering again with the enrollment token from ${this.tokenSource()} after a slow retry.`,
         );
         return { kind: 'slow-retry' };
       }
