@@ -221,10 +221,11 @@ export class Agent {
 
   /**
    * The loop may rightly go this long without completing a beat: the longest wait between two
-   * attempts (interval, network backoff cap, slow retry after 401/403) plus one request.
+   * attempts (interval, network backoff cap, slow retry after 401/403) plus one request. The
+   * retry settings are those the loop was built with (a reload does not change them).
    */
   private longestPauseMs(): number {
-    const { retryMaxDelay, authRetryDelay, requestTimeout } = this.config;
+    const { retryMaxDelay, authRetryDelay, requestTimeout } = this.deps.config;
     return Math.max(this.loop.interval, retryMaxDelay * 1000, authRetryDelay * 1000) + requestTimeout * 1000;
   }
 
