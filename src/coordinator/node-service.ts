@@ -13,6 +13,7 @@ import { toRfc3339 } from '../shared/clock.ts';
 import type { Principal } from './auth/principal.ts';
 import { hashToken, newNodeToken } from './auth/tokens.ts';
 import type { TimeoutSettings } from './config.ts';
+import { instanceUuidOf } from './name-based-uuid.ts';
 import type { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
 import type { NodeDirectory, NodeEntry } from './state/node-directory.ts';
 import type { NodeRecord, Store } from './store/store.ts';
@@ -43,12 +44,11 @@ export class NodeService {
     const cluster = await store.ensureCluster(clusterName, now);
     const { nodeId, token } = newNodeToken();
     const tokenHash = hashToken(token);
-    // The duplicate-identity check compares heartbeat times: judge the newest ones.
-    await this.flushHeartbeats();
+    // A client that sends only seed 000's `name` gets one instance per name.
     const hostname = request.hostname ?? request.facts?.hostname ?? request.name ?? `node-${nodeId.slice(0, 8)}`;
     const result = await store.registerNode({
       clusterId: cluster.id,
-      identity: request.identity,
+      identity: request.identity === undefined ? undefined : instanceUuidOf(request.identity),
       hostname,
       name: request.name,
       bootId: request.bootId,
@@ -58,9 +58,11 @@ export class NodeService {
       tokenHash,
       now,
       duplicateSince: now - settings.duplicateWindowMs,
+      // Heartbeats not yet flushed count too, without a store write per registration.
+      pendingHeartbeatOf: (activeNodeId) => this.deps.heartbeats.pendingFor(activeNodeId),
     });
     if (result.outcome === 'duplicate') {
-      throw new ApiError('DuplicateIdentity', 'Another host with the same identity is still heartbeating from a different boot (a cloned machine?); give this host its own identity', {
+      throw new ApiError('DuplicateIdentity', 'Another host with the same identity (or name) is still heartbeating and this registration is not from its boot (a cloned machine?); give this host its own identity, or retry once the other falls silent', {
         activeNodeId: result.activeNodeId,
         lastHeartbeat: toRfc3339(result.lastHeartbeat),
       });

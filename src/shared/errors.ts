@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   TooManyRequests: { status: 429, message: 'Too many requests' },
   InternalError: { status: 500, message: 'Internal error' },
   StoreUnavailable: { status: 503, message: 'The store is unavailable; retry later' },
+  ShuttingDown: { status: 503, message: 'The coordinator is shutting down; retry (another replica, or this one once restarted)' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

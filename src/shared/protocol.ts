@@ -12,6 +12,9 @@ export const ACTION_PREFIX = '/api/v1/actions/invoke/';
 const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]*$';
 export const NameText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: PRINTABLE });
 
+/** The longest hostname, and so the longest node name (a name stands in for a missing hostname): seed 003's limit. */
+export const HOSTNAME_MAX_LENGTH = 250;
+
 export const NodeStatus = Type.Union([Type.Literal('Active'), Type.Literal('Terminated')]);
 export type NodeStatus = Static<typeof NodeStatus>;
 
@@ -32,7 +35,7 @@ export const UnknownFigure = Type.Object({
 });
 
 export const NodeFacts = Type.Object({
-  hostname: Type.Optional(NameText(253)),
+  hostname: Type.Optional(NameText(HOSTNAME_MAX_LENGTH)),
   ipAddress: Type.Optional(Type.String({ maxLength: 64 })),
   agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
   os: Type.Optional(Type.String({ maxLength: 256 })),
@@ -104,12 +107,12 @@ export const AgentSelfReport = Type.Object({
 
 // cluster_RegisterNode
 export const RegisterNodeRequest = Type.Object({
-  name: Type.Optional(NameText(253)),
-  /** nodepulse: the agent's persistent identity (becomes the instance's uuid). */
+  name: Type.Optional(NameText(HOSTNAME_MAX_LENGTH)),
+  /** nodepulse: the agent's persistent identity, matched as sent; the instance's uuid is it when it is a UUID, else a name-based UUID of it. */
   identity: Type.Optional(NameText(253)),
   /** nodepulse: the kernel boot id, telling a restart from a clone. */
   bootId: Type.Optional(NameText(128)),
-  hostname: Type.Optional(NameText(253)),
+  hostname: Type.Optional(NameText(HOSTNAME_MAX_LENGTH)),
   /** nodepulse: with an admin token only; an enroll token implies its own cluster. */
   cluster: Type.Optional(NameText(128)),
   labels: Type.Optional(Labels),
@@ -176,5 +179,9 @@ export type ClusterNode = Static<typeof ClusterNode>;
 export const GetDetailsResponse = Type.Object({ nodes: Type.Array(ClusterNode) }, { additionalProperties: false });
 export type GetDetailsResponse = Static<typeof GetDetailsResponse>;
 
-export const EmptyRequest = Type.Object({ cluster: Type.Optional(NameText(128)) });
+// cluster_CleanupInactiveNodes: seed 000's CleanupInactiveClusterNodesAction has no fields (it sweeps every cluster).
+export const CleanupInactiveNodesRequest = Type.Object({});
+
+// coordinator_LiftSafetyHolds (nodepulse): no fields; it lifts the holds of every cluster.
+export const LiftSafetyHoldsRequest = Type.Object({});
 export const EmptyResponse = Type.Object({}, { additionalProperties: false });

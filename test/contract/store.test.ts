@@ -69,9 +69,36 @@ for (const impl of STORES) {
       expect((await store.getNode(nodeId))?.status).toBe('Active');
     });
 
+    it('supersedes, whatever the boot, once the Active node has been silent for the window', async () => {
+      const { nodeId } = await registered(store, registration(cluster.id, { hostname: 'silent-1', bootId: 'boot-a' }));
+      const later = { now: 1_020_000, duplicateSince: 1_005_000 };
+      const seedOnly = await store.registerNode(registration(cluster.id, { hostname: 'silent-1', ...later }));
+      expect(seedOnly).toMatchObject({ outcome: 'registered', supersededNodeId: nodeId });
+    });
+
+    it('refuses a registration that cannot prove the same boot while the Active node heartbeats', async () => {
+      const { nodeId } = await registered(store, registration(cluster.id, { hostname: 'same-name' }));
+      const soon = { now: 1_005_000, duplicateSince: 990_000 };
+      const duplicate = { outcome: 'duplicate', activeNodeId: nodeId, lastHeartbeat: 1_000_000 };
+      // Neither side has a boot id (two seed-only clients with one name), or only the newcomer has one.
+      expect(await store.registerNode(registration(cluster.id, { hostname: 'same-name', ...soon }))).toEqual(duplicate);
+      expect(await store.registerNode(registration(cluster.id, { hostname: 'same-name', bootId: 'boot-x', ...soon }))).toEqual(duplicate);
+      expect((await store.getNode(nodeId))?.status).toBe('Active');
+    });
+
+    it('judges "still heartbeating" by the newer of the stored heartbeat and the pending one it is given', async () => {
+      const { nodeId } = await registered(store, registration(cluster.id, { hostname: 'pending-1', bootId: 'boot-a' }));
+      // By the store alone the node is silent (joined at 1_000_000, window from 1_005_000)...
+      const clone = registration(cluster.id, { hostname: 'pending-1', bootId: 'boot-b', now: 1_020_000, duplicateSince: 1_005_000 });
+      // ...but the coordinator holds a newer heartbeat in memory.
+      const pending = await store.registerNode({ ...clone, pendingHeartbeatOf: (id) => (id === nodeId ? 1_019_000 : undefined) });
+      expect(pending).toEqual({ outcome: 'duplicate', activeNodeId: nodeId, lastHeartbeat: 1_019_000 });
+      expect(await store.registerNode(clone)).toMatchObject({ outcome: 'registered', supersededNodeId: nodeId });
+    });
+
     it('claims an instance by hostname and refuses a hostname another instance has', async () => {
-      const a = await registered(store, registration(cluster.id, { hostname: 'claim-a', identity: 'uuid-claim-a' }));
-      const byName = await registered(store, registration(cluster.id, { hostname: 'claim-a', now: 1_002_000 }));
+      const a = await registered(store, registration(cluster.id, { hostname: 'claim-a', identity: 'uuid-claim-a', bootId: 'boot-a' }));
+      const byName = await registered(store, registration(cluster.id, { hostname: 'claim-a', bootId: 'boot-a', now: 1_002_000 }));
       expect(byName.instanceId).toBe(a.instanceId);
       await registered(store, registration(cluster.id, { hostname: 'claim-b', identity: 'uuid-claim-b' }));
       const taken = await store.registerNode(registration(cluster.id, { hostname: 'claim-b', identity: 'uuid-claim-a' }));
@@ -80,13 +107,21 @@ for (const impl of STORES) {
 
     it('gives concurrent registrations of one new host exactly one Active node', async () => {
       const results = await Promise.all(
-        Array.from({ length: 6 }, () => store.registerNode(registration(cluster.id, { hostname: 'race-host', identity: 'uuid-race' }))),
+        Array.from({ length: 6 }, () => store.registerNode(registration(cluster.id, { hostname: 'race-host', identity: 'uuid-race', bootId: 'boot-r' }))),
       );
       expect(results.every((r) => r.outcome === 'registered')).toBe(true);
       const instanceIds = new Set(results.map((r) => (r.outcome === 'registered' ? r.instanceId : 0)));
       expect(instanceIds.size).toBe(1);
       const nodes = (await store.listNodes(cluster.id, false)).filter((n) => instanceIds.has(n.instanceId));
       expect(nodes).toHaveLength(1);
+    });
+
+    it('lets exactly one of concurrent seed-only registrations of one new host in, and refuses the others', async () => {
+      const results = await Promise.all(Array.from({ length: 6 }, () => store.registerNode(registration(cluster.id, { hostname: 'seed-race' }))));
+      expect(results.filter((r) => r.outcome === 'registered')).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(5);
+      const instanceIds = new Set(results.map((r) => (r.outcome === 'registered' ? r.instanceId : 0)));
+      expect((await store.listNodes(cluster.id, false)).filter((n) => instanceIds.has(n.instanceId))).toHaveLength(1);
     });
 
     it('writes a heartbeat batch, keeps the newest timestamp and drops Terminated nodes', async () => {

@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
 import type { NodeDirectory } from '../state/node-directory.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
-import type { Principal } from './principal.ts';
+import type { Permission, Principal } from './principal.ts';
 import { bearerToken, hashToken, hashesEqual, nodeIdOfToken } from './tokens.ts';
 
 interface CachedToken {
@@ -25,14 +25,20 @@ export class Authenticator {
     private readonly cacheMs: number,
   ) {}
 
-  async authenticate(header: string | undefined): Promise<Principal> {
+  /**
+   * The caller of a route that needs `permission`. A node token of a node the coordinator does
+   * not know is 404 NodeNotFound only where a node acts as itself (heartbeat, deregister: the
+   * agent then registers afresh); anywhere else it is just an invalid token (401).
+   */
+  async authenticate(header: string | undefined, permission: Permission): Promise<Principal> {
     const token = bearerToken(header);
     if (!token) throw new ApiError('Unauthorized', 'Missing bearer token: send Authorization: Bearer <token>');
     const hash = hashToken(token);
     const nodeId = nodeIdOfToken(token);
     if (nodeId !== undefined) {
       const entry = await this.directory.get(nodeId);
-      if (!entry) throw new ApiError('NodeNotFound', 'The node of this token is unknown; register again', { nodeId });
+      if (!entry && permission === 'node') throw new ApiError('NodeNotFound', 'The node of this token is unknown; register again', { nodeId });
+      if (!entry) throw new ApiError('Unauthorized', 'Invalid token');
       if (!hashesEqual(entry.tokenHash, hash)) throw new ApiError('Unauthorized', 'Invalid token');
       return { kind: 'node', nodeId, clusterId: entry.clusterId, instanceId: entry.instanceId };
     }

@@ -19,7 +19,7 @@ export function installAuth(app: FastifyInstance, authenticator: Authenticator):
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config.permission;
     if (!permission) return;
-    const principal = await authenticator.authenticate(request.headers.authorization);
+    const principal = await authenticator.authenticate(request.headers.authorization, permission);
     if (!allows(principal, permission)) {
       throw new ApiError('Forbidden', `This token (${principal.kind === 'node' ? 'node' : principal.role}) may not ${permission === 'read' ? 'read' : `act as ${permission}`} here`);
     }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { toRfc3339 } from '../../shared/clock.ts';
+import { nameBasedUuid } from '../name-based-uuid.ts';
 import type { InstanceRecord, NodeRecord } from '../store/store.ts';
 import type { HealthView, Instance } from './instance-schemas.ts';
 
@@ -53,9 +53,7 @@ export function capacityOf(snapshot: InstanceSnapshot): number {
 
 /** A stable uuid for an instance whose agent sent no identity: derived from its cluster and id. */
 export function fallbackUuid(clusterId: number, id: number): string {
-  const hex = createHash('sha1').update(`nodepulse:instance:${clusterId}:${id}`).digest('hex');
-  const variant = ((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
+  return nameBasedUuid(`nodepulse:instance:${clusterId}:${id}`);
 }
 
 const orNull = (ms: number | null) => (ms === null ? null : toRfc3339(ms));

@@ -21,22 +21,29 @@ export function chooseInstance<T extends InstanceMatch>(byIdentity: T | undefine
 
 export type ActiveNodeDecision = { action: 'none' } | { action: 'supersede'; nodeId: string } | { action: 'refuse'; nodeId: string; lastHeartbeat: number };
 
+/** What a registration tells about itself, and the soft state the store does not have yet. */
+export interface RegistrationClaim {
+  /** The kernel boot id the agent sent; a client that sends only seed 000's fields has none. */
+  bootId?: string | undefined;
+  /** A node whose last heartbeat is at or after this is still heartbeating. */
+  duplicateSince: number;
+  /** The newest heartbeat of a node that is still in the coordinator's memory, not yet in the store. */
+  pendingHeartbeatOf: (nodeId: string) => number | undefined;
+}
+
 /**
- * An instance never has two Active nodes: a new registration supersedes the old node (the old
- * agent process is gone: a crash, a restart). But when the old node is still heartbeating from a
- * different boot, two hosts share one identity (a cloned VM): refuse instead of letting the two
- * agents evict each other forever.
+ * An instance never has two Active nodes. A new registration supersedes the old node when it
+ * proves to be the same boot (the agent process restarted: same boot id) or when the old node
+ * has fallen silent (its host rebooted or its agent is gone). While the old node is still
+ * heartbeating, a registration that cannot prove it is the same boot (no boot id on either
+ * side, or a different one) is refused: two hosts share one identity or one name (a cloned VM,
+ * two clients that send the same name), and superseding would let them evict each other forever.
  */
-export function decideActiveNode(
-  active: ActiveNodeOfInstance | undefined,
-  bootId: string | undefined,
-  duplicateSince: number,
-): ActiveNodeDecision {
+export function decideActiveNode(active: ActiveNodeOfInstance | undefined, claim: RegistrationClaim): ActiveNodeDecision {
   if (!active) return { action: 'none' };
-  const otherBoot = bootId !== undefined && active.bootId !== null && active.bootId !== bootId;
-  if (otherBoot && active.lastHeartbeat >= duplicateSince) {
-    return { action: 'refuse', nodeId: active.nodeId, lastHeartbeat: active.lastHeartbeat };
-  }
+  const sameBoot = claim.bootId !== undefined && active.bootId === claim.bootId;
+  const lastHeartbeat = Math.max(active.lastHeartbeat, claim.pendingHeartbeatOf(active.nodeId) ?? 0);
+  if (!sameBoot && lastHeartbeat >= claim.duplicateSince) return { action: 'refuse', nodeId: active.nodeId, lastHeartbeat };
   return { action: 'supersede', nodeId: active.nodeId };
 }
 

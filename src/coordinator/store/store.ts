@@ -1,5 +1,6 @@
 import type { HealthReport, Labels, NodeFacts, NodeStatus, TerminationReason } from '../../shared/protocol.ts';
 import type { InstanceTally } from './instance-tally.ts';
+import type { RegistrationClaim } from './plan-registration.ts';
 
 export type { InstanceTally } from './instance-tally.ts';
 
@@ -68,19 +69,18 @@ export interface InstanceRecord {
   healthCheckPending: boolean;
 }
 
-export interface RegisterNodeInput {
+/** A registration; `bootId`, `duplicateSince` and `pendingHeartbeatOf` decide the fate of the instance's Active node (plan-registration.ts). */
+export interface RegisterNodeInput extends RegistrationClaim {
   clusterId: number;
+  /** The agent's identity as the instance's uuid (node-service makes it a UUID); the instance is found by it first. */
   identity?: string | undefined;
   hostname: string;
   name?: string | undefined;
-  bootId?: string | undefined;
   labels?: Labels | undefined;
   facts?: NodeFacts | undefined;
   nodeId: string;
   tokenHash: string;
   now: number;
-  /** An Active node of the instance that heartbeated at or after this from another boot is a clone. */
-  duplicateSince: number;
 }
 
 export type RegisterNodeResult =

@@ -49,6 +49,25 @@ describe('tokens and roles', () => {
     expect((await h.call('cluster_ReportNodeHeartbeat', tampered, {})).status).toBe(401);
   });
 
+  it('answers a forged node token 401 on any route but the node actions, where an unknown node is 404', async () => {
+    const forged = 'npn_00000000-0000-4000-8000-000000000000_x';
+    for (const action of ['cluster_GetDetails', 'cluster_CleanupInactiveNodes', 'cluster_RegisterNode', 'coordinator_LiftSafetyHolds']) {
+      expect(await h.call(action, forged, {})).toMatchObject({ status: 401, body: { error_code: 'Unauthorized' } });
+    }
+    for (const action of ['cluster_ReportNodeHeartbeat', 'cluster_DeregisterNode']) {
+      expect(await h.call(action, forged, {})).toMatchObject({ status: 404, body: { error_code: 'NodeNotFound' } });
+    }
+    const instances = await h.coordinator.app.inject({ method: 'GET', url: '/api/v2/instances/', headers: { authorization: `Bearer ${forged}` } });
+    expect(instances.statusCode).toBe(401);
+  });
+
+  it('answers a valid node token 403 on the admin actions', async () => {
+    const { nodeToken } = await h.register();
+    for (const action of ['cluster_CleanupInactiveNodes', 'coordinator_LiftSafetyHolds']) {
+      expect(await h.call(action, nodeToken, {})).toMatchObject({ status: 403, body: { error_code: 'Forbidden' } });
+    }
+  });
+
   it('keeps an enroll token of cluster X out of cluster Y', async () => {
     const response = await h.call('cluster_RegisterNode', ENROLL_OTHER, { cluster: 'default' });
     expect(response.status).toBe(403);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HOSTNAME_MAX_LENGTH } from '../../../src/shared/protocol.ts';
 import { ACTION, ADMIN, ENROLL, type Harness, startHarness } from '../../helpers/coordinator-harness.ts';
 
 let h: Harness;
@@ -29,7 +30,9 @@ const cases: Case[] = [
   { what: 'a number for name', action: 'cluster_RegisterNode', body: '{"name": 42}', status: 400, code: 'InvalidRequest', mentions: 'name' },
   { what: 'a string for includeTerminated', action: 'cluster_GetDetails', body: '{"includeTerminated": "true"}', status: 400, code: 'InvalidRequest', mentions: 'includeTerminated' },
   { what: 'an empty name', action: 'cluster_RegisterNode', body: '{"name": ""}', status: 400, code: 'InvalidRequest', mentions: 'name' },
-  { what: 'an overlong name', action: 'cluster_RegisterNode', body: JSON.stringify({ name: 'x'.repeat(254) }), status: 400, code: 'InvalidRequest', mentions: 'name' },
+  { what: 'a name over the hostname limit', action: 'cluster_RegisterNode', body: JSON.stringify({ name: 'x'.repeat(251) }), status: 400, code: 'InvalidRequest', mentions: 'name' },
+  { what: 'a hostname over the limit', action: 'cluster_RegisterNode', body: JSON.stringify({ hostname: 'x'.repeat(251) }), status: 400, code: 'InvalidRequest', mentions: 'hostname' },
+  { what: 'a facts hostname over the limit', action: 'cluster_RegisterNode', body: JSON.stringify({ facts: { hostname: 'x'.repeat(251) } }), status: 400, code: 'InvalidRequest', mentions: 'facts.hostname' },
   { what: 'control characters in a name', action: 'cluster_RegisterNode', body: JSON.stringify({ name: 'evil\u001b[31mred' }), status: 400, code: 'InvalidRequest', mentions: 'name' },
   { what: 'a newline in a hostname', action: 'cluster_RegisterNode', body: JSON.stringify({ hostname: 'a\nb' }), status: 400, code: 'InvalidRequest', mentions: 'hostname' },
   { what: 'negative memory in facts', action: 'cluster_RegisterNode', body: JSON.stringify({ facts: { memory: { totalBytes: -1, source: 'host' } } }), status: 400, code: 'InvalidRequest', mentions: 'facts.memory.totalBytes' },
@@ -63,6 +66,13 @@ describe('bad input', () => {
     expect(response.status).toBe(400);
     expect(response.body.message).toContain('reason');
     expect((await h.call('cluster_GetDetails', ADMIN, {})).body.nodes[0].status).toBe('Active');
+  });
+
+  it('accepts a name and a hostname of exactly the hostname limit (250, like seed 003)', async () => {
+    const longest = 'x'.repeat(HOSTNAME_MAX_LENGTH);
+    expect((await h.call('cluster_RegisterNode', ENROLL, { name: longest })).status).toBe(200);
+    expect((await h.call('cluster_RegisterNode', ENROLL, { name: 'other', hostname: `y${longest.slice(1)}` })).status).toBe(200);
+    expect(HOSTNAME_MAX_LENGTH).toBe(250);
   });
 
   it('ignores unknown extra fields, so newer agents work with this coordinator', async () => {

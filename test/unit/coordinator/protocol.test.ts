@@ -98,43 +98,6 @@ describe('the seed 000 agent protocol', () => {
     expect((await h.call('cluster_ReportNodeHeartbeat', node.nodeToken)).status).toBe(410);
   });
 
-  it('gives every registration a new node and keeps one instance per identity', async () => {
-    const first = await h.register({ identity: 'host-uuid-1', hostname: 'a', bootId: 'boot-1' });
-    const second = await h.register({ identity: 'host-uuid-1', hostname: 'a', bootId: 'boot-1' });
-    expect(second.nodeId).not.toBe(first.nodeId);
-    const nodes = await details(true);
-    expect(nodes.filter((node) => node.status === 'Active').map((node) => node.nodeId)).toEqual([second.nodeId]);
-    expect(nodes.find((node) => node.nodeId === first.nodeId)).toMatchObject({ status: 'Terminated', terminationReason: 'Unknown' });
-    const instanceOf = async (nodeId: string) => (await h.store.getNode(nodeId))?.instanceId;
-    expect(await instanceOf(second.nodeId)).toBe(await instanceOf(first.nodeId));
-  });
-
-  it('keeps a renamed host as the same instance (found by identity)', async () => {
-    const first = await h.register({ identity: 'id-7', hostname: 'old-name' });
-    const second = await h.register({ identity: 'id-7', hostname: 'new-name' });
-    const instanceId = (await h.store.getNode(first.nodeId))?.instanceId;
-    expect((await h.store.getNode(second.nodeId))?.instanceId).toBe(instanceId);
-    expect((await h.store.getInstance(instanceId ?? -1))?.hostname).toBe('new-name');
-  });
-
-  it('refuses a clone (same identity, other boot, old node still heartbeating) with 409 DuplicateIdentity', async () => {
-    const original = await h.register({ identity: 'cloned', hostname: 'vm', bootId: 'boot-A' });
-    h.clock.advance(5_000);
-    await h.call('cluster_ReportNodeHeartbeat', original.nodeToken);
-    const clone = await h.call('cluster_RegisterNode', ADMIN, { identity: 'cloned', hostname: 'vm', bootId: 'boot-B' });
-    expect(clone.status).toBe(409);
-    expect(clone.body).toMatchObject({ error_code: 'DuplicateIdentity', details: { activeNodeId: original.nodeId } });
-    expect((await h.call('cluster_ReportNodeHeartbeat', original.nodeToken)).status).toBe(200);
-  });
-
-  it('lets a rebooted host (other boot, old node silent) take over its instance', async () => {
-    const before = await h.register({ identity: 'rebooted', hostname: 'vm', bootId: 'boot-A' });
-    h.clock.advance(20_000);
-    const after = await h.register({ identity: 'rebooted', hostname: 'vm', bootId: 'boot-B' });
-    expect(after.nodeId).not.toBe(before.nodeId);
-    expect((await h.call('cluster_ReportNodeHeartbeat', before.nodeToken)).status).toBe(410);
-  });
-
   it('answers 404 NodeNotFound for the token of a node the coordinator does not know', async () => {
     const { nodeToken } = await h.register();
     const forgotten = nodeToken.replace(/^npn_[0-9a-f]{8}/, 'npn_00000000');
@@ -148,5 +111,15 @@ describe('the seed 000 agent protocol', () => {
     expect((await h.call('cluster_ReportNodeHeartbeat', nodeToken, { facts, health, labels: { region: 'us' } })).status).toBe(200);
     const instance = await h.store.getInstance((await h.store.getNode(nodeId))?.instanceId ?? -1);
     expect(instance).toMatchObject({ facts, labels: { region: 'us' }, healthStatus: 'critical', errors: 'disk: critical: 2% free', lastHealthCheck: h.clock.now() });
+  });
+});
+
+describe('the published request schemas', () => {
+  it('advertise no fields for the actions that take none (cleanup and lift sweep every cluster)', async () => {
+    const doc = JSON.parse((await h.coordinator.app.inject({ method: 'GET', url: '/openapi.json' })).body);
+    for (const action of ['cluster_CleanupInactiveNodes', 'coordinator_LiftSafetyHolds']) {
+      const schema = doc.paths[`/api/v1/actions/invoke/${action}`].post.requestBody.content['application/json'].schema;
+      expect(schema.properties ?? {}).toEqual({});
+    }
   });
 });

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, READER, startHarness } from '../../helpers/coordinator-harness.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ADMIN, type Harness, READER, startHarness } from '../../helpers/coordinator-harness.ts';
 
 let h: Harness;
 beforeEach(async () => {
@@ -11,17 +11,45 @@ afterEach(async () => h.close());
 const nodeRow = (nodeId: string) => h.store.db.prepare('SELECT status, termination_reason FROM nodes WHERE id = ?').get(nodeId);
 
 describe('terminations race safely', () => {
-  it('ends a node racing a deregistration and a sweep with exactly one reason', async () => {
-    for (let round = 0; round < 20; round += 1) {
-      const { nodeId, nodeToken } = await h.register({ name: `racer-${round}` });
-      h.clock.advance(36_000);
-      const [deregister] = await Promise.all([h.call('cluster_DeregisterNode', nodeToken, {}), h.coordinator.sweeper.sweep()]);
-      const row = nodeRow(nodeId) as { status: string; termination_reason: string };
-      expect(row.status).toBe('Terminated');
-      // The deregistration either won (200, Shutdown) or found the node already timed out (410).
-      if (deregister.status === 200) expect(row.termination_reason).toBe('Shutdown');
-      else expect([deregister.status, row.termination_reason]).toEqual([410, 'HeartbeatTimeout']);
-    }
+  type Racer = 'deregistration' | 'sweep';
+
+  /**
+   * Holds the deregistration's and the sweep's conditional writes until both have decided to
+   * terminate the node (each saw it Active), then lets them write one after the other, in `order`.
+   */
+  function interleave(order: readonly [Racer, Racer]): void {
+    const arrived = new Map<Racer, () => void>();
+    const gate = (racer: Racer) =>
+      new Promise<void>((resolve) => {
+        arrived.set(racer, resolve);
+        if (arrived.size === 2) arrived.get(order[0])?.();
+      });
+    const terminateNode = h.store.terminateNode.bind(h.store);
+    const terminateExpired = h.store.terminateExpired.bind(h.store);
+    const written = (racer: Racer) => {
+      if (racer === order[0]) arrived.get(order[1])?.();
+    };
+    vi.spyOn(h.store, 'terminateNode').mockImplementation(async (...args) => {
+      await gate('deregistration');
+      return terminateNode(...args).finally(() => written('deregistration'));
+    });
+    vi.spyOn(h.store, 'terminateExpired').mockImplementation(async (...args) => {
+      await gate('sweep');
+      return terminateExpired(...args).finally(() => written('sweep'));
+    });
+  }
+
+  it.each([
+    { order: ['deregistration', 'sweep'] as const, status: 200, reason: 'Shutdown' },
+    { order: ['sweep', 'deregistration'] as const, status: 410, reason: 'HeartbeatTimeout' },
+  ])('ends a node racing a deregistration and a sweep with exactly one reason: $order.0 writes first', async ({ order, status, reason }) => {
+    const { nodeId, nodeToken } = await h.register({ name: 'racer' });
+    h.clock.advance(36_000);
+    interleave(order);
+    const [deregister, sweep] = await Promise.all([h.call('cluster_DeregisterNode', nodeToken, {}), h.coordinator.sweeper.sweep()]);
+    expect(deregister.status).toBe(status);
+    expect(sweep.terminated).toEqual(reason === 'HeartbeatTimeout' ? [nodeId] : []);
+    expect(nodeRow(nodeId)).toEqual({ status: 'Terminated', termination_reason: reason });
   });
 
   it('lets only one of two conditional terminations of the same node win', async () => {
@@ -55,5 +83,23 @@ describe('terminations race safely', () => {
     h.clock.advance(2_000);
     await h.coordinator.sweeper.sweep();
     expect(nodeRow(nodeId)).toEqual({ status: 'Active', termination_reason: null });
+  });
+
+  it('counts a heartbeat whose batch is still being written when a clone registers', async () => {
+    const original = await h.register({ identity: 'vm-1', hostname: 'vm-1', bootId: 'boot-A' });
+    h.clock.advance(20_000);
+    expect((await h.call('cluster_ReportNodeHeartbeat', original.nodeToken)).status).toBe(200);
+    let release = () => {};
+    const written = new Promise<void>((resolve) => (release = resolve));
+    const writeHeartbeats = h.store.writeHeartbeats.bind(h.store);
+    vi.spyOn(h.store, 'writeHeartbeats').mockImplementation(async (batch) => {
+      await written;
+      return writeHeartbeats(batch);
+    });
+    const flushing = h.coordinator.nodes.flushHeartbeats();
+    const clone = await h.call('cluster_RegisterNode', ADMIN, { identity: 'vm-1', hostname: 'vm-1', bootId: 'boot-B' });
+    release();
+    await flushing;
+    expect(clone).toMatchObject({ status: 409, body: { error_code: 'DuplicateIdentity' } });
   });
 });

@@ -37,7 +37,7 @@ export async function registerInTransaction(db: Queryable, input: RegisterNodeIn
         )
       ).rows[0]
     : undefined;
-  const decision = decideActiveNode(active, input.bootId, input.duplicateSince);
+  const decision = decideActiveNode(active, input);
   if (decision.action === 'refuse') return { outcome: 'duplicate', activeNodeId: decision.nodeId, lastHeartbeat: decision.lastHeartbeat };
   if (decision.action === 'supersede') {
     await db.query(

@@ -125,7 +125,7 @@ export class SqliteStore implements Store {
             | { nodeId: string; bootId: string | null; lastHeartbeat: number }
             | undefined)
         : undefined;
-      const decision = decideActiveNode(active, input.bootId, input.duplicateSince);
+      const decision = decideActiveNode(active, input);
       if (decision.action === 'refuse') return { outcome: 'duplicate', activeNodeId: decision.nodeId, lastHeartbeat: decision.lastHeartbeat };
       if (decision.action === 'supersede') this.terminate(decision.nodeId, SUPERSEDED_REASON, input.now);
 
