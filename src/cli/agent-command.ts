@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { unknownArgumentsAreConfigErrors } from './config-flags.ts';
 
 /** Flags shared by every agent subcommand; each mirrors a config key (config/agent.example.yaml). */
 function commonOptions(yargs: Argv): Argv {
@@ -48,7 +49,7 @@ export const agentCommand: CommandModule = {
       .command({
         command: 'run',
         describe: 'Register with the coordinator, heartbeat and run health checks (foreground, logs to stdout)',
-        builder: runOptions,
+        builder: (run: Argv) => unknownArgumentsAreConfigErrors(runOptions(run), 2),
         handler: async (argv) => {
           const { runAgent } = await import('../agent/main.ts');
           await runAgent({ configFile: argv.config as string | undefined, flags: flagsOf(argv) });

@@ -1,36 +1,36 @@
 import type { Argv, CommandModule } from 'yargs';
+import { configFlagValues, configOptions, unknownArgumentsAreConfigErrors } from './config-flags.ts';
 
-/** `nodepulse coordinator serve`: flags mirror the config keys (config/coordinator.example.yaml). */
+/** `coordinator serve` flags: --config plus one flag per config key, from the config schema. */
+export async function serveOptions(serve: Argv): Promise<Argv> {
+  const { CoordinatorConfigSchema } = await import('../coordinator/config.ts');
+  const withConfig = serve.option('config', { type: 'string', describe: 'YAML config file (or NODEPULSE_CONFIG)' });
+  return unknownArgumentsAreConfigErrors(configOptions(withConfig, CoordinatorConfigSchema), 2);
+}
+
+/** `nodepulse coordinator serve`: one flag per key of config/coordinator.example.yaml. */
 export const coordinatorCommand: CommandModule = {
   command: 'coordinator <action>',
   describe: 'Run the coordinator',
   builder: (yargs: Argv) =>
-    yargs.command({
-      command: 'serve',
-      describe: 'Serve the coordinator HTTP API (SQLite by default, PostgreSQL with a postgres:// store)',
-      builder: (serve: Argv) =>
-        serve
-          .option('config', { type: 'string', describe: 'YAML config file' })
-          .option('host', { type: 'string', describe: 'Address to listen on (default 127.0.0.1)' })
-          .option('port', { type: 'string', describe: 'Port to listen on (default 8420; 0 picks a free one)' })
-          .option('store', { type: 'string', describe: 'SQLite file path or postgres:// URL (default ./data/nodepulse.db)' })
-          .option('heartbeat-interval', { type: 'string', describe: 'Seconds between an agent’s heartbeats (default 10)' })
-          .option('heartbeat-timeout', { type: 'string', describe: 'Seconds of silence before a node is timed out (default 3 intervals + 5)' })
-          .option('log-level', { type: 'string', describe: 'error, warn, info or debug' }),
-      handler: async (argv) => {
-        const { serveCoordinator } = await import('../coordinator/main.ts');
-        await serveCoordinator({
-          configFile: argv.config as string | undefined,
-          flags: {
-            host: argv.host,
-            port: argv.port,
-            store: argv.store,
-            heartbeatInterval: argv['heartbeat-interval'],
-            heartbeatTimeout: argv['heartbeat-timeout'],
-            logLevel: argv['log-level'],
-          },
-        });
-      },
-    }).demandCommand(1),
+    yargs
+      .command({
+        command: 'serve',
+        describe: 'Serve the coordinator HTTP API (SQLite by default, PostgreSQL with a postgres:// store)',
+        builder: serveOptions,
+        handler: async (argv) => {
+          const [{ serveCoordinator }, { CoordinatorConfigSchema }, { knownEnv }] = await Promise.all([
+            import('../coordinator/main.ts'),
+            import('../coordinator/config.ts'),
+            import('./known-env.ts'),
+          ]);
+          await serveCoordinator({
+            configFile: argv.config as string | undefined,
+            flags: configFlagValues(argv, CoordinatorConfigSchema),
+            knownEnv: knownEnv(),
+          });
+        },
+      })
+      .demandCommand(1),
   handler: () => undefined,
 };

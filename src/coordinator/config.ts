@@ -1,54 +1,96 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { CONFIG_FILE_ENV, envNamesOf } from '../shared/config-loader.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { LOG_LEVELS } from '../shared/logger.ts';
 
 /**
- * Every coordinator setting with its default. The same keys work in the config file (camelCase),
- * as NODEPULSE_* environment variables and as --kebab-case flags. config/coordinator.example.yaml
- * documents each key.
+ * Every coordinator setting with its default and a one-line description (the flag's help). The
+ * same keys work in the config file (camelCase), as NODEPULSE_* environment variables and as
+ * --kebab-case flags, all generated from this schema. config/coordinator.example.yaml documents
+ * each key. No key is a secret: secrets never become flags (they show in `ps`).
  */
 export const CoordinatorConfigSchema = Type.Object(
   {
-    host: Type.String({ default: '127.0.0.1', minLength: 1 }),
-    port: Type.Integer({ default: 8420, minimum: 0, maximum: 65535 }),
-    /** A SQLite file path, or a postgres:// URL. */
-    store: Type.String({ default: './data/nodepulse.db', minLength: 1 }),
-    storePoolSize: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
-    logLevel: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level)), { default: 'info' }),
-    heartbeatInterval: Type.Integer({ default: 10, minimum: 1, maximum: 3600 }),
-    /** 0 means the default: 3 intervals + 5 s of grace. */
-    heartbeatTimeout: Type.Integer({ default: 0, minimum: 0, maximum: 86_400 }),
-    sweepSchedule: Type.String({ default: '* * * * * *', minLength: 1 }),
-    /** Heartbeat timestamps are written to the store in batches at most this often. */
-    flushIntervalMs: Type.Integer({ default: 1000, minimum: 1000, maximum: 60_000 }),
-    /** A sweep tick later than this skips its terminations: its view of "silent" is unreliable. */
-    sweepLateThresholdMs: Type.Integer({ default: 2000, minimum: 100, maximum: 600_000 }),
-    massSilenceGuard: Type.Boolean({ default: true }),
-    massSilenceThreshold: Type.Number({ default: 0.5, exclusiveMinimum: 0, maximum: 1 }),
-    massSilenceMinNodes: Type.Integer({ default: 3, minimum: 1 }),
-    /** After this long a held mass termination goes ahead anyway (0 = 10 timeouts). */
-    massSilenceMaxHoldSecs: Type.Integer({ default: 0, minimum: 0 }),
-    /** A new registration of an instance is refused as a clone while the old node heartbeated this recently. */
-    duplicateIdentityWindowSecs: Type.Integer({ default: 0, minimum: 0 }),
-    bodyLimitBytes: Type.Integer({ default: 65_536, minimum: 1024, maximum: 16_777_216 }),
-    /** How long a looked-up admin/reader/enroll token is trusted before the store is asked again. */
-    tokenCacheSecs: Type.Integer({ default: 10, minimum: 0, maximum: 3600 }),
-    monitorSchedule: Type.String({ default: '*/10 * * * * *', minLength: 1 }),
-    /** At most 72 h (seed 004's retention), so a keepalive comes before the previous event expires. */
-    monitorKeepaliveSecs: Type.Integer({ default: 600, minimum: 10, maximum: 259_200 }),
-    healthCheckTimeoutSecs: Type.Integer({ default: 300, minimum: 5 }),
+    host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address to listen on' }),
+    port: Type.Integer({ default: 8420, minimum: 0, maximum: 65535, description: 'Port to listen on (0 picks a free one)' }),
+    store: Type.String({ default: './data/nodepulse.db', minLength: 1, description: 'SQLite file path or postgres:// URL' }),
+    storePoolSize: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'PostgreSQL pool size' }),
+    logLevel: Type.Union(
+      LOG_LEVELS.map((level) => Type.Literal(level)),
+      { default: 'info', description: 'error, warn, info or debug (debug logs every request)' },
+    ),
+    heartbeatInterval: Type.Integer({ default: 10, minimum: 1, maximum: 3600, description: 'Seconds between an agent’s heartbeats' }),
+    heartbeatTimeout: Type.Integer({
+      default: 0,
+      minimum: 0,
+      maximum: 86_400,
+      description: 'Seconds of silence before a node is timed out (0: 3 intervals + 5)',
+    }),
+    sweepSchedule: Type.String({ default: '* * * * * *', format: 'cron', description: 'node-cron schedule of the sweeper' }),
+    flushIntervalMs: Type.Integer({
+      default: 1000,
+      minimum: 1000,
+      maximum: 60_000,
+      description: 'Milliseconds between batched writes of heartbeat timestamps',
+    }),
+    sweepLateThresholdMs: Type.Integer({
+      default: 2000,
+      minimum: 100,
+      maximum: 600_000,
+      description: 'A sweep tick later than this (ms) skips its terminations',
+    }),
+    massSilenceGuard: Type.Boolean({ default: true, description: 'Hold terminations when most of a cluster falls silent at once' }),
+    massSilenceThreshold: Type.Number({
+      default: 0.5,
+      exclusiveMinimum: 0,
+      maximum: 1,
+      description: 'Share of a cluster’s Active nodes one sweep may time out before the guard holds',
+    }),
+    massSilenceMinNodes: Type.Integer({ default: 3, minimum: 1, description: 'Smallest cluster the guard protects' }),
+    massSilenceMaxHoldSecs: Type.Integer({ default: 0, minimum: 0, description: 'Longest hold in seconds (0: 10 timeouts)' }),
+    duplicateIdentityWindowSecs: Type.Integer({
+      default: 0,
+      minimum: 0,
+      description: 'A registration is refused as a clone while the instance’s node heartbeated this recently (0: 1.5 intervals)',
+    }),
+    bodyLimitBytes: Type.Integer({ default: 65_536, minimum: 1024, maximum: 16_777_216, description: 'Largest request body' }),
+    tokenCacheSecs: Type.Integer({
+      default: 10,
+      minimum: 0,
+      maximum: 3600,
+      description: 'Seconds a looked-up operator token is trusted before the store is asked again',
+    }),
+    monitorSchedule: Type.String({ default: '*/10 * * * * *', format: 'cron', description: 'node-cron schedule of the cluster monitor' }),
+    monitorKeepaliveSecs: Type.Integer({ default: 600, minimum: 10, maximum: 259_200, description: 'Seconds between keepalive monitor events (at most 72 h, the events retention)' }),
+    healthCheckTimeoutSecs: Type.Integer({
+      default: 300,
+      minimum: 5,
+      description: 'Seconds a requested health check may wait for its report before it is an error',
+    }),
   },
   { additionalProperties: false },
 );
 
 export type CoordinatorConfig = Static<typeof CoordinatorConfigSchema>;
 
-/**
- * Environment aliases: NODEPULSE_STORE_URL names the store like NODEPULSE_STORE (the usual
- * spelling for a connection string); NODEPULSE_STORE wins when both are set.
- */
+/** Bootstrap tokens (first start, quick start, containers): secrets, so environment only, never flags. */
+export const ADMIN_TOKEN_ENV = 'NODEPULSE_ADMIN_TOKEN';
+export const ENROLL_TOKEN_ENV = 'NODEPULSE_ENROLL_TOKEN';
+/** The usual spelling for a connection string: names the store like NODEPULSE_STORE. */
+const STORE_URL_ENV = 'NODEPULSE_STORE_URL';
+
+/** Every NODEPULSE_* variable the coordinator reads. */
+export const COORDINATOR_ENV_NAMES: readonly string[] = [
+  ...envNamesOf(CoordinatorConfigSchema),
+  CONFIG_FILE_ENV,
+  ADMIN_TOKEN_ENV,
+  ENROLL_TOKEN_ENV,
+  STORE_URL_ENV,
+];
+
+/** Environment aliases: NODEPULSE_STORE_URL names the store; NODEPULSE_STORE wins when both are set. */
 export function withEnvAliases(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (!env.NODEPULSE_STORE && env.NODEPULSE_STORE_URL) return { ...env, NODEPULSE_STORE: env.NODEPULSE_STORE_URL };
+  if (!env.NODEPULSE_STORE && env[STORE_URL_ENV]) return { ...env, NODEPULSE_STORE: env[STORE_URL_ENV] };
   return env;
 }
 

@@ -1,24 +1,29 @@
 import { systemClock } from '../shared/clock.ts';
-import { loadConfig } from '../shared/config-loader.ts';
+import { type KnownEnv, loadConfig, unknownEnvNames } from '../shared/config-loader.ts';
 import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
 import { VERSION } from '../shared/version.ts';
 import { type BootstrapToken, installBootstrapTokens } from './auth/bootstrap-tokens.ts';
-import { CoordinatorConfigSchema, resolveTimeouts, timeoutWarning, withEnvAliases } from './config.ts';
+import { ADMIN_TOKEN_ENV, CoordinatorConfigSchema, ENROLL_TOKEN_ENV, resolveTimeouts, timeoutWarning, withEnvAliases } from './config.ts';
 import { createCoordinator } from './coordinator.ts';
 import { DEFAULT_CLUSTER } from './node-service.ts';
 import { openLeaderLock, openStore } from './store/open-store.ts';
 
 export interface ServeOptions {
+  /** --config; without it NODEPULSE_CONFIG names the file. */
   configFile?: string | undefined;
   flags: Record<string, unknown>;
+  /** Every NODEPULSE_* variable nodepulse reads (the agent's too: they often share an environment). */
+  knownEnv: KnownEnv;
 }
 
 /** Bootstrap tokens from the environment: secrets come from env or files, never flags. */
 function bootstrapTokens(env: NodeJS.ProcessEnv): BootstrapToken[] {
   const tokens: BootstrapToken[] = [];
-  if (env.NODEPULSE_ADMIN_TOKEN) tokens.push({ role: 'admin', token: env.NODEPULSE_ADMIN_TOKEN });
-  if (env.NODEPULSE_ENROLL_TOKEN) tokens.push({ role: 'enroll', token: env.NODEPULSE_ENROLL_TOKEN, cluster: DEFAULT_CLUSTER });
+  const admin = env[ADMIN_TOKEN_ENV];
+  const enroll = env[ENROLL_TOKEN_ENV];
+  if (admin) tokens.push({ role: 'admin', token: admin });
+  if (enroll) tokens.push({ role: 'enroll', token: enroll, cluster: DEFAULT_CLUSTER });
   return tokens;
 }
 
@@ -37,6 +42,9 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
   const logger = createLogger({ level: config.logLevel, component: 'coordinator' });
   const warning = timeoutWarning(settings);
   if (warning) logger.warn(warning);
+  const unknownEnv = unknownEnvNames(process.env, options.knownEnv);
+  // Names only: a value may be a secret.
+  if (unknownEnv.length > 0) logger.warn('ignoring unknown NODEPULSE_* environment variables (misspelled?)', { variables: unknownEnv });
 
   const onConnectionError = (error: Error) => logger.warn('store connection lost', { error: error.message });
   const store = await openStore(config.store, { poolSize: config.storePoolSize, onConnectionError });

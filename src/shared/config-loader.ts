@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { type Static, type TObject, type TSchema, Kind } from '@sinclair/typebox';
+import { type Static, type TObject, type TSchema, FormatRegistry, Kind } from '@sinclair/typebox';
+import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+import { validate as validateCron } from 'node-cron';
 import YAML from 'yaml';
 import { ConfigError } from './errors.ts';
 
@@ -11,15 +13,24 @@ import { ConfigError } from './errors.ts';
  * reported with its key; the caller exits 78.
  */
 export interface ConfigSources {
-  /** Path of a YAML (or JSON) file; missing means none. */
+  /** Path of a YAML (or JSON) file (the --config flag); missing means NODEPULSE_CONFIG of `env`, else none. */
   file?: string | undefined;
   env?: NodeJS.ProcessEnv;
   /** Flag values already parsed by yargs, keyed by camelCase config key; undefined = not given. */
   flags?: Record<string, unknown>;
 }
 
+/** The environment variable that names the config file when --config is not given. */
+export const CONFIG_FILE_ENV = 'NODEPULSE_CONFIG';
+
+const ENV_PREFIX = 'NODEPULSE_';
+
+/** `format: 'cron'` in a config schema: a schedule that node-cron's own validate accepts. */
+FormatRegistry.Set('cron', (value) => validateCron(value));
+const FORMAT_EXPECTATIONS: Record<string, string> = { cron: 'a node-cron schedule such as "*/10 * * * * *"' };
+
 export function envName(key: string): string {
-  return `NODEPULSE_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+  return `${ENV_PREFIX}${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
 }
 
 export function flagName(key: string): string {
@@ -46,8 +57,26 @@ function readFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** A scalar from the environment, converted to the type the schema asks for. */
-function parseEnvValue(schema: TSchema, raw: string): unknown {
+/** Every environment variable a config schema reads. */
+export function envNamesOf(schema: TObject): string[] {
+  return Object.keys(schema.properties).map(envName);
+}
+
+/** The NODEPULSE_* variables one process family knows: exact names, and prefixes of families (NODEPULSE_FAULT_). */
+export interface KnownEnv {
+  names: ReadonlySet<string>;
+  prefixes: readonly string[];
+}
+
+/** The NODEPULSE_* variables of `env` that nothing reads (a misspelling is silently ignored otherwise), sorted. */
+export function unknownEnvNames(env: NodeJS.ProcessEnv, known: KnownEnv): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && !known.names.has(name) && !known.prefixes.some((prefix) => name.startsWith(prefix)))
+    .sort();
+}
+
+/** A scalar from the environment or a flag, converted to the type the schema asks for. */
+function parseTextValue(schema: TSchema, raw: string): unknown {
   const kind = schema[Kind] as string;
   if (kind === 'Array' || kind === 'Object' || kind === 'Record') {
     try {
@@ -70,7 +99,9 @@ function problemsOf<T extends TObject>(schema: T, value: unknown, origin: Map<st
     const key = pathName(error.path);
     if (error.schema === schema && error.message.includes('additional')) continue;
     const from = origin.get(key.split('.')[0] ?? '') ?? 'default';
-    problems.push(`${key || '(root)'}: ${error.message} (got ${JSON.stringify(error.value)} from ${from})`);
+    const format = error.type === ValueErrorType.StringFormat ? FORMAT_EXPECTATIONS[String(error.schema.format)] : undefined;
+    const message = format === undefined ? error.message : `expected ${format}`;
+    problems.push(`${key || '(root)'}: ${message} (got ${JSON.stringify(error.value)} from ${from})`);
   }
   return problems;
 }
@@ -80,22 +111,23 @@ export function loadConfig<T extends TObject>(schema: T, sources: ConfigSources)
   const merged: Record<string, unknown> = {};
   const origin = new Map<string, string>();
   const known = schema.properties as Record<string, TSchema>;
+  const env = sources.env ?? {};
+  const file = sources.file ?? (env[CONFIG_FILE_ENV] || undefined);
 
-  if (sources.file) {
-    for (const [key, value] of Object.entries(readFile(sources.file))) {
+  if (file) {
+    for (const [key, value] of Object.entries(readFile(file))) {
       if (!(key in known)) {
-        problems.push(`${key}: unknown key in config file ${sources.file}`);
+        problems.push(`${key}: unknown key in config file ${file}`);
         continue;
       }
       merged[key] = value;
-      origin.set(key, `config file ${sources.file}`);
+      origin.set(key, `config file ${file}`);
     }
   }
-  const env = sources.env ?? {};
   for (const [key, propSchema] of Object.entries(known)) {
     const raw = env[envName(key)];
     if (raw === undefined || raw === '') continue;
-    merged[key] = parseEnvValue(propSchema, raw);
+    merged[key] = parseTextValue(propSchema, raw);
     origin.set(key, `environment ${envName(key)}`);
   }
   for (const [key, value] of Object.entries(sources.flags ?? {})) {
@@ -105,7 +137,7 @@ export function loadConfig<T extends TObject>(schema: T, sources: ConfigSources)
       problems.push(`${key}: unknown option`);
       continue;
     }
-    merged[key] = typeof value === 'string' ? Value.Convert(propSchema, value) : value;
+    merged[key] = typeof value === 'string' ? parseTextValue(propSchema, value) : value;
     origin.set(key, `option --${flagName(key)}`);
   }
 

@@ -44,18 +44,40 @@ describe('the coordinator process', () => {
     expect(after.body.nodes.filter((node: { terminationReason?: string }) => node.terminationReason === 'HeartbeatTimeout')).toHaveLength(4);
   });
 
-  it('writes buffered heartbeats on SIGTERM and exits 0', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('writes buffered heartbeats on %s and exits 0', async (signal) => {
     const first = await startCoordinatorProcess({ args: ['--heartbeat-interval', '30'] });
     const { nodeToken } = (await first.post('cluster_RegisterNode', E2E_ENROLL, { name: 'n' })).body;
-    await new Promise((resolve) => setTimeout(resolve, 20)); // let the clock move past joinedAt
-    expect((await first.post('cluster_ReportNodeHeartbeat', nodeToken)).status).toBe(200);
-    const [before] = (await first.post('cluster_GetDetails', E2E_ADMIN, {})).body.nodes;
-    expect(before.lastHeartbeat).not.toBe(before.joinedAt);
-    first.proc.kill('SIGTERM');
+    // Heartbeat until the coordinator's clock has moved past joinedAt, so the heartbeat shows.
+    const before = await waitFor(
+      async () => {
+        expect((await first.post('cluster_ReportNodeHeartbeat', nodeToken)).status).toBe(200);
+        const [node] = (await first.post('cluster_GetDetails', E2E_ADMIN, {})).body.nodes;
+        return node.lastHeartbeat !== node.joinedAt && node;
+      },
+      10_000,
+      { message: 'a heartbeat after joinedAt' },
+    );
+    first.proc.kill(signal);
     expect(await first.proc.waitForExit(15_000)).toEqual({ code: 0, signal: null });
     const second = await startCoordinatorProcess({ storePath: first.storePath, args: ['--heartbeat-interval', '30'] });
     const [after] = (await second.post('cluster_GetDetails', E2E_ADMIN, {})).body.nodes;
     expect(after.lastHeartbeat).toBe(before.lastHeartbeat);
+  });
+
+  it('reads its config file from NODEPULSE_CONFIG, lets a flag win over env and file, and names unknown NODEPULSE_* variables', async () => {
+    const file = join(makeTempDir(), 'coordinator.yaml');
+    writeFileSync(file, 'heartbeatInterval: 7\nheartbeatTimeout: 40\n');
+    const secret = 'value-that-is-never-logged-0123';
+    const coordinator = await startCoordinatorProcess({
+      args: ['--heartbeat-interval', '9'],
+      env: { NODEPULSE_CONFIG: file, NODEPULSE_HEARTBEAT_INTERVAL: '8', NODEPULSE_HEARTBEAT_INTERVL: secret, NODEPULSE_BOOT_ID: 'an-agent-variable' },
+    });
+    expect((await coordinator.post('cluster_RegisterNode', E2E_ENROLL, { name: 'n' })).body.heartbeatIntervalSecs).toBe(9);
+    const listening = JSON.parse(await coordinator.proc.waitForLine(/"listening"/, 1_000));
+    expect(listening).toMatchObject({ heartbeatIntervalSecs: 9, heartbeatTimeoutSecs: 40 });
+    const warning = JSON.parse(await coordinator.proc.waitForLine(/NODEPULSE_HEARTBEAT_INTERVL/, 1_000));
+    expect(warning).toMatchObject({ level: 'warn', variables: ['NODEPULSE_HEARTBEAT_INTERVL'] });
+    expect(coordinator.proc.output()).not.toContain(secret);
   });
 
   it('survives hostile requests and keeps every registration', async () => {
@@ -89,6 +111,8 @@ describe('configuration errors exit 78 and name the key', () => {
     { what: 'a bad environment value', args: [], env: { NODEPULSE_HEARTBEAT_INTERVAL: 'soon' }, mentions: 'NODEPULSE_HEARTBEAT_INTERVAL' },
     { what: 'a bad flag value', args: ['--log-level', 'loud'], mentions: 'logLevel' },
     { what: 'a timeout shorter than two intervals', args: ['--heartbeat-interval', '10', '--heartbeat-timeout', '15'], mentions: 'heartbeatTimeout' },
+    { what: 'an unknown flag', args: ['--heartbeat-intervl', '5'], mentions: '--heartbeat-intervl' },
+    { what: 'a schedule node-cron rejects', args: [], env: { NODEPULSE_MONITOR_SCHEDULE: 'bogus' }, mentions: 'monitorSchedule' },
   ];
   it.each(cases)('$what', async ({ args, env, file, mentions }) => {
     const dir = makeTempDir();

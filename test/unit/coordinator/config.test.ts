@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { knownEnv } from '../../../src/cli/known-env.ts';
 import { CoordinatorConfigSchema, resolveTimeouts, timeoutWarning } from '../../../src/coordinator/config.ts';
-import { loadConfig } from '../../../src/shared/config-loader.ts';
+import { loadConfig, unknownEnvNames } from '../../../src/shared/config-loader.ts';
 import { ConfigError } from '../../../src/shared/errors.ts';
 
 const EXAMPLE = new URL('../../../config/coordinator.example.yaml', import.meta.url);
@@ -44,5 +47,70 @@ describe('coordinator config', () => {
     expect(timeoutWarning(defaults)).toBeUndefined();
     expect(() => resolveTimeouts(loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, heartbeatTimeout: 19 } }))).toThrow(ConfigError);
     expect(timeoutWarning(resolveTimeouts(loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, heartbeatTimeout: 25 } })))).toMatch(/under three/);
+  });
+
+  it('reads the file NODEPULSE_CONFIG names, unless --config names another', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nodepulse-config-'));
+    const fromEnv = join(dir, 'env.yaml');
+    const fromFlag = join(dir, 'flag.yaml');
+    writeFileSync(fromEnv, 'port: 9001\n');
+    writeFileSync(fromFlag, 'port: 9002\n');
+    expect(loadConfig(CoordinatorConfigSchema, { env: { NODEPULSE_CONFIG: fromEnv } }).port).toBe(9001);
+    expect(loadConfig(CoordinatorConfigSchema, { file: fromFlag, env: { NODEPULSE_CONFIG: fromEnv } }).port).toBe(9002);
+  });
+
+  it('refuses a schedule node-cron would not accept, naming the key and where it came from', () => {
+    const problems = (sources: Parameters<typeof loadConfig>[1]) => {
+      try {
+        loadConfig(CoordinatorConfigSchema, sources);
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ env: { NODEPULSE_MONITOR_SCHEDULE: 'bogus' } })).toEqual([
+      'monitorSchedule: expected a node-cron schedule such as "*/10 * * * * *" (got "bogus" from environment NODEPULSE_MONITOR_SCHEDULE)',
+    ]);
+    expect(problems({ flags: { sweepSchedule: '61 * * * * *' } })).toEqual([expect.stringMatching(/^sweepSchedule: .*--sweep-schedule/)]);
+    expect(problems({ flags: { sweepSchedule: '*/2 * * * * *', monitorSchedule: '0 */5 * * * *' } })).toEqual([]);
+  });
+
+  it('has no secret among its keys: every key is also a flag, and flags show in ps', () => {
+    for (const key of Object.keys(CoordinatorConfigSchema.properties)) expect(key).not.toMatch(/(token|secret|password|key)$/i);
+  });
+});
+
+describe('NODEPULSE_* variables nobody reads', () => {
+  it('names misspelled ones, and none that the agent, the coordinator or the CLI reads', () => {
+    const env = {
+      NODEPULSE_HEARTBEAT_INTERVL: '5',
+      NODEPULSE_ADMN_TOKEN: 'secret',
+      NODEPULSE_HEARTBEAT_INTERVAL: '5',
+      NODEPULSE_STORE_URL: 'postgres://db/np',
+      NODEPULSE_ADMIN_TOKEN: 'a',
+      NODEPULSE_ENROLL_TOKEN: 'e',
+      NODEPULSE_CONFIG: '/etc/nodepulse.yaml',
+      NODEPULSE_TOKEN: 't',
+      NODEPULSE_TOKEN_FILE: '/run/token',
+      NODEPULSE_STATE_DIR: '/var/lib/nodepulse-agent',
+      NODEPULSE_BOOT_ID: 'b',
+      NODEPULSE_FAULT_HANG_COLLECTOR: 'cpu',
+      NODEPULSE_COORDINATOR_URL: 'http://c:8420',
+      PATH: '/usr/bin',
+    };
+    expect(unknownEnvNames(env, knownEnv())).toEqual(['NODEPULSE_ADMN_TOKEN', 'NODEPULSE_HEARTBEAT_INTERVL']);
+  });
+
+  it('knows every NODEPULSE_* name the sources read', () => {
+    const root = new URL('../../../src/', import.meta.url).pathname;
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+    const code = files.map((file) => readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')).join('\n');
+    const read = [...new Set(code.match(/NODEPULSE_[A-Z0-9_]*/g))];
+    // A name ending in _ is a prefix: NODEPULSE_ itself, or a family such as NODEPULSE_FAULT_.
+    const prefixes = read.filter((name) => name.endsWith('_') && name !== 'NODEPULSE_');
+    const names = read.filter((name) => !name.endsWith('_'));
+    expect(names.length).toBeGreaterThan(5);
+    expect(knownEnv().prefixes).toEqual(expect.arrayContaining(prefixes));
+    expect(unknownEnvNames(Object.fromEntries(names.map((name) => [name, 'x'])), knownEnv())).toEqual([]);
   });
 });

@@ -1,0 +1,54 @@
+import { Kind, type TObject, type TSchema } from '@sinclair/typebox';
+import type { Argv } from 'yargs';
+import { flagName } from '../shared/config-loader.ts';
+import { ConfigError } from '../shared/errors.ts';
+
+/**
+ * Command-line flags generated from a config schema, so that every key `fooBar` is `--foo-bar`
+ * with no second list to keep in step. Booleans are yargs booleans (`--mass-silence-guard false`,
+ * `--no-mass-silence-guard`); everything else is passed on as text and converted and validated
+ * by loadConfig with the file and the environment.
+ */
+export function configOptions(yargs: Argv, schema: TObject): Argv {
+  let withOptions = yargs;
+  for (const [key, property] of Object.entries(schema.properties as Record<string, TSchema>)) {
+    withOptions = withOptions.option(flagName(key), {
+      type: property[Kind] === 'Boolean' ? 'boolean' : 'string',
+      describe: String(property.description ?? key),
+      defaultDescription: JSON.stringify(property.default),
+    });
+  }
+  return withOptions;
+}
+
+/** The flag values of a parsed command line, keyed by config key; undefined when not given. */
+export function configFlagValues(argv: Record<string, unknown>, schema: TObject): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(schema.properties).map((key) => [key, argv[flagName(key)]]));
+}
+
+/** What yargs passes a check as its second argument at run time (its typings call it `aliases`). */
+interface DefinedOptions {
+  key: Record<string, unknown>;
+  alias: Record<string, string[]>;
+}
+
+const camelCase = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+
+/**
+ * A daemon reports an unknown flag or a stray argument like an unknown key in its config file:
+ * a configuration error, exit 78 (EX_CONFIG), rather than a usage error (exit 2), so that a
+ * typo in a systemd unit does not make systemd restart the daemon forever. `commandWords` is
+ * how many words name the command (`coordinator serve`: 2).
+ */
+export function unknownArgumentsAreConfigErrors(yargs: Argv, commandWords: number): Argv {
+  return yargs.strict(false).check((argv, defined) => {
+    const options = defined as unknown as DefinedOptions;
+    const flags = [...Object.keys(options.key), ...Object.entries(options.alias).flat(2)];
+    const known = new Set(['_', '$0', ...flags, ...flags.map(camelCase)]);
+    const unknown = new Set(Object.keys(argv).filter((name) => !known.has(name)).map(flagName));
+    const problems = [...unknown].map((flag) => `--${flag}: unknown option`);
+    for (const stray of argv._.slice(commandWords)) problems.push(`${String(stray)}: unexpected argument`);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return true;
+  });
+}

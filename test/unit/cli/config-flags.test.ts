@@ -1,0 +1,65 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import yargs from 'yargs';
+import { agentCommand } from '../../../src/cli/agent-command.ts';
+import { configFlagValues } from '../../../src/cli/config-flags.ts';
+import { serveOptions } from '../../../src/cli/coordinator-command.ts';
+import { CoordinatorConfigSchema } from '../../../src/coordinator/config.ts';
+import { flagName, loadConfig } from '../../../src/shared/config-loader.ts';
+import { ConfigError } from '../../../src/shared/errors.ts';
+
+/** Parses a `coordinator serve` command line with its real flags, as the CLI does. */
+async function parseServe(args: string[]): Promise<Record<string, unknown>> {
+  const cli = yargs(['coordinator', 'serve', ...args]).strict().fail((_message, error) => {
+    throw error;
+  });
+  return (await serveOptions(cli)).parseAsync();
+}
+
+const defaults = loadConfig(CoordinatorConfigSchema, {});
+
+describe('coordinator serve flags', () => {
+  it('offers every config key as its --kebab-case flag', async () => {
+    const args = Object.entries(defaults).flatMap(([key, value]) => [`--${flagName(key)}`, String(value)]);
+    const flags = configFlagValues(await parseServe(args), CoordinatorConfigSchema);
+    for (const key of Object.keys(CoordinatorConfigSchema.properties)) expect(flags[key], key).not.toBeUndefined();
+    expect(loadConfig(CoordinatorConfigSchema, { flags })).toEqual(defaults);
+  });
+
+  it('leaves a key to the file and the environment when its flag is not given', async () => {
+    const flags = configFlagValues(await parseServe(['--port', '9003']), CoordinatorConfigSchema);
+    expect(Object.entries(flags).filter(([, value]) => value !== undefined)).toEqual([['port', '9003']]);
+  });
+
+  it('lets a flag win over the environment and the file, booleans included', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'nodepulse-flags-')), 'coordinator.yaml');
+    writeFileSync(file, 'port: 9001\nmassSilenceGuard: true\nheartbeatInterval: 7\n');
+    const env = { NODEPULSE_PORT: '9002', NODEPULSE_MASS_SILENCE_GUARD: 'true', NODEPULSE_HEARTBEAT_INTERVAL: '8' };
+    const argv = await parseServe(['--port', '9003', '--mass-silence-guard', 'false']);
+    const config = loadConfig(CoordinatorConfigSchema, { file, env, flags: configFlagValues(argv, CoordinatorConfigSchema) });
+    expect(config).toMatchObject({ port: 9003, massSilenceGuard: false, heartbeatInterval: 8 });
+    const negated = configFlagValues(await parseServe(['--no-mass-silence-guard']), CoordinatorConfigSchema);
+    expect(loadConfig(CoordinatorConfigSchema, { file, env, flags: negated }).massSilenceGuard).toBe(false);
+  });
+});
+
+describe('an unknown argument to a daemon', () => {
+  it('is a configuration error naming the flag (exit 78), for coordinator serve', async () => {
+    const failure = parseServe(['--heartbeat-intervl', '5', 'extra']);
+    await expect(failure).rejects.toBeInstanceOf(ConfigError);
+    await expect(failure).rejects.toMatchObject({ problems: ['--heartbeat-intervl: unknown option', 'extra: unexpected argument'] });
+  });
+
+  it('is a configuration error naming the flag (exit 78), for agent run', async () => {
+    const cli = yargs(['agent', 'run', '--coordinator', 'http://127.0.0.1:1', '--heartbeat-intervl', '5'])
+      .command(agentCommand)
+      .strict()
+      .fail((_message, error) => {
+        throw error;
+      });
+    // A synchronous builder fails synchronously: wrap it to see the failure as a rejection.
+    await expect((async () => cli.parseAsync())()).rejects.toMatchObject({ problems: ['--heartbeat-intervl: unknown option'] });
+  });
+});
