@@ -26,9 +26,7 @@ export const detectionBenchmark: Benchmark = {
   title: 'Detection precision under heartbeat load',
   async run(ctx: BenchContext): Promise<BenchResult> {
     const full = ctx.scale === 'full';
-    // 10k at full scale: on the shared 2-core machine the load generator and coordinator could not
-    // keep 100k nodes inside their timeout while other work ran (see docs/performance.md).
-    const size = full ? 10_000 : 300;
+    const size = full ? 100_000 : 300;
     const silentCount = full ? 200 : 10;
     const intervalSecs = full ? 10 : 1;
     const timeoutSecs = full ? 30 : 2;

@@ -195,9 +195,12 @@ export class Sweeper {
     if (oldest === null) return;
     const now = this.deps.clock.now();
     const due = oldest + this.deps.settings.timeoutMs + 1;
-    // A deadline already past is held (grace, mass-silence guard) or being handled: the ticks carry on.
-    if (due <= now || due - now >= this.periodMs) return;
-    const at = Math.max(due, (this.lastResult?.finishedAt ?? 0) + DEADLINE_MIN_GAP_MS);
+    if (due - now >= this.periodMs) return;
+    const last = this.lastResult;
+    // A deadline that passed while the sweep ran is swept soon; one the sweep held (grace, a
+    // mass-silence hold) is left to the ticks, or this would sweep every few milliseconds.
+    if (due <= now && (last?.skipped !== undefined || (last?.holds.length ?? 0) > 0)) return;
+    const at = Math.max(due, now, (last?.finishedAt ?? 0) + DEADLINE_MIN_GAP_MS);
     this.deadlineTimer = setTimeout(() => void this.deadlineSweep(at), at - now);
     this.deadlineTimer.unref();
   }
