@@ -35,19 +35,41 @@ export interface NodeServiceDeps {
 
 /** The agent protocol of seed 000: register, heartbeat, deregister, and the cluster's node list. */
 export class NodeService {
+  /** Cluster ids by name and names by id: a cluster is never renamed or removed, so each is looked up once. */
+  private readonly clusterIds = new Map<string, number>();
+  private readonly clusterNames = new Map<number, string>();
+
   constructor(private readonly deps: NodeServiceDeps) {}
+
+  /** The id of the cluster of that name, created on first use. */
+  private async clusterId(name: string, now: number): Promise<number> {
+    const known = this.clusterIds.get(name);
+    if (known !== undefined) return known;
+    const { id } = await this.deps.store.ensureCluster(name, now);
+    this.clusterIds.set(name, id);
+    this.clusterNames.set(id, name);
+    return id;
+  }
+
+  private async clusterName(id: number): Promise<string | undefined> {
+    const known = this.clusterNames.get(id);
+    if (known !== undefined) return known;
+    const cluster = await this.deps.store.findClusterById(id);
+    if (cluster) this.clusterNames.set(id, cluster.name);
+    return cluster?.name;
+  }
 
   async register(principal: Principal, request: RegisterNodeRequest): Promise<RegisterNodeResponse> {
     const { store, clock, settings } = this.deps;
     const clusterName = await this.clusterForRegistration(principal, request.cluster);
     const now = clock.now();
-    const cluster = await store.ensureCluster(clusterName, now);
+    const clusterId = await this.clusterId(clusterName, now);
     const { nodeId, token } = newNodeToken();
     const tokenHash = hashToken(token);
     // A client that sends only seed 000's `name` gets one instance per name.
     const hostname = request.hostname ?? request.facts?.hostname ?? request.name ?? `node-${nodeId.slice(0, 8)}`;
     const result = await store.registerNode({
-      clusterId: cluster.id,
+      clusterId,
       identity: request.identity === undefined ? undefined : instanceUuidOf(request.identity),
       hostname,
       name: request.name,
@@ -71,7 +93,7 @@ export class NodeService {
       throw new ApiError('HostnameTaken', `Another instance of cluster ${clusterName} already has hostname ${result.hostname}`, { hostname: result.hostname });
     }
     if (result.supersededNodeId) this.deps.directory.markTerminated(result.supersededNodeId);
-    this.deps.directory.add({ nodeId, clusterId: cluster.id, instanceId: result.instanceId, tokenHash, active: true });
+    this.deps.directory.add({ nodeId, clusterId, instanceId: result.instanceId, tokenHash, active: true });
     this.deps.logger.info('node registered', {
       nodeId,
       cluster: clusterName,
@@ -85,12 +107,12 @@ export class NodeService {
   private async clusterForRegistration(principal: Principal, requested: string | undefined): Promise<string> {
     if (principal.kind !== 'operator') throw new ApiError('Forbidden', 'A node token cannot register nodes; use an enroll token');
     if (principal.role === 'admin') return requested ?? DEFAULT_CLUSTER;
-    const own = principal.clusterId === null ? undefined : await this.deps.store.findClusterById(principal.clusterId);
-    if (!own) throw new ApiError('Forbidden', 'This enroll token has no cluster');
-    if (requested !== undefined && requested !== own.name) {
-      throw new ApiError('Forbidden', `This enroll token registers into cluster ${own.name}, not ${requested}`, { cluster: requested });
+    const own = principal.clusterId === null ? undefined : await this.clusterName(principal.clusterId);
+    if (own === undefined) throw new ApiError('Forbidden', 'This enroll token has no cluster');
+    if (requested !== undefined && requested !== own) {
+      throw new ApiError('Forbidden', `This enroll token registers into cluster ${own}, not ${requested}`, { cluster: requested });
     }
-    return own.name;
+    return own;
   }
 
   /** The node a node token may act as; refuses another node's id, answers 404/410 as the protocol says. */

@@ -72,8 +72,9 @@ for (const impl of STORES) {
     });
 
     it('answers the newest node of each instance, its Active node first', async () => {
-      const first = await registered(store, registration(cluster.id, { hostname: 'latest', now: 10 }));
-      const second = await registered(store, registration(cluster.id, { hostname: 'latest', now: 20 }));
+      // The agent restarted on the same boot: its new node supersedes the old one.
+      const first = await registered(store, registration(cluster.id, { hostname: 'latest', bootId: 'boot-1', now: 10 }));
+      const second = await registered(store, registration(cluster.id, { hostname: 'latest', bootId: 'boot-1', now: 20 }));
       const lone = await registered(store, registration(cluster.id, { hostname: 'lone', now: 30 }));
       await store.terminateNode(lone.nodeId, 'Shutdown', 40);
       const latest = await store.latestNodes([first.instanceId, lone.instanceId, 99_999]);

@@ -42,6 +42,7 @@ const HEARTBEAT_SLICE = 1000;
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -53,20 +54,30 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
   }
 
+  /** A prepared statement per SQL text, prepared once: preparing cost more than running on the registration path. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   async migrate(): Promise<void> {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-    const applied = new Set(this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+    const applied = new Set(this.sql('SELECT version FROM schema_migrations').pluck().all() as number[]);
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
       this.db.transaction(() => {
         this.db.exec(migrationSql(migration, 'sqlite'));
-        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
+        this.sql('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
       })();
     }
   }
 
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    this.sql('SELECT 1').get();
   }
 
   async close(): Promise<void> {
@@ -74,37 +85,36 @@ export class SqliteStore implements Store {
   }
 
   async ensureCluster(name: string, now: number): Promise<ClusterRecord> {
-    this.db.prepare('INSERT INTO clusters (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, now);
-    return clusterFromRow(this.db.prepare('SELECT * FROM clusters WHERE name = ?').get(name) as Row);
+    this.sql('INSERT INTO clusters (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, now);
+    return clusterFromRow(this.sql('SELECT * FROM clusters WHERE name = ?').get(name) as Row);
   }
 
   async findClusterByName(name: string): Promise<ClusterRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM clusters WHERE name = ?').get(name) as Row | undefined;
+    const row = this.sql('SELECT * FROM clusters WHERE name = ?').get(name) as Row | undefined;
     return row && clusterFromRow(row);
   }
 
   async findClusterById(id: number): Promise<ClusterRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM clusters WHERE id = ?').get(id) as Row | undefined;
+    const row = this.sql('SELECT * FROM clusters WHERE id = ?').get(id) as Row | undefined;
     return row && clusterFromRow(row);
   }
 
   async insertToken(token: TokenRecord): Promise<void> {
-    this.db
-      .prepare('INSERT INTO tokens (id, role, cluster_id, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO tokens (id, role, cluster_id, hash, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(token.id, token.role, token.clusterId, token.hash, token.label, token.createdAt, token.revokedAt);
   }
 
   async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL').get(hash) as Row | undefined;
+    const row = this.sql('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL').get(hash) as Row | undefined;
     return row && tokenFromRow(row);
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    return (this.db.prepare('SELECT * FROM tokens ORDER BY created_at, id').all() as Row[]).map(tokenFromRow);
+    return (this.sql('SELECT * FROM tokens ORDER BY created_at, id').all() as Row[]).map(tokenFromRow);
   }
 
   async revokeToken(id: string, now: number): Promise<boolean> {
-    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes === 1;
+    return this.sql('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes === 1;
   }
 
   async registerNode(input: RegisterNodeInput): Promise<RegisterNodeResult> {
@@ -112,7 +122,7 @@ export class SqliteStore implements Store {
       const find = (column: 'uuid' | 'hostname', value: string | undefined) =>
         value === undefined
           ? undefined
-          : (this.db.prepare(`SELECT id, uuid, hostname FROM instances WHERE cluster_id = ? AND ${column} = ?`).get(input.clusterId, value) as
+          : (this.sql(`SELECT id, uuid, hostname FROM instances WHERE cluster_id = ? AND ${column} = ?`).get(input.clusterId, value) as
               | { id: number; uuid: string | null; hostname: string }
               | undefined);
       const instance = chooseInstance(find('uuid', input.identity), find('hostname', input.hostname));
@@ -121,7 +131,7 @@ export class SqliteStore implements Store {
         if (clash && clash.id !== instance.id) return { outcome: 'hostname-taken', hostname: input.hostname };
       }
       const active = instance
-        ? (this.db.prepare("SELECT id AS nodeId, boot_id AS bootId, last_heartbeat AS lastHeartbeat FROM nodes WHERE instance_id = ? AND status = 'Active'").get(instance.id) as
+        ? (this.sql("SELECT id AS nodeId, boot_id AS bootId, last_heartbeat AS lastHeartbeat FROM nodes WHERE instance_id = ? AND status = 'Active'").get(instance.id) as
             | { nodeId: string; bootId: string | null; lastHeartbeat: number }
             | undefined)
         : undefined;
@@ -134,32 +144,29 @@ export class SqliteStore implements Store {
       let instanceId: number;
       if (instance) {
         instanceId = instance.id;
-        this.db
-          .prepare(
+        this.sql(
             `UPDATE instances SET hostname = ?, uuid = COALESCE(?, uuid), facts = CASE WHEN ? = '{}' THEN facts ELSE ? END,
                labels = ?, modified_at = ? WHERE id = ?`,
           )
           .run(input.hostname, input.identity ?? null, facts, facts, labels, input.now, instanceId);
       } else {
         instanceId = Number(
-          this.db
-            .prepare('INSERT INTO instances (cluster_id, hostname, uuid, created_at, modified_at, facts, labels) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          this.sql('INSERT INTO instances (cluster_id, hostname, uuid, created_at, modified_at, facts, labels) VALUES (?, ?, ?, ?, ?, ?, ?)')
             .run(input.clusterId, input.hostname, input.identity ?? null, input.now, input.now, facts, labels).lastInsertRowid,
         );
       }
-      this.db
-        .prepare(
+      this.sql(
           `INSERT INTO nodes (id, cluster_id, instance_id, name, boot_id, token_hash, status, joined_at, last_heartbeat)
            VALUES (?, ?, ?, ?, ?, ?, 'Active', ?, ?)`,
         )
         .run(input.nodeId, input.clusterId, instanceId, input.name ?? null, input.bootId ?? null, input.tokenHash, input.now, input.now);
-      const node = nodeFromRow(this.db.prepare('SELECT * FROM nodes WHERE id = ?').get(input.nodeId) as Row);
+      const node = nodeFromRow(this.sql('SELECT * FROM nodes WHERE id = ?').get(input.nodeId) as Row);
       return { outcome: 'registered', node, instanceId, supersededNodeId: decision.action === 'supersede' ? decision.nodeId : null };
     })();
   }
 
   async getNode(nodeId: string): Promise<NodeRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM nodes WHERE id = ?').get(nodeId) as Row | undefined;
+    const row = this.sql('SELECT * FROM nodes WHERE id = ?').get(nodeId) as Row | undefined;
     return row && nodeFromRow(row);
   }
 
@@ -167,13 +174,12 @@ export class SqliteStore implements Store {
     const sql = includeTerminated
       ? 'SELECT * FROM nodes WHERE cluster_id = ? ORDER BY joined_at, id'
       : "SELECT * FROM nodes WHERE cluster_id = ? AND status = 'Active' ORDER BY joined_at, id";
-    return (this.db.prepare(sql).all(clusterId) as Row[]).map(nodeFromRow);
+    return (this.sql(sql).all(clusterId) as Row[]).map(nodeFromRow);
   }
 
   private terminate(nodeId: string, reason: TerminationReason, now: number): boolean {
     return (
-      this.db
-        .prepare("UPDATE nodes SET status = 'Terminated', terminated_at = ?, termination_reason = ? WHERE id = ? AND status = 'Active'")
+      this.sql("UPDATE nodes SET status = 'Terminated', terminated_at = ?, termination_reason = ? WHERE id = ? AND status = 'Active'")
         .run(now, reason, nodeId).changes === 1
     );
   }
@@ -189,7 +195,7 @@ export class SqliteStore implements Store {
    * so whatever runs between two slices leaves the same outcome.
    */
   async writeHeartbeats(batch: readonly HeartbeatWrite[]): Promise<string[]> {
-    const update = this.db.prepare("UPDATE nodes SET last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ? AND status = 'Active'");
+    const update = this.sql("UPDATE nodes SET last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ? AND status = 'Active'");
     const writeSlice = this.db.transaction((slice: readonly HeartbeatWrite[], dropped: string[]) => {
       for (const { nodeId, at } of slice) if (update.run(at, nodeId).changes === 0) dropped.push(nodeId);
     });
@@ -202,8 +208,7 @@ export class SqliteStore implements Store {
   }
 
   async findExpiredNodes(cutoff: number, limit: number): Promise<ExpiredNode[]> {
-    return this.db
-      .prepare(
+    return this.sql(
         `SELECT id AS nodeId, cluster_id AS clusterId, last_heartbeat AS lastHeartbeat FROM nodes
          WHERE status = 'Active' AND last_heartbeat < ? ORDER BY last_heartbeat LIMIT ?`,
       )
@@ -211,16 +216,16 @@ export class SqliteStore implements Store {
   }
 
   async oldestActiveHeartbeat(): Promise<number | null> {
-    return this.db.prepare(OLDEST_ACTIVE_HEARTBEAT_SQL).pluck().get() as number | null;
+    return this.sql(OLDEST_ACTIVE_HEARTBEAT_SQL).pluck().get() as number | null;
   }
 
   async countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>> {
-    const count = this.db.prepare("SELECT count(*) FROM nodes WHERE cluster_id = ? AND status = 'Active'").pluck();
+    const count = this.sql("SELECT count(*) FROM nodes WHERE cluster_id = ? AND status = 'Active'").pluck();
     return new Map(clusterIds.map((id) => [id, Number(count.get(id))]));
   }
 
   async terminateExpired(nodeIds: readonly string[], cutoff: number, now: number): Promise<string[]> {
-    const update = this.db.prepare(
+    const update = this.sql(
       `UPDATE nodes SET status = 'Terminated', terminated_at = ?, termination_reason = 'HeartbeatTimeout'
        WHERE id = ? AND status = 'Active' AND last_heartbeat < ?`,
     );
@@ -228,21 +233,20 @@ export class SqliteStore implements Store {
   }
 
   async getInstance(id: number): Promise<InstanceRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM instances WHERE id = ?').get(id) as Row | undefined;
+    const row = this.sql('SELECT * FROM instances WHERE id = ?').get(id) as Row | undefined;
     return row && instanceFromRow(row);
   }
 
   async recordInstanceReport(instanceId: number, report: InstanceReport): Promise<void> {
     this.db.transaction(() => {
       if (report.facts) {
-        this.db.prepare('UPDATE instances SET facts = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(report.facts), report.now, instanceId);
+        this.sql('UPDATE instances SET facts = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(report.facts), report.now, instanceId);
       }
       if (report.labels) {
-        this.db.prepare('UPDATE instances SET labels = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(report.labels), report.now, instanceId);
+        this.sql('UPDATE instances SET labels = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(report.labels), report.now, instanceId);
       }
       if (report.health) {
-        this.db
-          .prepare(
+        this.sql(
             `UPDATE instances SET health_status = ?, errors = ?, last_health_check = ?, health_check_pending = 0, modified_at = ?
              WHERE id = ?`,
           )
@@ -256,7 +260,7 @@ export class SqliteStore implements Store {
     return operator.listClusters(this.db, afterId, limit);
   }
   async countClusters(): Promise<number> {
-    return Number(this.db.prepare('SELECT count(*) FROM clusters').pluck().get());
+    return Number(this.sql('SELECT count(*) FROM clusters').pluck().get());
   }
   async updateCluster(id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined> {
     return operator.updateCluster(this.db, id, fields);
@@ -292,10 +296,10 @@ export class SqliteStore implements Store {
     return operator.failHealthChecks(this.db, startedBefore, errors, now);
   }
   async requestHoldLift(now: number): Promise<void> {
-    this.db.prepare(HOLD_LIFT_SQL.sqlite).run(now);
+    this.sql(HOLD_LIFT_SQL.sqlite).run(now);
   }
   async holdLiftSequence(): Promise<number> {
-    return Number(this.db.prepare(HOLD_LIFT_SEQUENCE_SQL).pluck().get() ?? 0);
+    return Number(this.sql(HOLD_LIFT_SEQUENCE_SQL).pluck().get() ?? 0);
   }
   async insertEvent(event: MonitorEventRecord): Promise<void> {
     operator.insertEvent(this.db, event);
