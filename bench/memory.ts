@@ -25,8 +25,7 @@ export const memoryBenchmark: Benchmark = {
   title: 'Coordinator memory per node',
   async run(ctx: BenchContext): Promise<BenchResult> {
     const full = ctx.scale === 'full';
-    // 50k at full scale: 100k registrations over HTTP took too long on the busy shared machine.
-    const count = full ? 50_000 : 1_000;
+    const count = full ? 100_000 : 1_000;
     const warmup = full ? 200 : 50;
     const connections = full ? 32 : 8;
     const coordinator = await startCoordinatorChild(ctx.runtime, { args: ['--heartbeat-interval', '10', '--heartbeat-timeout', '3600'] });
