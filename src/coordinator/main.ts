@@ -7,6 +7,7 @@ import { type BootstrapToken, installBootstrapTokens } from './auth/bootstrap-to
 import { ADMIN_TOKEN_ENV, CoordinatorConfigSchema, ENROLL_TOKEN_ENV, resolveTimeouts, timeoutWarning, withEnvAliases } from './config.ts';
 import { createCoordinator } from './coordinator.ts';
 import { DEFAULT_CLUSTER } from './node-service.ts';
+import { migrateWhenReachable } from './store/migrate-when-reachable.ts';
 import { openLeaderLock, openStore } from './store/open-store.ts';
 
 export interface ServeOptions {
@@ -48,7 +49,7 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
 
   const onConnectionError = (error: Error) => logger.warn('store connection lost', { error: error.message });
   const store = await openStore(config.store, { poolSize: config.storePoolSize, onConnectionError });
-  await store.migrate();
+  await migrateWhenReachable(store, logger);
   // Replicas starting together may race to insert the same bootstrap token: the loser's second pass finds it.
   await installBootstrapTokens(store, bootstrapTokens(process.env), systemClock.now()).catch(() =>
     installBootstrapTokens(store, bootstrapTokens(process.env), systemClock.now()),

