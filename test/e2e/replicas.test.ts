@@ -102,4 +102,36 @@ describe('two coordinator replicas on one PostgreSQL database', () => {
     leader!.proc.kill('SIGTERM');
     await follower.proc.waitForLine(/leadership gained/, TAKEOVER_BOUND_MS);
   }, TEST_TIMEOUT_MS);
+
+  it('shows on each replica the newest heartbeat any replica wrote, and records the monitor events on the sweeping replica only', async () => {
+    const monitorEverySecond = { NODEPULSE_MONITOR_SCHEDULE: '* * * * * *' };
+    const first = await startCoordinatorProcess({ storePath: database.url, args: TIMING, env: monitorEverySecond });
+    await first.proc.waitForLine(/leadership gained/, 30_000);
+    const second = await startCoordinatorProcess({ storePath: database.url, args: TIMING, env: monitorEverySecond });
+    const node = await register(first, 'beats-through-second');
+
+    // One heartbeat through the second replica only: the first shows it once the second flushed it.
+    expect((await second.post('cluster_ReportNodeHeartbeat', node.nodeToken)).status).toBe(200);
+    const lastHeartbeat = async (replica: CoordinatorProcess) => (await details(replica)).get(node.nodeId)?.lastHeartbeat as string | undefined;
+    const viaSecond = await lastHeartbeat(second);
+    expect(viaSecond).toBeDefined();
+    await waitFor(async () => (await lastHeartbeat(first)) === viaSecond, 10_000, { intervalMs: 100, message: 'the first replica shows the heartbeat the second received' });
+
+    // Several monitor checks on both replicas: every event comes from the sweeping replica.
+    const get = async (replica: CoordinatorProcess, path: string) => {
+      const response = await fetch(`${replica.url}/v0/cluster/${path}`, { headers: { authorization: `Bearer ${E2E_ADMIN}` } });
+      expect(response.status).toBe(200);
+      return response.json();
+    };
+    const events = async (replica: CoordinatorProcess) => {
+      const list = (await get(replica, 'events')) as { id: string }[];
+      return Promise.all(list.map(({ id }) => get(replica, `events/${id}?selector=all`) as Promise<{ id: string; api_resources_info: string }>));
+    };
+    const checksFrom = Date.now();
+    await waitFor(() => Date.now() - checksFrom > 4_000, 10_000, { intervalMs: 200 });
+    const recorded = await events(second);
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(recorded.map((event) => event.api_resources_info)).toEqual(recorded.map(() => 'this replica leads the sweeper'));
+    expect((await events(first)).map((event) => event.id)).toEqual(recorded.map((event) => event.id));
+  }, TEST_TIMEOUT_MS);
 });
