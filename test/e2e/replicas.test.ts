@@ -14,6 +14,7 @@ const TAKEOVER_BOUND_MS = 10_000;
 interface Node {
   nodeId: string;
   status: string;
+  lastHeartbeat: string;
   terminationReason?: string;
 }
 
@@ -112,7 +113,7 @@ describe('two coordinator replicas on one PostgreSQL database', () => {
 
     // One heartbeat through the second replica only: the first shows it once the second flushed it.
     expect((await second.post('cluster_ReportNodeHeartbeat', node.nodeToken)).status).toBe(200);
-    const lastHeartbeat = async (replica: CoordinatorProcess) => (await details(replica)).get(node.nodeId)?.lastHeartbeat as string | undefined;
+    const lastHeartbeat = async (replica: CoordinatorProcess) => (await details(replica)).get(node.nodeId)?.lastHeartbeat;
     const viaSecond = await lastHeartbeat(second);
     expect(viaSecond).toBeDefined();
     await waitFor(async () => (await lastHeartbeat(first)) === viaSecond, 10_000, { intervalMs: 100, message: 'the first replica shows the heartbeat the second received' });

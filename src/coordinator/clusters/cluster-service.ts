@@ -3,7 +3,7 @@ import { ApiError } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/version.ts';
 import type { NodeService } from '../node-service.ts';
 import type { ClusterRecord, InstanceTally, Store } from '../store/store.ts';
-import { countsOf, regionsOf } from './cluster-counts.ts';
+import { toClusterSummary } from './cluster-view.ts';
 import type { ClusterObj, ListClustersBody, ListClustersResponse } from './cluster-schemas.ts';
 
 export const DEFAULT_LIMIT = 10;
@@ -54,16 +54,12 @@ export class ClusterService {
 
   private async toClusterObj(cluster: ClusterRecord, tally: InstanceTally | undefined, labelled: string[], includeNodes: boolean): Promise<ClusterObj> {
     const controller = this.deps.controller();
+    // The response schema orders the keys as seed 001 does.
     const out: ClusterObj = {
-      monitored_at: toRfc3339(cluster.createdAt),
-      id: String(cluster.id),
-      name: cluster.name,
+      ...toClusterSummary(cluster, tally, labelled),
       controller_version: VERSION,
       controller_status: controller.running ? 'running' : 'stopped',
       controller_last_updated: toRfc3339(controller.startedAt),
-      provider: cluster.provider,
-      regions: regionsOf(cluster.regions, labelled),
-      ...countsOf(tally),
     };
     if (includeNodes) out.nodes = await this.deps.nodes.details(cluster.name, false);
     return out;
