@@ -13,6 +13,7 @@ import { createMetrics } from './metrics.ts';
 import { EventRecorder } from './monitor/event-recorder.ts';
 import { observe } from './monitor/monitor-probe.ts';
 import { NodeService } from './node-service.ts';
+import { AgentReports } from './state/agent-reports.ts';
 import { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
 import { NodeDirectory } from './state/node-directory.ts';
 import type { Store } from './store/store.ts';
@@ -52,6 +53,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const { store, clock, logger, config, settings } = deps;
   const directory = new NodeDirectory(store);
   const heartbeats = new HeartbeatBuffer();
+  const agentReports = new AgentReports();
   let accepting = true;
   let sweeper: Sweeper | undefined;
   const leadership = new LeaderElection({
@@ -63,7 +65,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     onGained: () => sweeper?.grantGrace('takeover'),
     onStoreRecovered: () => sweeper?.grantGrace('store outage'),
   });
-  const metrics = createMetrics({ directory, heartbeats, sweeper: () => sweeper, isLeader: () => leadership.isLeader() });
+  const metrics = createMetrics({ directory, heartbeats, agentReports, sweeper: () => sweeper, isLeader: () => leadership.isLeader() });
   const healthChecks = new HealthCheckTracker({ store, clock, logger, timeoutMs: config.healthCheckTimeoutSecs * 1000, refreshMs: HEALTH_CHECK_REFRESH_MS });
   const nodes = new NodeService({
     store,
@@ -71,11 +73,12 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     settings,
     directory,
     heartbeats,
+    agentReports,
     logger,
     healthCheckPending: (instanceId) => healthChecks.isPending(instanceId),
     onHealthReport: (instanceId) => healthChecks.reported(instanceId),
   });
-  const instances = new InstanceService({ store, clock, heartbeats, healthChecks });
+  const instances = new InstanceService({ store, clock, heartbeats, agentReports, healthChecks });
   const startedAt = clock.now();
   const clusters = new ClusterService({ store, nodes, controller: () => ({ running: accepting, startedAt }) });
   sweeper = new Sweeper({
@@ -101,7 +104,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     schedule: config.monitorSchedule,
     keepaliveMs: config.monitorKeepaliveSecs * 1000,
     observe: () =>
-      observe({ store, clock, sweeper: activeSweeper, accepting: () => accepting, isLeader: () => leadership.isLeader(), startedAt }),
+      observe({ store, clock, agentReports, sweeper: activeSweeper, accepting: () => accepting, isLeader: () => leadership.isLeader(), startedAt }),
     // With several replicas on one store, only the sweeping replica records scheduled events.
     shouldRecordScheduled: () => leadership.isLeader(),
   });

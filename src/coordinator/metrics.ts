@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { AGENT_STALL_MS, type AgentReports } from './state/agent-reports.ts';
 import type { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
 import type { NodeDirectory } from './state/node-directory.ts';
 import type { Sweeper } from './sweeper/sweeper.ts';
@@ -12,6 +13,7 @@ export interface CoordinatorMetrics {
 export function createMetrics(parts: {
   directory: NodeDirectory;
   heartbeats: HeartbeatBuffer;
+  agentReports: AgentReports;
   sweeper: () => Sweeper | undefined;
   /** Whether this replica is the one that sweeps (always true on SQLite). */
   isLeader?: () => boolean;
@@ -33,6 +35,22 @@ export function createMetrics(parts: {
     registers: [registry],
     collect() {
       this.set(parts.heartbeats.size);
+    },
+  });
+  new Gauge({
+    name: 'nodepulse_agents_stalled',
+    help: `Agents whose latest heartbeat through this replica reported an event-loop stall of ${AGENT_STALL_MS / 1000} s or more`,
+    registers: [registry],
+    collect() {
+      this.set(parts.agentReports.stalls().stalled);
+    },
+  });
+  new Gauge({
+    name: 'nodepulse_agent_event_loop_delay_max_seconds',
+    help: 'The longest event-loop stall in the agents’ latest heartbeats through this replica',
+    registers: [registry],
+    collect() {
+      this.set(parts.agentReports.stalls().longestMs / 1000);
     },
   });
   new Gauge({

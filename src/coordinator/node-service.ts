@@ -14,6 +14,7 @@ import type { Principal } from './auth/principal.ts';
 import { hashToken, newNodeToken } from './auth/tokens.ts';
 import type { TimeoutSettings } from './config.ts';
 import { instanceUuidOf } from './name-based-uuid.ts';
+import type { AgentReports } from './state/agent-reports.ts';
 import type { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
 import type { NodeDirectory, NodeEntry } from './state/node-directory.ts';
 import type { NodeRecord, Store } from './store/store.ts';
@@ -26,6 +27,8 @@ export interface NodeServiceDeps {
   settings: TimeoutSettings;
   directory: NodeDirectory;
   heartbeats: HeartbeatBuffer;
+  /** The agents' own condition (event-loop stalls, RSS) from their heartbeats. */
+  agentReports: AgentReports;
   logger: Logger;
   /** Whether the instance has a health check waiting for its agent. */
   healthCheckPending: (instanceId: number) => boolean;
@@ -131,6 +134,7 @@ export class NodeService {
     const entry = await this.actingNode(principal, request.nodeId);
     const now = this.deps.clock.now();
     this.deps.heartbeats.record(entry.nodeId, now);
+    if (request.agent) this.deps.agentReports.record(entry.instanceId, request.agent, now);
     if (request.facts || request.health || request.labels) {
       await this.deps.store.recordInstanceReport(entry.instanceId, { facts: request.facts, health: request.health, labels: request.labels, now });
     }

@@ -104,6 +104,7 @@ export const AgentSelfReport = Type.Object({
   eventLoopDelayMs: Type.Number({ minimum: 0 }),
   rssBytes: Type.Integer({ minimum: 0 }),
 });
+export type AgentSelfReport = Static<typeof AgentSelfReport>;
 
 // cluster_RegisterNode
 export const RegisterNodeRequest = Type.Object({

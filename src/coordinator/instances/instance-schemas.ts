@@ -20,7 +20,11 @@ export const Instance = Type.Object({
   type: Type.Literal('instance'),
   url: Type.String(),
   related: Type.Record(Type.String(), Type.String()),
-  summary_fields: Type.Object({ cluster: Type.Object({ id: Type.Integer(), name: Type.String() }) }),
+  summary_fields: Type.Object({
+    cluster: Type.Object({ id: Type.Integer(), name: Type.String() }),
+    /** The agent's own condition from its latest heartbeat through this replica: tells a stalled agent from a lost host. */
+    agent: Type.Optional(Type.Object({ event_loop_delay_ms: Type.Number(), rss_bytes: Type.Integer(), reported_at: DateTime })),
+  }),
   uuid: Type.String(),
   created: DateTime,
   modified: DateTime,

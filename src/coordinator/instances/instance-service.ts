@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { DEFAULT_CLUSTER } from '../node-service.ts';
+import type { AgentReports } from '../state/agent-reports.ts';
 import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
 import type { InstanceFields, InstanceRecord, InstanceWriteResult, Store } from '../store/store.ts';
 import type { HealthCheckTracker } from './health-check-tracker.ts';
@@ -16,6 +17,7 @@ export interface InstanceServiceDeps {
   store: Store;
   clock: Clock;
   heartbeats: HeartbeatBuffer;
+  agentReports: AgentReports;
   healthChecks: HealthCheckTracker;
 }
 
@@ -45,7 +47,7 @@ export class InstanceService {
   constructor(private readonly deps: InstanceServiceDeps) {}
 
   private async view(instance: InstanceRecord): Promise<Instance> {
-    const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [instance]);
+    const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [instance], this.deps.agentReports);
     return toInstanceView(snapshot!);
   }
 
@@ -70,7 +72,7 @@ export class InstanceService {
     }
     const enabled = query.enabled === undefined ? undefined : parseQueryBoolean(query.enabled);
     const instances = await store.listInstances({ clusterIds, hostname: query.hostname, enabled });
-    let snapshots = await loadSnapshots(store, heartbeats, instances);
+    let snapshots = await loadSnapshots(store, heartbeats, instances, this.deps.agentReports);
     if (query.node_state !== undefined) snapshots = snapshots.filter((snapshot) => deriveNodeState(snapshot) === query.node_state);
     const start = (query.page - 1) * query.page_size;
     if (query.page > 1 && start >= snapshots.length) throw new ApiError('NotFound', 'Invalid page.', { page: query.page });
@@ -117,7 +119,7 @@ export class InstanceService {
   async update(id: number, body: PatchInstanceBody): Promise<Instance> {
     const fields = fieldsOf(body);
     if (body.node_state !== undefined) {
-      const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [await this.find(id)]);
+      const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [await this.find(id)], this.deps.agentReports);
       const current = { registered: snapshot!.latestNode !== undefined, shown: deriveNodeState(snapshot!) };
       if (!admitNodeState(body.node_state, current)) delete fields.nodeState;
     }
@@ -129,6 +131,7 @@ export class InstanceService {
     const result = await this.deps.store.deleteInstance(id);
     if (result === 'not-found') throw new ApiError('InstanceNotFound', undefined, { id });
     if (result === 'active-node') throw new ApiError('InstanceHasActiveNode', 'The instance has an Active node; stop its agent (or wait for its timeout) first', { id });
+    this.deps.agentReports.forget(id);
   }
 
   /** AWX's answers: "running" when this request started a check, "already in progress" otherwise. */
@@ -142,7 +145,7 @@ export class InstanceService {
   }
 
   async healthView(id: number): Promise<HealthView> {
-    const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [await this.find(id)]);
+    const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [await this.find(id)], this.deps.agentReports);
     return toHealthView(snapshot!);
   }
 }

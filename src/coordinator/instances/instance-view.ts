@@ -1,5 +1,6 @@
 import { toRfc3339 } from '../../shared/clock.ts';
 import { nameBasedUuid } from '../name-based-uuid.ts';
+import type { AgentReport } from '../state/agent-reports.ts';
 import type { InstanceRecord, NodeRecord } from '../store/store.ts';
 import type { HealthView, Instance } from './instance-schemas.ts';
 
@@ -11,6 +12,8 @@ export interface InstanceSnapshot {
   /** The newest heartbeat of that node, the in-memory buffer included; null before the first registration. */
   lastSeen: number | null;
   clusterName: string;
+  /** Its agent's latest self-report through this replica, if any. */
+  agent?: AgentReport | undefined;
 }
 
 export const instanceUrl = (id: number) => `/api/v2/instances/${id}/`;
@@ -103,7 +106,12 @@ export function toInstanceView(snapshot: InstanceSnapshot): Instance {
     type: 'instance',
     url: instanceUrl(instance.id),
     related: { health_check: `${instanceUrl(instance.id)}health_check/` },
-    summary_fields: { cluster: { id: instance.clusterId, name: snapshot.clusterName } },
+    summary_fields: {
+      cluster: { id: instance.clusterId, name: snapshot.clusterName },
+      ...(snapshot.agent
+        ? { agent: { event_loop_delay_ms: snapshot.agent.eventLoopDelayMs, rss_bytes: snapshot.agent.rssBytes, reported_at: toRfc3339(snapshot.agent.at) } }
+        : {}),
+    },
     uuid: health.uuid,
     created: toRfc3339(instance.createdAt),
     modified: toRfc3339(instance.modifiedAt),

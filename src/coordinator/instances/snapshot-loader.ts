@@ -1,3 +1,4 @@
+import type { AgentReports } from '../state/agent-reports.ts';
 import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
 import type { InstanceRecord, NodeRecord, Store } from '../store/store.ts';
 import type { InstanceSnapshot } from './instance-view.ts';
@@ -8,8 +9,13 @@ export function lastHeartbeatOf(node: NodeRecord, heartbeats: HeartbeatBuffer): 
   return Math.max(node.lastHeartbeat, pending ?? 0);
 }
 
-/** Loads what the derived fields of these instances need: their latest nodes and cluster names. */
-export async function loadSnapshots(store: Store, heartbeats: HeartbeatBuffer, instances: readonly InstanceRecord[]): Promise<InstanceSnapshot[]> {
+/** Loads what the derived fields of these instances need: their latest nodes, cluster names and agents' reports. */
+export async function loadSnapshots(
+  store: Store,
+  heartbeats: HeartbeatBuffer,
+  instances: readonly InstanceRecord[],
+  agents?: AgentReports,
+): Promise<InstanceSnapshot[]> {
   const nodes = new Map((await store.latestNodes(instances.map((instance) => instance.id))).map((node) => [node.instanceId, node]));
   const names = new Map<number, string>();
   for (const clusterId of new Set(instances.map((instance) => instance.clusterId))) {
@@ -22,6 +28,7 @@ export async function loadSnapshots(store: Store, heartbeats: HeartbeatBuffer, i
       latestNode,
       lastSeen: latestNode ? lastHeartbeatOf(latestNode, heartbeats) : null,
       clusterName: names.get(instance.clusterId) ?? '',
+      agent: agents?.get(instance.id),
     };
   });
 }

@@ -11,7 +11,18 @@ export interface MonitorObservation {
     massSilenceHolds: number;
     graceUntil: string | null;
   };
-  runner: { instances: number; expected: number; active: number; timedOut: number; failing: number; disabled: number; capacity: number; consumed: number };
+  runner: {
+    instances: number;
+    expected: number;
+    active: number;
+    timedOut: number;
+    failing: number;
+    disabled: number;
+    capacity: number;
+    consumed: number;
+    /** Agents whose latest heartbeat reported an event-loop stall (informational: they still heartbeat). */
+    stalledAgents: number;
+  };
 }
 
 /** A store slower than this to answer a trivial query makes the state engine Unhealthy. */
@@ -54,7 +65,7 @@ function judgeRunner({ runner }: MonitorObservation): Judgement {
   const healthy = runner.active >= runner.expected && runner.failing === 0;
   return {
     healthy,
-    selfInfo: `${runner.active} of ${runner.expected} expected nodes Active; ${runner.timedOut} timed out; ${runner.failing} failing health checks`,
+    selfInfo: `${runner.active} of ${runner.expected} expected nodes Active; ${runner.timedOut} timed out; ${runner.failing} failing health checks; ${runner.stalledAgents} agents report event-loop stalls`,
     resourcesInfo: `${runner.instances} instances (${runner.disabled} disabled); capacity ${runner.capacity}, consumed ${runner.consumed}`,
   };
 }

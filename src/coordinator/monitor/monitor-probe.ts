@@ -1,6 +1,7 @@
 import { toRfc3339 } from '../../shared/clock.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { VERSION } from '../../shared/version.ts';
+import type { AgentReports } from '../state/agent-reports.ts';
 import type { InstanceTally, Store } from '../store/store.ts';
 import type { Sweeper } from '../sweeper/sweeper.ts';
 import type { MonitorObservation } from './component-checks.ts';
@@ -8,6 +9,7 @@ import type { MonitorObservation } from './component-checks.ts';
 export interface MonitorProbeDeps {
   store: Store;
   clock: Clock;
+  agentReports: AgentReports;
   sweeper: Sweeper;
   accepting: () => boolean;
   isLeader: () => boolean;
@@ -15,7 +17,7 @@ export interface MonitorProbeDeps {
 }
 
 /** The fleet over every cluster, from the store's per-cluster tallies. */
-function observeRunner(tallies: readonly InstanceTally[]): MonitorObservation['runner'] {
+function observeRunner(tallies: readonly InstanceTally[], agents: AgentReports): MonitorObservation['runner'] {
   const sum = (key: keyof InstanceTally) => tallies.reduce((total, tally) => total + tally[key], 0);
   return {
     instances: sum('instances'),
@@ -26,6 +28,7 @@ function observeRunner(tallies: readonly InstanceTally[]): MonitorObservation['r
     disabled: sum('disabled'),
     capacity: sum('capacity'),
     consumed: sum('consumed'),
+    stalledAgents: agents.stalls().stalled,
   };
 }
 
@@ -53,6 +56,6 @@ export async function observe(deps: MonitorProbeDeps): Promise<MonitorObservatio
       massSilenceHolds: holds.massSilence.length,
       graceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
     },
-    runner: observeRunner(tallies),
+    runner: observeRunner(tallies, deps.agentReports),
   };
 }

@@ -8,7 +8,7 @@ import type { Harness } from '../../helpers/coordinator-harness.ts';
 export const HEALTHY: MonitorObservation = {
   api: { accepting: true, version: '0.1.0', uptimeSecs: 1, leader: true },
   compiler: { store: 'sqlite', storeError: null, pingMs: 1, lastSweep: null, massSilenceHolds: 0, graceUntil: null },
-  runner: { instances: 0, expected: 0, active: 0, timedOut: 0, failing: 0, disabled: 0, capacity: 0, consumed: 0 },
+  runner: { instances: 0, expected: 0, active: 0, timedOut: 0, failing: 0, disabled: 0, capacity: 0, consumed: 0, stalledAgents: 0 },
 };
 
 export function recorderFor(h: Harness, observation: () => MonitorObservation = () => HEALTHY, keepaliveMs = 1000): EventRecorder {
