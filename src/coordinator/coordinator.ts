@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -47,6 +48,8 @@ export interface Coordinator {
 
 /** Pending health checks are re-read from the store this often (requests made through another replica). */
 const HEALTH_CHECK_REFRESH_MS = 5000;
+/** Each replica says it is alive this often; the monitor counts replicas seen within three times that. */
+export const REPLICA_PRESENCE_MS = 10_000;
 
 /** Wires the coordinator's parts together from its dependencies. */
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
@@ -104,7 +107,16 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     schedule: config.monitorSchedule,
     keepaliveMs: config.monitorKeepaliveSecs * 1000,
     observe: () =>
-      observe({ store, clock, agentReports, sweeper: activeSweeper, accepting: () => accepting, isLeader: () => leadership.isLeader(), startedAt }),
+      observe({
+        store,
+        clock,
+        agentReports,
+        sweeper: activeSweeper,
+        accepting: () => accepting,
+        isLeader: () => leadership.isLeader(),
+        startedAt,
+        replicasSeenSince: () => clock.now() - 3 * REPLICA_PRESENCE_MS,
+      }),
     // With several replicas on one store, only the sweeping replica records scheduled events.
     shouldRecordScheduled: () => leadership.isLeader(),
   });
@@ -124,6 +136,11 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   });
 
   let flushTimer: NodeJS.Timeout | undefined;
+  let presenceTimer: NodeJS.Timeout | undefined;
+  const replicaId = randomUUID();
+  // A store outage shows in /readyz and the leader election's log; presence simply resumes after it.
+  const announce = () =>
+    void store.touchReplica(replicaId, startedAt, clock.now(), clock.now() - 60 * REPLICA_PRESENCE_MS).catch(() => undefined);
   // Logged once per failing spell (a store outage fails every flush), and once when writes work again.
   let flushFailing = false;
   const flush = () =>
@@ -151,10 +168,14 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       monitor.start();
       leadership.start();
       flushTimer = setInterval(() => void flush(), config.flushIntervalMs);
+      announce();
+      presenceTimer = setInterval(announce, REPLICA_PRESENCE_MS);
+      presenceTimer.unref();
     },
     async stop() {
       accepting = false;
       clearInterval(flushTimer);
+      clearInterval(presenceTimer);
       healthChecks.stop();
       await monitor.stop();
       await activeSweeper.stop();

@@ -2,12 +2,14 @@ import type { ComponentReport, MonitorComponent } from '../store/store.ts';
 
 /** What the monitor saw on one check; gathered by monitor-probe.ts, judged here without I/O. */
 export interface MonitorObservation {
-  api: { accepting: boolean; version: string; uptimeSecs: number; leader: boolean };
+  api: { accepting: boolean; version: string; uptimeSecs: number; leader: boolean; replicas: number };
   compiler: {
     store: string;
     storeError: string | null;
     pingMs: number;
     lastSweep: { durationMs: number; terminated: number; skipped: string | null } | null;
+    /** How long the sweeper is past its next due sweep (null: this replica does not sweep). */
+    sweepOverdueMs: number | null;
     massSilenceHolds: number;
     graceUntil: string | null;
   };
@@ -42,7 +44,7 @@ function judgeApi({ api }: MonitorObservation): Judgement {
   return {
     healthy: api.accepting,
     selfInfo: `nodepulse ${api.version} ${api.accepting ? 'serving requests' : 'shutting down'}; up ${api.uptimeSecs} s`,
-    resourcesInfo: `this replica ${api.leader ? 'leads' : 'does not lead'} the sweeper`,
+    resourcesInfo: `this replica ${api.leader ? 'leads' : 'does not lead'} the sweeper; ${api.replicas} replica(s) serving`,
   };
 }
 
@@ -51,6 +53,7 @@ function judgeCompiler({ compiler }: MonitorObservation): Judgement {
   if (compiler.storeError !== null) problems.push(`store unreachable: ${compiler.storeError}`);
   else if (compiler.pingMs > SLOW_STORE_MS) problems.push(`store slow: ${compiler.pingMs} ms`);
   if (compiler.lastSweep?.skipped === 'late-tick') problems.push('the last sweep ran late and skipped its terminations');
+  if (compiler.sweepOverdueMs !== null && compiler.sweepOverdueMs > 0) problems.push(`the sweeper is ${Math.round(compiler.sweepOverdueMs / 1000)} s overdue`);
   if (compiler.massSilenceHolds > 0) problems.push(`mass-silence guard holding terminations in ${compiler.massSilenceHolds} cluster(s)`);
   const sweep = compiler.lastSweep ? `last sweep ${Math.round(compiler.lastSweep.durationMs)} ms, ${compiler.lastSweep.terminated} timed out` : 'no sweep yet';
   const grace = compiler.graceUntil ? `; timeout grace until ${compiler.graceUntil}` : '';

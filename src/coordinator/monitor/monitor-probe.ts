@@ -14,6 +14,8 @@ export interface MonitorProbeDeps {
   accepting: () => boolean;
   isLeader: () => boolean;
   startedAt: number;
+  /** Replicas seen alive at or after this time are counted. */
+  replicasSeenSince: () => number;
 }
 
 /** The fleet over every cluster, from the store's per-cluster tallies. */
@@ -44,15 +46,17 @@ export async function observe(deps: MonitorProbeDeps): Promise<MonitorObservatio
   }
   const pingMs = Math.round(performance.now() - started);
   const tallies = storeError === null ? await store.tallyInstances() : [];
+  const replicas = storeError === null ? await store.countReplicas(deps.replicasSeenSince()) : 0;
   const holds = sweeper.holds();
   const last = sweeper.lastResult;
   return {
-    api: { accepting: deps.accepting(), version: VERSION, uptimeSecs: Math.floor((clock.now() - deps.startedAt) / 1000), leader: deps.isLeader() },
+    api: { accepting: deps.accepting(), version: VERSION, uptimeSecs: Math.floor((clock.now() - deps.startedAt) / 1000), leader: deps.isLeader(), replicas },
     compiler: {
       store: store.kind,
       storeError,
       pingMs,
       lastSweep: last ? { durationMs: last.durationMs, terminated: last.terminated.length, skipped: last.skipped ?? null } : null,
+      sweepOverdueMs: sweeper.overdueMs(),
       massSilenceHolds: holds.massSilence.length,
       graceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
     },

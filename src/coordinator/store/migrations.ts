@@ -144,6 +144,17 @@ CREATE TABLE hold_lift_requests (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'coordinator replicas',
+    sql: `
+CREATE TABLE coordinator_replicas (
+  id TEXT PRIMARY KEY,
+  started_at BIGINT NOT NULL,
+  seen_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {

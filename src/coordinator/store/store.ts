@@ -220,6 +220,11 @@ export interface Store {
   /** How many lifts were ever requested (0 when none): the sweeping replica applies each new one. */
   holdLiftSequence(): Promise<number>;
 
+  /** This replica is alive (started then, seen now); rows not seen since `forgetBefore` go. */
+  touchReplica(id: string, startedAt: number, now: number, forgetBefore: number): Promise<void>;
+  /** Replicas seen at or after this time. */
+  countReplicas(seenSince: number): Promise<number>;
+
   insertEvent(event: MonitorEventRecord): Promise<void>;
   getEvent(id: string): Promise<MonitorEventRecord | undefined>;
   /** Newest first. */

@@ -62,6 +62,9 @@ export class Sweeper {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private lastTickAt: number | undefined;
   private periodMs = 1000;
+  private startedAt = 0;
+  /** When this replica last saw another replica sweep: its own sweeps are due only from then. */
+  private sweepingSince = 0;
   private running: Promise<SweepResult> | undefined;
   private graceLogged = false;
   private readonly holdFigures = new Map<number, ClusterHold>();
@@ -73,6 +76,7 @@ export class Sweeper {
 
   /** Starts the grace window and the schedule. */
   start(): void {
+    this.startedAt = this.deps.clock.now();
     this.grantGrace('startup');
     this.task = cron.schedule(this.deps.schedule, () => void this.tick().catch((error: unknown) => this.deps.logger.error('sweep failed', { error })), {
       name: 'sweeper',
@@ -148,12 +152,23 @@ export class Sweeper {
     };
   }
 
+  /**
+   * How far past due the next sweep is: beyond one period and the late threshold since the last
+   * sweep ended (or since start). Null while this replica does not sweep or no schedule runs.
+   */
+  overdueMs(): number | null {
+    if (!this.task || !this.isSweeping()) return null;
+    const since = Math.max(this.lastResult?.finishedAt ?? this.startedAt, this.sweepingSince);
+    return Math.max(0, this.deps.clock.now() - since - this.periodMs - this.deps.settings.lateThresholdMs);
+  }
+
   /** A scheduled tick: late if the gap since the previous tick exceeds the period by the threshold. */
   async tick(): Promise<SweepResult> {
     const now = this.deps.clock.now();
     if (!this.isSweeping()) {
       // Another replica sweeps; forget the tick history so the first tick after a takeover is not "late".
       this.lastTickAt = undefined;
+      this.sweepingSince = now;
       return { terminated: [], holds: [], skipped: 'not-leader', durationMs: 0 };
     }
     await this.applyRequestedLift();

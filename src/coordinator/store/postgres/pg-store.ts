@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { TerminationReason } from '../../../shared/protocol.ts';
 import { HOLD_LIFT_SEQUENCE_SQL, HOLD_LIFT_SQL } from '../hold-lift-sql.ts';
 import { OLDEST_ACTIVE_HEARTBEAT_SQL } from '../deadline-sql.ts';
+import { COUNT_REPLICAS_SQL, FORGET_REPLICAS_SQL, TOUCH_REPLICA_SQL } from '../replica-sql.ts';
 import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from '../rows.ts';
 import type {
@@ -265,6 +266,13 @@ export class PgStore implements Store {
   }
   failHealthChecks(startedBefore: number, errors: string, now: number): Promise<number[]> {
     return operator.failHealthChecks(this.pool, startedBefore, errors, now);
+  }
+  async touchReplica(id: string, startedAt: number, now: number, forgetBefore: number): Promise<void> {
+    await this.rows(TOUCH_REPLICA_SQL.postgres, [id, startedAt, now]);
+    await this.rows(FORGET_REPLICAS_SQL.postgres, [forgetBefore]);
+  }
+  async countReplicas(seenSince: number): Promise<number> {
+    return Number((await this.rows(COUNT_REPLICAS_SQL.postgres, [seenSince]))[0]?.replicas ?? 0);
   }
   async requestHoldLift(now: number): Promise<void> {
     await this.rows(HOLD_LIFT_SQL.postgres, [now]);

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { TerminationReason } from '../../../shared/protocol.ts';
 import { HOLD_LIFT_SEQUENCE_SQL, HOLD_LIFT_SQL } from '../hold-lift-sql.ts';
 import { OLDEST_ACTIVE_HEARTBEAT_SQL } from '../deadline-sql.ts';
+import { COUNT_REPLICAS_SQL, FORGET_REPLICAS_SQL, TOUCH_REPLICA_SQL } from '../replica-sql.ts';
 import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { SUPERSEDED_REASON, chooseInstance, decideActiveNode } from '../plan-registration.ts';
 import * as operator from './operator-queries.ts';
@@ -294,6 +295,13 @@ export class SqliteStore implements Store {
   }
   async failHealthChecks(startedBefore: number, errors: string, now: number): Promise<number[]> {
     return operator.failHealthChecks(this.db, startedBefore, errors, now);
+  }
+  async touchReplica(id: string, startedAt: number, now: number, forgetBefore: number): Promise<void> {
+    this.sql(TOUCH_REPLICA_SQL.sqlite).run(id, startedAt, now);
+    this.sql(FORGET_REPLICAS_SQL.sqlite).run(forgetBefore);
+  }
+  async countReplicas(seenSince: number): Promise<number> {
+    return Number(this.sql(COUNT_REPLICAS_SQL.sqlite).pluck().get(seenSince));
   }
   async requestHoldLift(now: number): Promise<void> {
     this.sql(HOLD_LIFT_SQL.sqlite).run(now);
