@@ -6,6 +6,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { validate as validateCron } from 'node-cron';
 import { ConfigError } from '../shared/errors.ts';
+import { HOSTNAME_MAX_LENGTH } from '../shared/protocol.ts';
 import { loadConfig, type ConfigSources } from '../shared/config-loader.ts';
 
 const Secs = (def: number, min = 0.01, max = 86_400) => Type.Number({ default: def, minimum: min, maximum: max });
@@ -54,7 +55,7 @@ export const AgentConfigSchema = Type.Object({
   tokenFile: Type.Optional(Type.String({ minLength: 1 })),
   caFile: Type.Optional(Type.String({ minLength: 1 })),
   cluster: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: HOSTNAME_MAX_LENGTH })),
   identity: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
   stateDir: Type.String({ default: '/var/lib/nodepulse-agent', minLength: 1 }),
   labels: Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ maxLength: 256 }), { default: {}, maxProperties: 64 }),

@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { NameText } from '../../shared/protocol.ts';
+import { HOSTNAME_MAX_LENGTH, NameText } from '../../shared/protocol.ts';
 
 /** The wire shapes of seeds 002/003 (AWX instances): one definition validates, types and documents. */
 
@@ -73,7 +73,7 @@ export function parseQueryBoolean(text: string): boolean {
 export const InstanceListQuery = Type.Object({
   page: Type.Integer({ minimum: 1, default: 1 }),
   page_size: Type.Integer({ minimum: 1, maximum: 200, default: 25 }),
-  hostname: Type.Optional(Type.String({ maxLength: 250 })),
+  hostname: Type.Optional(Type.String({ maxLength: HOSTNAME_MAX_LENGTH })),
   node_state: Type.Optional(NodeState),
   enabled: Type.Optional(QueryBoolean),
   cluster: Type.Optional(NameText(128)),
@@ -109,7 +109,7 @@ const readOnly = Object.fromEntries(READ_ONLY_FIELDS.map((field) => [field, Type
 const writable = (withDefaults: boolean) => {
   const d = (value: unknown) => (withDefaults ? { default: value } : {});
   return {
-    hostname: Type.String({ minLength: 1, maxLength: 250, pattern: '^[^\\u0000-\\u001f\\u007f]*$' }),
+    hostname: Type.String({ minLength: 1, maxLength: HOSTNAME_MAX_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f]*$' }),
     capacity_adjustment: Type.Optional(CapacityAdjustment(d('1.00'))),
     enabled: Type.Optional(Type.Boolean(d(true))),
     managed_by_policy: Type.Optional(Type.Boolean(d(true))),
