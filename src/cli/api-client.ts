@@ -1,5 +1,3 @@
-import got from 'got';
-
 /** How the operator commands reach the coordinator's HTTP API. */
 export interface ApiTarget {
   coordinator: string;
@@ -10,6 +8,7 @@ export const DEFAULT_COORDINATOR = 'http://127.0.0.1:8420';
 
 /** One JSON request; a non-2xx answer becomes an Error carrying the API's error message. */
 export async function callApi<T>(target: ApiTarget, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const { got } = await import('got'); // only the operator commands need it
   const response = await got(new URL(path, target.coordinator), {
     method,
     headers: target.token ? { authorization: `Bearer ${target.token}` } : {},

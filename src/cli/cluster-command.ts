@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { systemClock } from '../shared/clock.ts';
 import { print, printJson } from './output.ts';
-import { storeOptions, withStore } from './token-command.ts';
+import { storeOptions } from './token-command.ts';
 
 /** A cluster or region name: 1-128 printable characters. */
 const PRINTABLE_NAME = /^[^\u0000-\u001f\u007f]{1,128}$/;
@@ -35,6 +35,7 @@ export const clusterCommand: CommandModule = {
           const name = String(argv.name);
           if (!PRINTABLE_NAME.test(name)) throw new Error('cluster name must be 1-128 printable characters');
           const regions = regionsToSet(argv.region);
+          const { withStore } = await import('./store-access.ts');
           const { toClusterSummary } = await import('../coordinator/clusters/cluster-view.ts');
           const cluster = await withStore(argv, async (store) => {
             const created = await store.ensureCluster(name, systemClock.now());

@@ -2,18 +2,23 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
 import { VERSION } from '../shared/version.ts';
+import { agentCommand } from './agent-command.ts';
 import { clusterCommand } from './cluster-command.ts';
 import { coordinatorCommand } from './coordinator-command.ts';
 import { operatorCommands } from './operator-commands.ts';
 import { quickstartCommand } from './quickstart-command.ts';
 import { tokenCommand } from './token-command.ts';
 
-/** The one `nodepulse` CLI. Config errors exit 78 (EX_CONFIG) so systemd does not restart-loop. */
+/**
+ * The one `nodepulse` CLI. Config errors exit 78 (EX_CONFIG) so systemd does not restart-loop.
+ * The command modules hold only their flags; each handler imports its implementation, so
+ * `agent run` never loads the coordinator, its store drivers or the operator HTTP client.
+ */
 await yargs(hideBin(process.argv))
   .scriptName('nodepulse')
   .version(VERSION)
   .command(coordinatorCommand)
-  .command((await import('./agent-command.ts')).agentCommand)
+  .command(agentCommand)
   .command(tokenCommand)
   .command(clusterCommand)
   .command(operatorCommands)

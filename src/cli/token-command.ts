@@ -1,23 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
-import { CoordinatorConfigSchema, withEnvAliases } from '../coordinator/config.ts';
-import { openStore } from '../coordinator/store/open-store.ts';
-import type { Store } from '../coordinator/store/store.ts';
-import { createToken, listTokens } from '../coordinator/token-admin.ts';
 import { systemClock } from '../shared/clock.ts';
-import { loadConfig } from '../shared/config-loader.ts';
 import { printTable } from './output.ts';
 
-export async function withStore<T>(argv: { store?: unknown; config?: unknown }, work: (store: Store) => Promise<T>): Promise<T> {
-  const config = loadConfig(CoordinatorConfigSchema, { file: argv.config as string | undefined, env: withEnvAliases(process.env), flags: { store: argv.store } });
-  const store = await openStore(config.store, { poolSize: 1 });
-  try {
-    await store.migrate();
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
-
+/** The store flags of the commands that write it directly (the store itself loads in the handler). */
 export const storeOptions = (yargs: Argv) =>
   yargs
     .option('store', { type: 'string', describe: 'SQLite file path or postgres:// URL of the coordinator (default ./data/nodepulse.db)' })
@@ -39,6 +24,7 @@ export const tokenCommand: CommandModule = {
             .option('label', { type: 'string', default: '', describe: 'A note to tell tokens apart' })
             .option('json', { type: 'boolean', default: false }),
         handler: async (argv) => {
+          const [{ withStore }, { createToken }] = await Promise.all([import('./store-access.ts'), import('../coordinator/token-admin.ts')]);
           const created = await withStore(argv, (store) => createToken(store, argv.role, argv.cluster, argv.label, systemClock.now()));
           if (argv.json) process.stdout.write(`${JSON.stringify(created)}\n`);
           else process.stdout.write(`${created.token}\n(${created.role} token ${created.id}${created.cluster ? ` for cluster ${created.cluster}` : ''}; it is shown only now)\n`);
@@ -49,6 +35,7 @@ export const tokenCommand: CommandModule = {
         describe: 'List tokens (never their values)',
         builder: (list: Argv) => storeOptions(list).option('json', { type: 'boolean', default: false }),
         handler: async (argv) => {
+          const [{ withStore }, { listTokens }] = await Promise.all([import('./store-access.ts'), import('../coordinator/token-admin.ts')]);
           const tokens = await withStore(argv, listTokens);
           if (argv.json) process.stdout.write(`${JSON.stringify(tokens)}\n`);
           else printTable(tokens.map((token) => ({ ...token, cluster: token.cluster ?? '', revokedAt: token.revokedAt ?? '' })), ['id', 'role', 'cluster', 'label', 'createdAt', 'revokedAt']);
@@ -59,6 +46,7 @@ export const tokenCommand: CommandModule = {
         describe: 'Revoke a token by id (running coordinators stop accepting it within tokenCacheSecs)',
         builder: (revoke: Argv) => storeOptions(revoke).positional('id', { type: 'string', demandOption: true }),
         handler: async (argv) => {
+          const { withStore } = await import('./store-access.ts');
           const revoked = await withStore(argv, (store) => store.revokeToken(String(argv.id), systemClock.now()));
           if (!revoked) {
             process.stderr.write(`no unrevoked token with id ${String(argv.id)}\n`);
