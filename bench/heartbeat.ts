@@ -13,12 +13,12 @@ export const MONITOR_NEVER = '0 0 0 1 1 *';
 
 /**
  * CPU time per request against the baseline's: on a shared machine the scheduler decides how much
- * CPU each process gets, so throughput ratios swing; the CPU cost per request does not. The ratio
- * is stated as capacity (baseline µs / coordinator µs), comparable with the 0.8x throughput goal.
+ * CPU each process gets, so throughput ratios swing; the CPU cost per request does not. Reported
+ * as capacity (baseline µs / coordinator µs) to show what the throughput ratio would be on an idle
+ * machine; the goal itself is the throughput ratio.
  */
 function cpuFigure(metric: string, msPerRequest: number, baselineMsPerRequest: number): Figure {
-  const capacity = baselineMsPerRequest / msPerRequest;
-  return figure(metric, msPerRequest * 1000, 'µs', { baseline: baselineMsPerRequest * 1000, ratio: capacity, goal: 'capacity >= 0.8x (baseline µs / µs)', met: capacity >= 0.8 });
+  return figure(metric, msPerRequest * 1000, 'µs', { baseline: baselineMsPerRequest * 1000, ratio: baselineMsPerRequest / msPerRequest });
 }
 
 /**
