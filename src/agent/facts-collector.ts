@@ -1,7 +1,7 @@
 /**
- * Collects the node's facts off the heartbeat path and caches them. Expensive probes (those that
- * spawn processes or sample) run at start-up and on a slow refresh; cheap ones (memory, cgroup
- * limits, load average) on a fast refresh. Every probe has a timeout; a probe that fails or times
+ * Collects the node's facts off the heartbeat path and caches them. The probes that run commands
+ * (cpu model, OS) run at start-up only; the slow refresh (address, cpu busy share, disks) and the
+ * fast one (memory, cgroup limits) spawn nothing and never block the event loop. Every probe has a timeout; a probe that fails or times
  * out leaves its figure unknown, with the reason, and is tried again on the next refresh (never
  * while its previous call is still pending). Readers get the cached facts synchronously.
  */
@@ -10,7 +10,8 @@ import type { NodeFacts } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import type { CgroupLimits } from './cgroup.ts';
 import { type CapacitySettings, computeCapacity } from './capacity.ts';
-import type { DiskFigures, Probes } from './probes.ts';
+import type { DiskFigures } from './disks.ts';
+import type { Probes } from './probes.ts';
 import { type Overrides, effectiveCpu, effectiveMemory } from './resources.ts';
 
 export interface FactsSettings {
@@ -38,9 +39,9 @@ type ProbeName = 'cpu' | 'os' | 'ipAddress' | 'load' | 'memory' | 'disks' | 'cgr
 const SLOW: readonly ProbeName[] = ['cpu', 'os', 'ipAddress', 'load', 'disks'];
 const FAST: readonly ProbeName[] = ['memory', 'cgroup'];
 /**
- * cpu() and osInfo() stall the event loop for tens of milliseconds (systeminformation runs
- * commands synchronously) and their answers do not change while the host runs, so the periodic
- * refresh skips them once known; a full collection (start, a requested health check) runs them.
+ * si.cpu() and si.osInfo() run commands (and stall the event loop for milliseconds, more on a
+ * busy host), and their answers do not change while the host runs: they run at start-up and
+ * again only while unknown, so no collection after the first one can delay a heartbeat.
  */
 const ONCE: readonly ProbeName[] = ['cpu', 'os'];
 
@@ -86,14 +87,14 @@ export class FactsCollector {
     this.timers = [];
   }
 
-  /** One full collection, e.g. for `agent facts` or after a requested health check. */
+  /** One full collection (start, `agent facts`, a requested health check): every probe but the known start-up ones. */
   async collectAll(): Promise<void> {
     const started = performance.now();
-    await this.refresh([...SLOW, ...FAST]);
+    await this.refresh([...this.periodicSlow(), ...FAST]);
     this.lastCollectionMs = Math.round((performance.now() - started) * 10) / 10;
   }
 
-  /** The slow probes of a periodic refresh: cpu and os only while still unknown. */
+  /** The slow probes of a refresh: cpu and os only while still unknown. */
   periodicSlow(): ProbeName[] {
     const known = { cpu: this.cache.cpu !== undefined, os: this.cache.os !== undefined } as Record<string, boolean>;
     return SLOW.filter((name) => !ONCE.includes(name) || !known[name]);

@@ -2,22 +2,20 @@
  * The raw fact sources. `systemProbes` uses systeminformation where it is needed and Node's own
  * cheap calls where they are enough; tests and fault injection replace single probes.
  *
- * Cost per call (measured on a 2-core VM, see docs/agent.md): mem ~1 ms (no process);
- * cpu ~27 ms, osInfo ~34 ms, fsSize ~11 ms, currentLoad ~7 ms (they spawn processes), so these
- * run only at start-up and on the slow refresh. The primary address comes from
- * os.networkInterfaces() and /proc/net/route instead of si.networkInterfaces(), which blocks the
- * event loop for ~90 ms and spawns dozens of processes per call.
+ * Cost per call (measured on a 2-core VM, see docs/agent.md): `si.cpu()` ~12-27 ms and
+ * `si.osInfo()` ~17-34 ms (they run commands), so they run at start-up only; `si.mem()` ~0.3 ms
+ * (reads /proc/meminfo). The periodic probes spawn nothing and never block the event loop:
+ * load from /proc/stat (cpu-load.ts, not `si.currentLoad()`, which runs `execSync`), disks from
+ * statfs (disks.ts, not `si.fsSize()`, which runs `df`), and the primary address from
+ * os.networkInterfaces() and /proc/net/route (not `si.networkInterfaces()`, which blocks the
+ * event loop for ~90 ms and spawns dozens of processes per call).
  */
 import { readFile } from 'node:fs/promises';
 import { hostname, loadavg, networkInterfaces } from 'node:os';
 import si from 'systeminformation';
 import { type CgroupLimits, readCgroupLimits } from './cgroup.ts';
-
-export interface DiskFigures {
-  mount: string;
-  freeBytes: number;
-  totalBytes: number;
-}
+import { CpuLoad } from './cpu-load.ts';
+import { type DiskFigures, diskFigures } from './disks.ts';
 
 export interface Probes {
   hostname(): string;
@@ -57,6 +55,7 @@ export async function primaryAddress(): Promise<string | undefined> {
 }
 
 export function systemProbes(cgroupRoot: string): Probes {
+  const cpuLoad = new CpuLoad();
   return {
     hostname: () => hostname(),
     async cpu() {
@@ -70,20 +69,14 @@ export function systemProbes(cgroupRoot: string): Probes {
     },
     ipAddress: primaryAddress,
     async load() {
-      const data = await si.currentLoad();
-      return { load1: loadavg()[0] ?? 0, currentPercent: Math.max(0, Math.round(data.currentLoad * 10) / 10) };
+      const currentPercent = await cpuLoad.percent();
+      return { load1: loadavg()[0] ?? 0, ...(currentPercent !== undefined ? { currentPercent } : {}) };
     },
     async memory() {
       const data = await si.mem();
       return { totalBytes: data.total, availableBytes: data.available };
     },
-    async disks(mounts) {
-      const data = await si.fsSize();
-      return mounts.flatMap((mount) => {
-        const fs = data.find((d) => d.mount === mount);
-        return fs ? [{ mount, freeBytes: Math.max(0, Math.round(fs.available)), totalBytes: Math.round(fs.size) }] : [];
-      });
-    },
+    disks: (mounts) => diskFigures(mounts),
     cgroup: () => readCgroupLimits({ root: cgroupRoot }),
   };
 }
