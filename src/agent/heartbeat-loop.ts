@@ -5,7 +5,7 @@
  * loops on a fake clock.
  */
 import { type Clock, systemClock } from '../shared/clock.ts';
-import { type BackoffPolicy, backoffDelayMs, nextHeartbeatAt, phaseOffsetMs } from './schedule.ts';
+import { type BackoffPolicy, backoffDelayMs, nextHeartbeatAt, phaseOffsetMs, startupDelayMs } from './schedule.ts';
 
 /** What one beat achieved, as the loop needs to know it. */
 export type BeatOutcome =
@@ -33,6 +33,11 @@ export interface HeartbeatLoopOptions {
   intervalMs: number;
   /** Spreads the fleet: the loop's phase within the interval comes from this key. */
   phaseKey: string;
+  /**
+   * Upper bound of the wait before the first beat (the registration), which spreads a fleet
+   * started at once (schedule.ts startupDelayMs); 0 or absent: beat at once.
+   */
+  startupDelayMs?: number;
   beat: () => Promise<BeatOutcome>;
   retry: BackoffPolicy;
   slowRetry: BackoffPolicy;
@@ -67,11 +72,11 @@ export class HeartbeatLoop {
     this.offsetMs = phaseOffsetMs(options.phaseKey, options.intervalMs);
   }
 
-  /** Starts with a beat right away (the registration), then follows the schedule. */
+  /** Starts with a beat (the registration) after the start-up delay, then follows the schedule. */
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.schedule(0);
+    this.schedule(startupDelayMs(this.clock.now(), this.intervalMs, this.offsetMs, this.options.startupDelayMs ?? 0));
   }
 
   /** Stops scheduling and waits for a beat in flight to finish. */

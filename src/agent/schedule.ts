@@ -1,6 +1,7 @@
 /**
  * Pure timing decisions of the heartbeat loop: the per-node phase offset that spreads a fleet
- * over the interval, the next due time, and capped exponential backoff with full jitter.
+ * over the interval, the next due time, the delay before registering, and capped exponential
+ * backoff with full jitter.
  */
 import { createHash } from 'node:crypto';
 
@@ -31,6 +32,19 @@ export function nextHeartbeatAt(sentAt: number, intervalMs: number, offsetMs: nu
   let due = nextSlot(sentAt, intervalMs, offsetMs);
   if (due - sentAt < intervalMs / 2) due += intervalMs;
   return due;
+}
+
+/**
+ * How long to wait before the first beat (the registration): the time until this node's first
+ * slot, scaled into [0, maxDelayMs) when that bound is shorter than the interval. A fleet started
+ * at one instant then registers evenly over min(maxDelayMs, interval) instead of in its first
+ * second; with the bound at one interval each node registers on its own slot, so the fleet sends
+ * one request per node per interval from the start. 0 registers at once.
+ */
+export function startupDelayMs(now: number, intervalMs: number, offsetMs: number, maxDelayMs: number): number {
+  if (!(maxDelayMs > 0) || intervalMs <= 0) return 0;
+  const untilSlot = nextSlot(now, intervalMs, offsetMs) - now;
+  return Math.floor(untilSlot * Math.min(1, maxDelayMs / intervalMs));
 }
 
 export interface BackoffPolicy {

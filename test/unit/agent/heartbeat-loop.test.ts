@@ -147,6 +147,64 @@ describe('heartbeat loop', () => {
     expect(Math.max(...counts)).toBeLessThan(160);
   });
 
+  it('registers on its own slot after a start-up delay of one interval, then beats one interval later', async () => {
+    const times: number[] = [];
+    const loop = new HeartbeatLoop({
+      intervalMs: 10_000,
+      phaseKey: 'node-1',
+      startupDelayMs: 10_000,
+      retry,
+      slowRetry,
+      clock,
+      beat: async () => {
+        times.push(Date.now());
+        return { kind: 'ok' };
+      },
+    });
+    const start = Date.now();
+    loop.start();
+    const offset = phaseOffsetMs('node-1', 10_000);
+    expect(loop.nextBeatAt).toBe(start + offset);
+    await vi.advanceTimersByTimeAsync(25_000);
+    await loop.stop();
+    expect(times).toEqual([start + offset, start + offset + 10_000, start + offset + 20_000]);
+  });
+
+  it('keeps the start-up delay within a bound shorter than the interval', () => {
+    const loop = new HeartbeatLoop({ intervalMs: 10_000, phaseKey: 'node-1', startupDelayMs: 2_000, retry, slowRetry, clock, beat: async () => ({ kind: 'ok' }) });
+    const start = Date.now();
+    loop.start();
+    expect(loop.nextBeatAt).toBe(start + Math.floor(phaseOffsetMs('node-1', 10_000) / 5));
+    void loop.stop();
+  });
+
+  it('spreads the registrations of 1000 loops started at once over the first interval', async () => {
+    const perSecond = new Array<number>(30).fill(0);
+    const start = Date.now();
+    const loops = Array.from({ length: 1000 }, (_, i) =>
+      new HeartbeatLoop({
+        intervalMs: 10_000,
+        phaseKey: `node-${i}`,
+        startupDelayMs: 10_000,
+        retry,
+        slowRetry,
+        clock,
+        beat: async () => {
+          const second = Math.floor((Date.now() - start) / 1000);
+          perSecond[second] = (perSecond[second] ?? 0) + 1;
+          return { kind: 'ok' };
+        },
+      }),
+    );
+    for (const loop of loops) loop.start();
+    await vi.advanceTimersByTimeAsync(29_999);
+    await Promise.all(loops.map((loop) => loop.stop()));
+    // Registrations in the first 10 s, heartbeats after: one request per node per interval throughout.
+    expect(perSecond.reduce((a, b) => a + b, 0)).toBe(3_000);
+    expect(Math.max(...perSecond)).toBeLessThan(150);
+    expect(Math.min(...perSecond)).toBeGreaterThan(50);
+  });
+
   it('stops beating after stop()', async () => {
     let calls = 0;
     const loop = makeLoop(async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, nextHeartbeatAt, nextSlot, phaseOffsetMs } from '../../../src/agent/schedule.ts';
+import { backoffDelayMs, nextHeartbeatAt, nextSlot, phaseOffsetMs, startupDelayMs } from '../../../src/agent/schedule.ts';
 
 describe('phase offset', () => {
   it('is stable for one node and within the interval', () => {
@@ -32,6 +32,19 @@ describe('next due time', () => {
     expect(nextHeartbeatAt(12_900, 10_000, 3_000)).toBe(23_000);
     expect(nextHeartbeatAt(13_050, 10_000, 3_000)).toBe(23_000);
     expect(nextHeartbeatAt(5_000, 10_000, 3_000)).toBe(13_000);
+  });
+});
+
+describe('start-up delay', () => {
+  it('is the time until the first slot with a bound of one interval or more', () => {
+    expect(startupDelayMs(12_000, 10_000, 3_000, 10_000)).toBe(1_000);
+    expect(startupDelayMs(12_000, 10_000, 3_000, 60_000)).toBe(1_000);
+    expect(startupDelayMs(14_000, 10_000, 3_000, 10_000)).toBe(9_000);
+  });
+
+  it('is scaled into a shorter bound, and 0 without one', () => {
+    expect(startupDelayMs(14_000, 10_000, 3_000, 5_000)).toBe(4_500);
+    expect(startupDelayMs(14_000, 10_000, 3_000, 0)).toBe(0);
   });
 });
 
