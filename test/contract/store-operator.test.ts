@@ -55,6 +55,23 @@ for (const impl of STORES) {
       expect(await store.getInstance(created.instance.id)).toBeUndefined();
     });
 
+    it('counts the instances a filter matches and reads one page of them in id order', async () => {
+      const paged = await store.ensureCluster('paged', 1000);
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const created = await store.createInstance({ ...FIELDS, hostname: `page-${i}`, enabled: i !== 2, clusterId: paged.id, uuid: `uuid-page-${i}`, now: 100 });
+        if (created.outcome !== 'ok') throw new Error('not created');
+        ids.push(created.instance.id);
+      }
+      const filter = { clusterIds: [paged.id] };
+      expect(await store.countInstances(filter)).toBe(5);
+      expect(await store.countInstances({ ...filter, enabled: false })).toBe(1);
+      expect(await store.countInstances({ clusterIds: [] })).toBe(0);
+      expect((await store.listInstances(filter, { offset: 1, limit: 2 })).map((instance) => instance.id)).toEqual(ids.slice(1, 3));
+      expect((await store.listInstances({ ...filter, enabled: true }, { offset: 2, limit: 10 })).map((instance) => instance.id)).toEqual([ids[3], ids[4]]);
+      expect(await store.listInstances(filter, { offset: 5, limit: 10 })).toEqual([]);
+    });
+
     it('refuses to delete an instance with an Active node, and deletes it with its Terminated nodes', async () => {
       const { nodeId, instanceId } = await registered(store, registration(cluster.id, { hostname: 'busy' }));
       expect(await store.deleteInstance(instanceId)).toBe('active-node');

@@ -4,10 +4,10 @@ import { ApiError } from '../../shared/errors.ts';
 import { DEFAULT_CLUSTER } from '../node-service.ts';
 import type { AgentReports } from '../state/agent-reports.ts';
 import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
-import type { InstanceFields, InstanceRecord, InstanceWriteResult, Store } from '../store/store.ts';
+import type { InstanceFields, InstanceFilter, InstanceRecord, InstanceWriteResult, Store } from '../store/store.ts';
 import type { HealthCheckTracker } from './health-check-tracker.ts';
 import { type CreateInstanceBody, type HealthView, type Instance, type InstanceListQuery, type InstancePage, type PatchInstanceBody, parseQueryBoolean } from './instance-schemas.ts';
-import { deriveNodeState, normalizeAdjustment, toHealthView, toInstanceView } from './instance-view.ts';
+import { type InstanceSnapshot, deriveNodeState, normalizeAdjustment, toHealthView, toInstanceView } from './instance-view.ts';
 import { admitNodeState, invalidField } from './node-state-writes.ts';
 import { loadSnapshots } from './snapshot-loader.ts';
 
@@ -64,29 +64,48 @@ export class InstanceService {
   }
 
   async list(query: InstanceListQuery): Promise<InstancePage> {
-    const { store, heartbeats } = this.deps;
+    const { store } = this.deps;
     let clusterIds: number[] | undefined;
     if (query.cluster !== undefined) {
       const cluster = await store.findClusterByName(query.cluster);
       clusterIds = cluster ? [cluster.id] : [];
     }
     const enabled = query.enabled === undefined ? undefined : parseQueryBoolean(query.enabled);
-    const instances = await store.listInstances({ clusterIds, hostname: query.hostname, enabled });
-    let snapshots = await loadSnapshots(store, heartbeats, instances, this.deps.agentReports);
-    if (query.node_state !== undefined) snapshots = snapshots.filter((snapshot) => deriveNodeState(snapshot) === query.node_state);
+    const filter = { clusterIds, hostname: query.hostname, enabled };
     const start = (query.page - 1) * query.page_size;
-    if (query.page > 1 && start >= snapshots.length) throw new ApiError('NotFound', 'Invalid page.', { page: query.page });
-    const link = (page: number) => {
-      const params = new URLSearchParams({ page: String(page) });
+    const { count, page } =
+      query.node_state === undefined
+        ? await this.storePage(filter, start, query.page_size)
+        : await this.derivedPage(filter, query.node_state, start, query.page_size);
+    if (query.page > 1 && start >= count) throw new ApiError('NotFound', 'Invalid page.', { page: query.page });
+    const link = (pageNumber: number) => {
+      const params = new URLSearchParams({ page: String(pageNumber) });
       for (const [key, value] of Object.entries(query)) if (key !== 'page' && value !== undefined) params.set(key, String(value));
       return `${INSTANCES_PATH}?${params.toString()}`;
     };
     return {
-      count: snapshots.length,
-      next: start + query.page_size < snapshots.length ? link(query.page + 1) : null,
+      count,
+      next: start + query.page_size < count ? link(query.page + 1) : null,
       previous: query.page > 1 ? link(query.page - 1) : null,
-      results: snapshots.slice(start, start + query.page_size).map(toInstanceView),
+      results: page.map(toInstanceView),
     };
+  }
+
+  /** Filters the store can apply: it counts and reads one page, so a 100k fleet is never loaded for 25 rows. */
+  private async storePage(filter: InstanceFilter, offset: number, limit: number): Promise<{ count: number; page: InstanceSnapshot[] }> {
+    const { store, heartbeats, agentReports } = this.deps;
+    const count = await store.countInstances(filter);
+    const page = offset < count ? await loadSnapshots(store, heartbeats, await store.listInstances(filter, { offset, limit }), agentReports) : [];
+    return { count, page };
+  }
+
+  /** node_state is derived from the nodes and checks: every matching instance is judged, then paged. */
+  private async derivedPage(filter: InstanceFilter, nodeState: string, offset: number, limit: number): Promise<{ count: number; page: InstanceSnapshot[] }> {
+    const { store, heartbeats, agentReports } = this.deps;
+    const snapshots = (await loadSnapshots(store, heartbeats, await store.listInstances(filter), agentReports)).filter(
+      (snapshot) => deriveNodeState(snapshot) === nodeState,
+    );
+    return { count: snapshots.length, page: snapshots.slice(offset, offset + limit) };
   }
 
   async get(id: number): Promise<Instance> {

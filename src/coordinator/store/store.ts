@@ -124,6 +124,12 @@ export interface InstanceFilter {
   enabled?: boolean | undefined;
 }
 
+/** A page of instances in id order. */
+export interface InstancePage {
+  offset: number;
+  limit: number;
+}
+
 export type InstanceWriteResult =
   | { outcome: 'ok'; instance: InstanceRecord }
   | { outcome: 'hostname-taken' }
@@ -197,8 +203,9 @@ export interface Store {
   countClusters(): Promise<number>;
   updateCluster(id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined>;
 
-  /** Instances matching every given filter, by id. */
-  listInstances(filter: InstanceFilter): Promise<InstanceRecord[]>;
+  /** Instances matching every given filter, by id; one page of them when `page` is given. */
+  listInstances(filter: InstanceFilter, page?: InstancePage): Promise<InstanceRecord[]>;
+  countInstances(filter: InstanceFilter): Promise<number>;
   /** Counts and capacity per cluster in one aggregate query (every cluster when clusterIds is absent). */
   tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]>;
   /** The distinct `region` labels the agents of these clusters report, by cluster id. */

@@ -7,6 +7,7 @@ import type {
   HealthCheckRequestResult,
   InstanceFields,
   InstanceFilter,
+  InstancePage,
   InstanceRecord,
   InstanceWriteResult,
   MonitorEventRecord,
@@ -45,11 +46,11 @@ export async function updateCluster(
   return row && clusterFromRow(row);
 }
 
-export async function listInstances(pool: pg.Pool, filter: InstanceFilter): Promise<InstanceRecord[]> {
+/** The WHERE clause of an instance filter, with its parameters ($1, $2... in order). */
+function instanceWhere(filter: InstanceFilter): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.clusterIds) {
-    if (filter.clusterIds.length === 0) return [];
     params.push(filter.clusterIds);
     where.push(`cluster_id = ANY($${params.length}::int[])`);
   }
@@ -61,8 +62,20 @@ export async function listInstances(pool: pg.Pool, filter: InstanceFilter): Prom
     params.push(filter.enabled ? 1 : 0);
     where.push(`enabled = $${params.length}`);
   }
-  const sql = `SELECT * FROM instances ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
-  return (await rows(pool, sql, params)).map(instanceFromRow);
+  return { sql: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+export async function listInstances(pool: pg.Pool, filter: InstanceFilter, page?: InstancePage): Promise<InstanceRecord[]> {
+  const where = instanceWhere(filter);
+  const n = where.params.length;
+  const limit = page ? ` LIMIT $${n + 1} OFFSET $${n + 2}` : '';
+  const params = page ? [...where.params, page.limit, page.offset] : where.params;
+  return (await rows(pool, `SELECT * FROM instances ${where.sql} ORDER BY id${limit}`, params)).map(instanceFromRow);
+}
+
+export async function countInstances(pool: pg.Pool, filter: InstanceFilter): Promise<number> {
+  const where = instanceWhere(filter);
+  return Number((await rows(pool, `SELECT count(*) AS count FROM instances ${where.sql}`, where.params))[0]?.count ?? 0);
 }
 
 /** `i.cluster_id` limited to these clusters (all when absent), with its parameters. */

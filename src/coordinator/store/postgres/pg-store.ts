@@ -13,6 +13,7 @@ import type {
   HeartbeatWrite,
   InstanceFields,
   InstanceFilter,
+  InstancePage,
   InstanceRecord,
   InstanceReport,
   InstanceTally,
@@ -237,8 +238,11 @@ export class PgStore implements Store {
   updateCluster(id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined> {
     return operator.updateCluster(this.pool, id, fields);
   }
-  listInstances(filter: InstanceFilter): Promise<InstanceRecord[]> {
-    return operator.listInstances(this.pool, filter);
+  listInstances(filter: InstanceFilter, page?: InstancePage): Promise<InstanceRecord[]> {
+    return operator.listInstances(this.pool, filter, page);
+  }
+  countInstances(filter: InstanceFilter): Promise<number> {
+    return operator.countInstances(this.pool, filter);
   }
   async tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]> {
     return operator.tallyInstances(this.pool, clusterIds);

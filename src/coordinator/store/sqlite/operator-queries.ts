@@ -7,6 +7,7 @@ import type {
   HealthCheckRequestResult,
   InstanceFields,
   InstanceFilter,
+  InstancePage,
   InstanceRecord,
   InstanceWriteResult,
   MonitorEventRecord,
@@ -35,12 +36,12 @@ export function updateCluster(db: Db, id: number, fields: { provider?: string | 
   return row && clusterFromRow(row);
 }
 
-export function listInstances(db: Db, filter: InstanceFilter): InstanceRecord[] {
+/** The WHERE clause of an instance filter, with its parameters. */
+function instanceWhere(filter: InstanceFilter): { sql: string; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
   if (filter.clusterIds) {
-    if (filter.clusterIds.length === 0) return [];
-    where.push(`cluster_id IN (${marks(filter.clusterIds.length)})`);
+    where.push(filter.clusterIds.length > 0 ? `cluster_id IN (${marks(filter.clusterIds.length)})` : '0 = 1');
     params.push(...filter.clusterIds);
   }
   if (filter.hostname !== undefined) {
@@ -51,8 +52,19 @@ export function listInstances(db: Db, filter: InstanceFilter): InstanceRecord[] 
     where.push('enabled = ?');
     params.push(filter.enabled ? 1 : 0);
   }
-  const sql = `SELECT * FROM instances ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
-  return (db.prepare(sql).all(...params) as Row[]).map(instanceFromRow);
+  return { sql: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+export function listInstances(db: Db, filter: InstanceFilter, page?: InstancePage): InstanceRecord[] {
+  const where = instanceWhere(filter);
+  const limit = page ? ' LIMIT ? OFFSET ?' : '';
+  const params = page ? [...where.params, page.limit, page.offset] : where.params;
+  return (db.prepare(`SELECT * FROM instances ${where.sql} ORDER BY id${limit}`).all(...params) as Row[]).map(instanceFromRow);
+}
+
+export function countInstances(db: Db, filter: InstanceFilter): number {
+  const where = instanceWhere(filter);
+  return Number(db.prepare(`SELECT count(*) FROM instances ${where.sql}`).pluck().get(...where.params));
 }
 
 /** `i.cluster_id` limited to these clusters (all when absent), with its parameters. */

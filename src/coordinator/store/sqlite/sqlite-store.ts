@@ -17,6 +17,7 @@ import type {
   HeartbeatWrite,
   InstanceFields,
   InstanceFilter,
+  InstancePage,
   InstanceRecord,
   InstanceReport,
   InstanceTally,
@@ -266,8 +267,11 @@ export class SqliteStore implements Store {
   async updateCluster(id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined> {
     return operator.updateCluster(this.db, id, fields);
   }
-  async listInstances(filter: InstanceFilter): Promise<InstanceRecord[]> {
-    return operator.listInstances(this.db, filter);
+  async listInstances(filter: InstanceFilter, page?: InstancePage): Promise<InstanceRecord[]> {
+    return operator.listInstances(this.db, filter, page);
+  }
+  async countInstances(filter: InstanceFilter): Promise<number> {
+    return operator.countInstances(this.db, filter);
   }
   tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]> {
     return operator.tallyInstances(this.db, clusterIds);
