@@ -62,6 +62,8 @@ export const AgentConfigSchema = Type.Object({
   advertiseAddress: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   logLevel: Type.Union([Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')], { default: 'info' }),
   heartbeatInterval: Secs(15, 0.1, 3_600),
+  /** Upper bound of the wait before the first registration (default: one heartbeatInterval); 0 registers at once. */
+  startupDelay: Type.Optional(Type.Number({ minimum: 0, maximum: 3_600 })),
   requestTimeout: Secs(5, 0.1, 300),
   deregisterTimeout: Secs(5, 0.1, 300),
   retryBaseDelay: Secs(0.5, 0.01, 60),
