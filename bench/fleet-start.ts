@@ -40,12 +40,74 @@ function flatness(counts: readonly number[]): { max: number; mean: number; ratio
   return { max, mean, ratio: mean > 0 ? max / mean : Number.NaN };
 }
 
+interface FleetRun {
+  t0: number;
+  registrations: number[];
+  heartbeats: number[];
+  registeredAt: number[];
+  failures: number;
+}
+
+/** One fleet of `count` HeartbeatLoops started in the same millisecond against a fresh coordinator, watched for three intervals. */
+async function runFleet(count: number, intervalMs: number, startupDelayMs: number): Promise<FleetRun> {
+  const harness = await createInProcessCoordinator(join(makeTempDir('nodepulse-bench-'), 'nodepulse.db'), systemClock, {
+    heartbeatInterval: intervalMs / 1000,
+  });
+  const { app } = harness.coordinator;
+  const run: FleetRun = { t0: 0, registrations: [], heartbeats: [], registeredAt: [], failures: 0 };
+  app.addHook('onRequest', async (req) => {
+    if (req.url.endsWith('cluster_RegisterNode')) run.registrations.push(Date.now());
+    else if (req.url.endsWith('cluster_ReportNodeHeartbeat')) run.heartbeats.push(Date.now());
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  harness.coordinator.start();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const http = new HttpAgent({ keepAlive: true, maxSockets: 100 });
+  const loops = Array.from({ length: count }, (_, i) => {
+    let token: string | undefined;
+    const identity = `bench-fleet-${i}`;
+    return new HeartbeatLoop({
+      intervalMs,
+      phaseKey: identity,
+      startupDelayMs,
+      retry: { baseMs: 200, capMs: 2000 },
+      slowRetry: { baseMs: 2000, capMs: 5000, jitter: 'equal' },
+      beat: async () => {
+        if (!token) {
+          const answer = await post(http, port, 'cluster_RegisterNode', BENCH_ENROLL, JSON.stringify({ hostname: identity, identity }));
+          if (answer.status !== 200) {
+            run.failures += 1;
+            return { kind: 'retry' };
+          }
+          token = (JSON.parse(answer.body) as { nodeToken: string }).nodeToken;
+          run.registeredAt.push(Date.now());
+          return { kind: 'ok' };
+        }
+        const answer = await post(http, port, 'cluster_ReportNodeHeartbeat', token, '{}');
+        if (answer.status !== 200) run.failures += 1;
+        return answer.status === 200 ? { kind: 'ok' } : { kind: 'retry' };
+      },
+    });
+  });
+  run.t0 = Date.now();
+  try {
+    for (const loop of loops) loop.start();
+    await sleep(3 * intervalMs + 500);
+  } finally {
+    await Promise.all(loops.map((loop) => loop.stop()));
+    http.destroy();
+    await harness.close();
+  }
+  return run;
+}
+
 /**
  * 7. Fleet start: N agents started at the same instant, each driven by the agent's own
- * HeartbeatLoop (phase offset from its identity, registration as the first beat), against a real
- * coordinator in this process that counts the requests it receives per second. Baseline: the
- * same agents with no phase spreading (a heartbeat every interval after their registration),
- * computed from the measured registration times.
+ * HeartbeatLoop (start-up delay and phase offset from its identity, registration as the first
+ * beat), against a real coordinator in this process that counts the requests it receives per
+ * second. Baselines: the same fleet with no start-up delay (measured), and for the steady
+ * heartbeats a heartbeat every interval from each registration (no phase offset, computed).
  */
 export const fleetStartBenchmark: Benchmark = {
   name: 'fleet-start',
@@ -55,85 +117,42 @@ export const fleetStartBenchmark: Benchmark = {
     const count = full ? 1_000 : 100;
     const intervalSecs = full ? 10 : 1;
     const intervalMs = intervalSecs * 1000;
-    const harness = await createInProcessCoordinator(join(makeTempDir('nodepulse-bench-'), 'nodepulse.db'), systemClock, {
-      heartbeatInterval: intervalSecs,
-    });
-    const { app } = harness.coordinator;
-    const registrations: number[] = [];
-    const heartbeats: number[] = [];
-    app.addHook('onRequest', async (req) => {
-      if (req.url.endsWith('cluster_RegisterNode')) registrations.push(Date.now());
-      else if (req.url.endsWith('cluster_ReportNodeHeartbeat')) heartbeats.push(Date.now());
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    harness.coordinator.start();
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    const http = new HttpAgent({ keepAlive: true, maxSockets: 100 });
-    const registeredAt: number[] = [];
-    let failures = 0;
-    const loops = Array.from({ length: count }, (_, i) => {
-      let token: string | undefined;
-      const identity = `bench-fleet-${i}`;
-      return new HeartbeatLoop({
-        intervalMs,
-        phaseKey: identity,
-        retry: { baseMs: 200, capMs: 2000 },
-        slowRetry: { baseMs: 2000, capMs: 5000, jitter: 'equal' },
-        beat: async () => {
-          if (!token) {
-            const answer = await post(http, port, 'cluster_RegisterNode', BENCH_ENROLL, JSON.stringify({ hostname: identity, identity }));
-            if (answer.status !== 200) {
-              failures += 1;
-              return { kind: 'retry' };
-            }
-            token = (JSON.parse(answer.body) as { nodeToken: string }).nodeToken;
-            registeredAt.push(Date.now());
-            return { kind: 'ok' };
-          }
-          const answer = await post(http, port, 'cluster_ReportNodeHeartbeat', token, '{}');
-          if (answer.status !== 200) failures += 1;
-          return answer.status === 200 ? { kind: 'ok' } : { kind: 'retry' };
-        },
-      });
-    });
-    const t0 = Date.now();
-    try {
-      ctx.log(`fleet-start: ${count} agents started at once, interval ${intervalSecs}s; watching ${3 * intervalSecs}s`);
-      for (const loop of loops) loop.start();
-      await sleep(3 * intervalMs + 500);
-    } finally {
-      await Promise.all(loops.map((loop) => loop.stop()));
-      http.destroy();
-      await harness.close();
-    }
+    ctx.log(`fleet-start: ${count} agents started at once, interval ${intervalSecs}s, start-up delay up to one interval; watching ${3 * intervalSecs}s`);
+    const spread = await runFleet(count, intervalMs, intervalMs);
+    ctx.log(`fleet-start: the same fleet with start-up delay 0; watching ${3 * intervalSecs}s`);
+    const burst = await runFleet(count, intervalMs, 0);
     const seconds = 2 * intervalSecs;
+    // From the start: registrations and heartbeats together, the load the coordinator sees.
+    const fromStart = (run: FleetRun) => flatness(histogram([...run.registrations, ...run.heartbeats], run.t0, seconds));
     // Steady phase: the two intervals after the first (registrations are over, every node is on its slot).
-    const steady = histogram(heartbeats, t0 + intervalMs, seconds);
-    const fromStart = histogram([...registrations, ...heartbeats], t0, seconds);
-    const naiveTimes = registeredAt.flatMap((at) => [1, 2, 3].map((k) => at + k * intervalMs));
-    const naive = histogram(naiveTimes, t0 + intervalMs, seconds);
-    const steadyFlat = flatness(steady);
-    const startFlat = flatness(fromStart);
-    const naiveFlat = flatness(naive);
+    const steady = (run: FleetRun) => flatness(histogram(run.heartbeats, run.t0 + intervalMs, seconds));
+    const naiveTimes = burst.registeredAt.flatMap((at) => [1, 2, 3].map((k) => at + k * intervalMs));
+    const naive = flatness(histogram(naiveTimes, burst.t0 + intervalMs, seconds));
+    const [start, startBurst, steadySpread] = [fromStart(spread), fromStart(burst), steady(spread)];
+    const firstSecond = (run: FleetRun) => histogram(run.registrations, run.t0, 1)[0] ?? 0;
+    const failures = spread.failures + burst.failures;
     return {
       name: 'fleet-start',
       title: this.title,
       command: 'npm run bench -- --only fleet-start --scale full',
       runtime: `in-process: createCoordinator + SqliteStore (temp file) listening on 127.0.0.1; ${count} HeartbeatLoop instances (src/agent/heartbeat-loop.ts) over keep-alive HTTP`,
       figures: [
-        figure('heartbeats/s max/mean, 2 intervals after the first', steadyFlat.ratio, 'x', { baseline: naiveFlat.ratio, goal: '<= 2x mean', met: steadyFlat.ratio <= 2 }),
-        figure('heartbeats/s max, 2 intervals after the first', steadyFlat.max, 'req/s', { baseline: naiveFlat.max }),
-        figure('heartbeats/s mean, 2 intervals after the first', steadyFlat.mean, 'req/s', { baseline: naiveFlat.mean }),
-        figure('all requests/s max/mean, first 2 intervals (registrations included)', startFlat.ratio, 'x', { goal: '<= 2x mean', met: startFlat.ratio <= 2 }),
-        figure('registrations in the first second', histogram(registrations, t0, 1)[0] ?? 0, `of ${count}`),
-        figure('failed requests', failures, 'requests', { goal: '0', met: failures === 0 }),
+        figure('all requests/s max/mean, first 2 intervals (registrations included)', start.ratio, 'x', { baseline: startBurst.ratio, goal: '<= 2x mean', met: start.ratio <= 2 }),
+        figure('all requests/s max, first 2 intervals', start.max, 'req/s', { baseline: startBurst.max }),
+        figure('registrations in the first second', firstSecond(spread), `of ${count}`, { baseline: firstSecond(burst) }),
+        figure('heartbeats/s max/mean, 2 intervals after the first', steadySpread.ratio, 'x', { baseline: naive.ratio, goal: '<= 2x mean', met: steadySpread.ratio <= 2 }),
+        figure('heartbeats/s mean, 2 intervals after the first', steadySpread.mean, 'req/s', { baseline: naive.mean }),
+        figure('failed requests (both runs)', failures, 'requests', { goal: '0', met: failures === 0 }),
       ],
       notes: [
-        `${count} agents started in the same millisecond; each registers at once (its first beat), then heartbeats on its phase slot (offset from its identity).`,
-        'Baseline: the same registrations followed by a heartbeat every interval from the registration (no phase offset), computed from the measured registration times.',
+        `${count} agents started in the same millisecond; each waits until its own phase slot (offset from its identity, at most one interval: the agent's default startupDelay), registers, then heartbeats on that slot.`,
+        'Baseline of the start figures: the same fleet with startupDelay 0 (every agent registers at once), measured in the same run.',
+        'Baseline of the heartbeat figures: a heartbeat every interval from each registration of the startupDelay 0 run (no phase offset), computed from the measured registration times.',
       ],
-      detail: { steady, fromStart, naive, registrations: registrations.length, heartbeats: heartbeats.length },
+      detail: {
+        spread: { fromStart: histogram([...spread.registrations, ...spread.heartbeats], spread.t0, seconds), steady: histogram(spread.heartbeats, spread.t0 + intervalMs, seconds) },
+        burst: { fromStart: histogram([...burst.registrations, ...burst.heartbeats], burst.t0, seconds) },
+      },
     };
   },
 };
