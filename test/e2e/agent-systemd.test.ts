@@ -54,7 +54,7 @@ describe('systemd units', () => {
 
     it(`${unit} is hardened, runs node directly and does not restart on a config error`, () => {
       const d = directives(unit);
-      expect(d.get('ExecStart')).toMatch(/^\/usr\/bin\/node \/opt\/nodepulse\/dist\/cli\/main\.js /);
+      expect(d.get('ExecStart')).toMatch(/^\/usr\/bin\/node (--[a-z-]+ )*\/opt\/nodepulse\/dist\/(cli\/main|bundle\/nodepulse)\.js /);
       expect(d.get('ExecStart')).not.toMatch(/npm/);
       expect(d.get('DynamicUser')).toBe('yes');
       expect(d.get('NoNewPrivileges')).toBe('yes');
