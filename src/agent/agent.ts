@@ -92,6 +92,8 @@ export class Agent {
     this.loop = new HeartbeatLoop({
       intervalMs: deps.config.heartbeatInterval * 1000,
       phaseKey: deps.identity,
+      // A fleet started at once (a data-centre power-on, a rollout) registers spread over one interval.
+      startupDelayMs: (deps.config.startupDelay ?? deps.config.heartbeatInterval) * 1000,
       beat: () => this.session.beat(),
       retry: { baseMs: deps.config.retryBaseDelay * 1000, capMs: retryCap },
       slowRetry: { baseMs: deps.config.authRetryDelay * 1000, capMs: Math.max(deps.config.authRetryDelay * 1000, retryCap), jitter: 'equal' },

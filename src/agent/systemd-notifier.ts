@@ -37,7 +37,12 @@ export interface SystemdNotifierOptions {
   logger: Logger;
   spawn?: NotifySpawn;
   pid?: number;
+  /** Milliseconds on a monotonic-enough clock; Date.now by default. */
+  now?: () => number;
 }
+
+/** Watchdog pings go at most this often, as a share of the timeout: each ping is a process. */
+const WATCHDOG_PING_SHARE = 1 / 4;
 
 export class SystemdNotifier implements ServiceNotifier {
   readonly watchdogMs: number | undefined;
@@ -46,6 +51,8 @@ export class SystemdNotifier implements ServiceNotifier {
   private readonly spawn: NotifySpawn;
   private disabled = false;
   private watchdogInFlight = false;
+  private lastPingAt: number | undefined;
+  private readonly now: () => number;
   private failureLogged = false;
 
   constructor(options: SystemdNotifierOptions) {
@@ -53,6 +60,7 @@ export class SystemdNotifier implements ServiceNotifier {
     this.watchdogMs = this.socket ? watchdogTimeoutMs(options.env, options.pid ?? process.pid) : undefined;
     this.logger = options.logger;
     this.spawn = options.spawn ?? spawnNotify;
+    this.now = options.now ?? Date.now;
   }
 
   get enabled(): boolean {
@@ -70,6 +78,10 @@ export class SystemdNotifier implements ServiceNotifier {
   watchdog(): void {
     // No watchdog configured: a ping per heartbeat would only cost a process.
     if (this.watchdogMs === undefined || this.watchdogInFlight) return;
+    // Progress within the last quarter of the timeout was reported already: systemd needs no more.
+    const now = this.now();
+    if (this.lastPingAt !== undefined && now - this.lastPingAt < this.watchdogMs * WATCHDOG_PING_SHARE) return;
+    this.lastPingAt = now;
     this.watchdogInFlight = true;
     this.send('WATCHDOG=1', () => (this.watchdogInFlight = false));
   }

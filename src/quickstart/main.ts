@@ -64,7 +64,7 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
     NODEPULSE_ENROLL_TOKEN: tokens.enroll,
   });
   await waitReady(url, coordinator);
-  const agent = start(['agent', 'run', '--coordinator', url, '--state-dir', join(dataDir, 'agent')], { NODEPULSE_TOKEN: tokens.enroll });
+  const agent = start(['agent', 'run', '--coordinator', url, '--state-dir', join(dataDir, 'agent')], { NODEPULSE_TOKEN: tokens.enroll, NODEPULSE_STARTUP_DELAY: '0' });
   process.stdout.write(
     [
       '',

@@ -17,7 +17,7 @@ function startAsPid1(coordinatorUrl: string, deregisterTimeout: string) {
   args.push('--coordinator', coordinatorUrl, '--state-dir', join(makeTempDir(), 'state'), '--log-level', 'debug');
   return spawnProcess('unshare', args, {
     name: 'agent-as-pid1',
-    env: { NODEPULSE_TOKEN: E2E_ENROLL, NODEPULSE_DEREGISTER_TIMEOUT: deregisterTimeout, NODEPULSE_RETRY_MAX_DELAY: '1' },
+    env: { NODEPULSE_TOKEN: E2E_ENROLL, NODEPULSE_DEREGISTER_TIMEOUT: deregisterTimeout, NODEPULSE_RETRY_MAX_DELAY: '1', NODEPULSE_STARTUP_DELAY: '0' },
   });
 }
 

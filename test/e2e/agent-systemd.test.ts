@@ -107,10 +107,9 @@ while True:
         print(message.decode(), flush=True)
 `;
 
-const hasPython = spawnSync('python3', ['--version']).status === 0;
-
 describe('the agent under a Type=notify unit', () => {
-  it.skipIf(!hasPython)('sends READY=1, then WATCHDOG=1 on heartbeats and STOPPING=1 on SIGTERM through systemd-notify, and hides the socket from checks', async () => {
+  // python3 stands in for systemd's notify socket (Node cannot bind a unix datagram socket); it is on every machine of this kind.
+  it('sends READY=1, then WATCHDOG=1 on heartbeats and STOPPING=1 on SIGTERM through systemd-notify, and hides the socket from checks', async () => {
     const dir = makeTempDir('nodepulse-notify-');
     const socketPath = join(dir, 'notify.sock');
     writeFileSync(join(dir, 'standin.py'), NOTIFY_SOCKET_STANDIN);
@@ -120,7 +119,7 @@ describe('the agent under a Type=notify unit', () => {
     const coordinator = await startCoordinatorProcess({ args: FAST });
     const config = join(dir, 'agent.yaml');
     writeFileSync(config, ['checks:', '  - {name: no-notify-socket, type: command, command: [sh, -c, \'test -z "$NOTIFY_SOCKET"\']}', ''].join('\n'));
-    const { proc } = startAgent(coordinator.url, { args: ['--config', config], env: { NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '120000000' } });
+    const { proc } = startAgent(coordinator.url, { args: ['--config', config], env: { NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '4000000' } });
     await systemd.waitForLine(/^READY=1$/, 30_000);
     await waitForRegistration(proc);
     await waitFor(() => systemd.stdoutLines.filter((l) => l === 'WATCHDOG=1').length >= 3, 20_000, { message: 'three watchdog pings' });

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent, type AgentDeps } from '../../../src/agent/agent.ts';
 import { AgentConfigSchema, type AgentConfig } from '../../../src/agent/config.ts';
+import { nextSlot, phaseOffsetMs } from '../../../src/agent/schedule.ts';
 import { type Coordinator, CoordinatorError } from '../../../src/agent/coordinator-client.ts';
 import type { Probes } from '../../../src/agent/probes.ts';
 import type { ServiceNotifier } from '../../../src/agent/systemd-notifier.ts';
@@ -60,9 +61,10 @@ class FakeCoordinator implements Coordinator {
   }
 }
 
+/** The agent's config for these tests; it registers at once (startupDelay 0) unless a test says otherwise. */
 function config(extra: Record<string, unknown> = {}): AgentConfig {
   return loadConfig(AgentConfigSchema, {
-    flags: { coordinator: 'http://x', heartbeatInterval: 10, collectorTimeout: 1, retryMaxDelay: 8, authRetryDelay: 60, labels: { zone: 'a' }, ...extra },
+    flags: { coordinator: 'http://x', heartbeatInterval: 10, collectorTimeout: 1, retryMaxDelay: 8, authRetryDelay: 60, labels: { zone: 'a' }, startupDelay: 0, ...extra },
   });
 }
 
@@ -113,6 +115,23 @@ describe('agent', () => {
     expect(beats.every((b) => b.token === 'npn_token1')).toBe(true);
     expect(beats[0]?.body.agent?.rssBytes).toBeGreaterThan(0);
     expect(beats.every((b) => b.body.facts === undefined)).toBe(true);
+    await agent.stop(5_000);
+  });
+
+  it('waits for its own slot within one interval before it registers, unless startupDelay says otherwise', async () => {
+    const coordinator = new FakeCoordinator();
+    const cfg = loadConfig(AgentConfigSchema, { flags: { coordinator: 'http://x', heartbeatInterval: 10, collectorTimeout: 1 } });
+    expect(cfg.startupDelay).toBeUndefined();
+    const agent = makeAgent(coordinator, cfg);
+    await agent.start();
+    const startedAt = Date.now();
+    const slotIn = nextSlot(startedAt, 10_000, phaseOffsetMs('id-1', 10_000)) - startedAt;
+    expect(slotIn).toBeGreaterThan(200); // for this identity and start time; the slot lies within the interval
+    expect(slotIn).toBeLessThanOrEqual(10_000);
+    await vi.advanceTimersByTimeAsync(slotIn - 100);
+    expect(coordinator.of('register')).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(coordinator.of('register')).toHaveLength(1);
     await agent.stop(5_000);
   });
 

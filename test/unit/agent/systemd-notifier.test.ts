@@ -25,6 +25,11 @@ function fakeSpawn(): { spawn: NotifySpawn; spawned: Spawned[] } {
 }
 
 const SYSTEMD_ENV = { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '120000000', WATCHDOG_PID: '4242' };
+/** A clock that moves by `stepMs` on every reading. */
+const ticking = (stepMs: number) => {
+  let at = 0;
+  return () => (at += stepMs);
+};
 const enoent = () => Object.assign(new Error('spawn systemd-notify ENOENT'), { code: 'ENOENT' });
 
 describe('systemd notifier', () => {
@@ -56,7 +61,7 @@ describe('systemd notifier', () => {
 
   it('pings the watchdog, but never starts a second ping while one is still on its way', () => {
     const { spawn, spawned } = fakeSpawn();
-    const notifier = new SystemdNotifier({ env: SYSTEMD_ENV, logger, spawn, pid: 4242 });
+    const notifier = new SystemdNotifier({ env: SYSTEMD_ENV, logger, spawn, pid: 4242, now: ticking(60_000) });
     expect(notifier.watchdogMs).toBe(120_000);
     notifier.watchdog();
     notifier.watchdog();
@@ -64,6 +69,18 @@ describe('systemd notifier', () => {
     spawned[0]?.child.emit('exit', 0, null);
     notifier.watchdog();
     expect(spawned.map((s) => s.args)).toEqual([['WATCHDOG=1'], ['WATCHDOG=1']]);
+  });
+
+  it('pings at most every quarter of the watchdog timeout, however often the loop makes progress', () => {
+    const { spawn, spawned } = fakeSpawn();
+    let at = 0;
+    const notifier = new SystemdNotifier({ env: SYSTEMD_ENV, logger, spawn, pid: 4242, now: () => at });
+    for (; at <= 100_000; at += 10_000) {
+      notifier.watchdog();
+      for (const s of spawned) s.child.emit('exit', 0, null);
+    }
+    // 120 s timeout: a ping at 0, 30 s, 60 s and 90 s of heartbeats every 10 s.
+    expect(spawned).toHaveLength(4);
   });
 
   it('does not ping without a watchdog for this process (no WATCHDOG_USEC, or another WATCHDOG_PID)', () => {
@@ -94,7 +111,7 @@ describe('systemd notifier', () => {
     expect(throwing.enabled).toBe(false);
 
     const { spawn, spawned } = fakeSpawn();
-    const notifier = new SystemdNotifier({ env: SYSTEMD_ENV, logger, spawn, pid: 4242 });
+    const notifier = new SystemdNotifier({ env: SYSTEMD_ENV, logger, spawn, pid: 4242, now: ticking(60_000) });
     for (let i = 0; i < 3; i++) {
       notifier.watchdog();
       spawned[i]?.child.emit('exit', 1, null);
