@@ -41,8 +41,12 @@ export type Logger = winston.Logger;
 /** JSON lines on stdout (journald and container runtimes collect them), readable on a terminal. */
 export function createLogger(options: LoggerOptions): Logger {
   const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  // winston runs every format before its transports compare levels: drop a line below the
+  // logger's level (which a reload may change) first, so a debug line at level info costs nothing.
+  const enabled = winston.format((info) => (logger.isLevelEnabled(info.level) ? info : false));
   const format = pretty
     ? winston.format.combine(
+        enabled(),
         redactFormat(),
         winston.format.timestamp(),
         winston.format.colorize(),
@@ -51,14 +55,15 @@ export function createLogger(options: LoggerOptions): Logger {
           return `${String(timestamp)} ${level} [${String(component)}] ${String(message)}${extra}`;
         }),
       )
-    : winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json());
+    : winston.format.combine(enabled(), redactFormat(), winston.format.timestamp(), winston.format.json());
   const transport = options.stream
     ? new winston.transports.Stream({ stream: options.stream })
     : new winston.transports.Console();
-  return winston.createLogger({
+  const logger: Logger = winston.createLogger({
     level: options.level,
     defaultMeta: { component: options.component },
     format,
     transports: [transport],
   });
+  return logger;
 }
