@@ -120,28 +120,40 @@ export class NodeService {
 
   /** The node a node token may act as; refuses another node's id, answers 404/410 as the protocol says. */
   private async actingNode(principal: Principal, claimedNodeId: string | undefined): Promise<NodeEntry> {
-    if (principal.kind !== 'node') throw new ApiError('Forbidden', 'Only a node token may act as a node');
-    if (claimedNodeId !== undefined && claimedNodeId !== principal.nodeId) {
-      throw new ApiError('Forbidden', 'A node may act only as itself', { nodeId: claimedNodeId });
-    }
-    const entry = await this.deps.directory.get(principal.nodeId);
-    if (!entry) throw new ApiError('NodeNotFound', 'No such node; register again', { nodeId: principal.nodeId });
-    if (!entry.active) throw new ApiError('NodeTerminated', undefined, { nodeId: principal.nodeId });
-    return entry;
+    const node = actingAs(principal, claimedNodeId);
+    return this.knownActive(node) ?? activeEntry(await this.deps.directory.get(node.nodeId), node);
   }
 
-  async heartbeat(principal: Principal, request: HeartbeatRequest): Promise<HeartbeatResponse> {
-    const entry = await this.actingNode(principal, request.nodeId);
+  /** The node's entry when this replica knows it Active (no store query); undefined when the store must be asked. */
+  private knownActive(node: NodePrincipal): NodeEntry | undefined {
+    const known = this.deps.directory.peek(node.nodeId);
+    return known?.active ? known : undefined;
+  }
+
+  /**
+   * A heartbeat of a node this replica knows is answered synchronously (no promise, no query):
+   * the hot path of a fleet. Reports (facts, health, labels) are hard state and wait for the store.
+   */
+  heartbeat(principal: Principal, request: HeartbeatRequest): HeartbeatResponse | Promise<HeartbeatResponse> {
+    const known = this.knownActive(actingAs(principal, request.nodeId));
+    if (known) return this.beat(known, request);
+    return this.actingNode(principal, request.nodeId).then((entry) => this.beat(entry, request));
+  }
+
+  private beat(entry: NodeEntry, request: HeartbeatRequest): HeartbeatResponse | Promise<HeartbeatResponse> {
     const now = this.deps.clock.now();
     this.deps.heartbeats.record(entry.nodeId, now);
     if (request.agent) this.deps.agentReports.record(entry.instanceId, request.agent, now);
-    if (request.facts || request.health || request.labels) {
-      await this.deps.store.recordInstanceReport(entry.instanceId, { facts: request.facts, health: request.health, labels: request.labels, now });
-    }
-    if (request.health) this.deps.onHealthReport?.(entry.instanceId);
-    const response: HeartbeatResponse = {};
-    if (this.deps.healthCheckPending(entry.instanceId) && !request.health) response.healthCheckRequested = true;
-    return response;
+    const answer = (): HeartbeatResponse => {
+      if (request.health) this.deps.onHealthReport?.(entry.instanceId);
+      const response: HeartbeatResponse = {};
+      if (this.deps.healthCheckPending(entry.instanceId) && !request.health) response.healthCheckRequested = true;
+      return response;
+    };
+    if (!request.facts && !request.health && !request.labels) return answer();
+    return this.deps.store
+      .recordInstanceReport(entry.instanceId, { facts: request.facts, health: request.health, labels: request.labels, now })
+      .then(answer);
   }
 
   async deregister(principal: Principal, request: DeregisterRequest): Promise<void> {
@@ -183,4 +195,22 @@ export class NodeService {
     const dropped = await this.deps.heartbeats.flush(this.deps.store);
     for (const nodeId of dropped) this.deps.directory.markTerminated(nodeId);
   }
+}
+
+type NodePrincipal = Extract<Principal, { kind: 'node' }>;
+
+/** The node a token acts as: only a node token, and only as itself. */
+function actingAs(principal: Principal, claimedNodeId: string | undefined): NodePrincipal {
+  if (principal.kind !== 'node') throw new ApiError('Forbidden', 'Only a node token may act as a node');
+  if (claimedNodeId !== undefined && claimedNodeId !== principal.nodeId) {
+    throw new ApiError('Forbidden', 'A node may act only as itself', { nodeId: claimedNodeId });
+  }
+  return principal;
+}
+
+/** 404 for a node the store does not know, 410 for one it knows Terminated. */
+function activeEntry(entry: NodeEntry | undefined, node: NodePrincipal): NodeEntry {
+  if (!entry) throw new ApiError('NodeNotFound', 'No such node; register again', { nodeId: node.nodeId });
+  if (!entry.active) throw new ApiError('NodeTerminated', undefined, { nodeId: node.nodeId });
+  return entry;
 }

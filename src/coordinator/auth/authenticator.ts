@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
-import type { NodeDirectory } from '../state/node-directory.ts';
+import type { NodeDirectory, NodeEntry } from '../state/node-directory.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
 import type { Permission, Principal } from './principal.ts';
 import { bearerToken, hashToken, hashesEqual, nodeIdOfToken } from './tokens.ts';
@@ -30,27 +30,32 @@ export class Authenticator {
    * not know is 404 NodeNotFound only where a node acts as itself (heartbeat, deregister: the
    * agent then registers afresh); anywhere else it is just an invalid token (401).
    */
-  async authenticate(header: string | undefined, permission: Permission): Promise<Principal> {
+  /**
+   * The answer is synchronous when memory knows the token (a known node, a cached operator
+   * token): the heartbeat path then costs no promise. Throws (synchronously, or by rejecting).
+   */
+  authenticate(header: string | undefined, permission: Permission): Principal | Promise<Principal> {
     const token = bearerToken(header);
     if (!token) throw new ApiError('Unauthorized', 'Missing bearer token: send Authorization: Bearer <token>');
     const hash = hashToken(token);
     const nodeId = nodeIdOfToken(token);
     if (nodeId !== undefined) {
-      const entry = await this.directory.get(nodeId);
-      if (!entry && permission === 'node') throw new ApiError('NodeNotFound', 'The node of this token is unknown; register again', { nodeId });
-      if (!entry) throw new ApiError('Unauthorized', 'Invalid token');
-      if (!hashesEqual(entry.tokenHash, hash)) throw new ApiError('Unauthorized', 'Invalid token');
-      return { kind: 'node', nodeId, clusterId: entry.clusterId, instanceId: entry.instanceId };
+      const known = this.directory.peek(nodeId);
+      if (known) return nodePrincipal(known, hash, permission, nodeId);
+      return this.directory.get(nodeId).then((entry) => nodePrincipal(entry, hash, permission, nodeId));
     }
-    const record = await this.operatorToken(hash);
-    if (!record || !hashesEqual(record.hash, hash)) throw new ApiError('Unauthorized', 'Invalid or revoked token');
-    return { kind: 'operator', role: record.role, clusterId: record.clusterId, tokenId: record.id };
+    const cached = this.cachedOperatorToken(hash);
+    if (cached) return operatorPrincipal(cached, hash);
+    return this.lookUpOperatorToken(hash).then((record) => operatorPrincipal(record, hash));
   }
 
-  private async operatorToken(hash: string): Promise<TokenRecord | undefined> {
-    const now = this.clock.now();
+  private cachedOperatorToken(hash: string): TokenRecord | undefined {
     const cached = this.cache.get(hash);
-    if (cached && cached.expiresAt > now) return cached.record;
+    return cached && cached.expiresAt > this.clock.now() ? cached.record : undefined;
+  }
+
+  private async lookUpOperatorToken(hash: string): Promise<TokenRecord | undefined> {
+    const now = this.clock.now();
     const record = await this.store.findTokenByHash(hash);
     if (record) this.cache.set(hash, { record, expiresAt: now + this.cacheMs });
     else this.cache.delete(hash);
@@ -61,4 +66,15 @@ export class Authenticator {
   invalidate(): void {
     this.cache.clear();
   }
+}
+
+function nodePrincipal(entry: NodeEntry | undefined, hash: string, permission: Permission, nodeId: string): Principal {
+  if (!entry && permission === 'node') throw new ApiError('NodeNotFound', 'The node of this token is unknown; register again', { nodeId });
+  if (!entry || !hashesEqual(entry.tokenHash, hash)) throw new ApiError('Unauthorized', 'Invalid token');
+  return { kind: 'node', nodeId, clusterId: entry.clusterId, instanceId: entry.instanceId };
+}
+
+function operatorPrincipal(record: TokenRecord | undefined, hash: string): Principal {
+  if (!record || !hashesEqual(record.hash, hash)) throw new ApiError('Unauthorized', 'Invalid or revoked token');
+  return { kind: 'operator', role: record.role, clusterId: record.clusterId, tokenId: record.id };
 }

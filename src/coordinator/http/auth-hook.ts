@@ -13,17 +13,33 @@ declare module 'fastify' {
   }
 }
 
-/** Checks the token and role of every route that declares a permission, before its body is read. */
+/**
+ * Checks the token and role of every route that declares a permission, before its body is read.
+ * A callback hook: a token memory knows is admitted without a promise (the heartbeat path).
+ */
 export function installAuth(app: FastifyInstance, authenticator: Authenticator): void {
   app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const permission = request.routeOptions.config.permission;
-    if (!permission) return;
-    const principal = await authenticator.authenticate(request.headers.authorization, permission);
-    if (!allows(principal, permission)) {
-      throw new ApiError('Forbidden', `This token (${principal.kind === 'node' ? 'node' : principal.role}) may not ${permission === 'read' ? 'read' : `act as ${permission}`} here`);
+    if (!permission) return done();
+    const admit = (principal: Principal) => {
+      if (!allows(principal, permission)) {
+        throw new ApiError('Forbidden', `This token (${principal.kind === 'node' ? 'node' : principal.role}) may not ${permission === 'read' ? 'read' : `act as ${permission}`} here`);
+      }
+      request.principal = principal;
+    };
+    let pending: Promise<Principal> | undefined;
+    let refused: Error | undefined;
+    try {
+      const result = authenticator.authenticate(request.headers.authorization, permission);
+      if (result instanceof Promise) pending = result;
+      else admit(result);
+    } catch (error) {
+      refused = error as Error;
     }
-    request.principal = principal;
+    // done() runs the rest of the request: called outside the try, so a later failure is not taken for ours.
+    if (!pending) return done(refused);
+    pending.then(admit).then(() => done(), done);
   });
 }
 

@@ -19,6 +19,11 @@ export class NodeDirectory {
 
   constructor(private readonly store: Store) {}
 
+  /** The entry if this replica already knows the node, without asking the store. */
+  peek(nodeId: string): NodeEntry | undefined {
+    return this.entries.get(nodeId);
+  }
+
   async get(nodeId: string): Promise<NodeEntry | undefined> {
     const cached = this.entries.get(nodeId);
     if (cached) return cached;
