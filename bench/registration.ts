@@ -62,11 +62,8 @@ export const registrationBenchmark: Benchmark = {
         runtime: `coordinator: ${ctx.runtime.describe}, SQLite WAL synchronous=NORMAL (a commit survives kill -9); autocannon in the runner`,
         figures: [
           figure('registrations/s vs raw SQLite commits', result.requestsPerSec, 'req/s', { baseline, goal: '>= 2000/s', met: result.requestsPerSec >= 2000 }),
-          figure('registrations/s vs bare Fastify', result.requestsPerSec, 'req/s', {
-            baseline: bareRate,
-            goal: '>= 0.167x (2000 of the ~12k/s Fastify ceiling)',
-            met: result.requestsPerSec >= bareRate / 6,
-          }),
+          // The machine's HTTP ceiling of the moment, for scale: the goal is the absolute rate above.
+          figure('registrations/s vs bare Fastify', result.requestsPerSec, 'req/s', { baseline: bareRate }),
           figure('registration p50 latency', result.p50Ms, 'ms'),
           figure('registration p99 latency', result.p99Ms, 'ms'),
           figure('failed registrations', result.non2xx + result.errors, 'requests', { goal: '0', met: result.non2xx + result.errors === 0 }),
@@ -75,7 +72,7 @@ export const registrationBenchmark: Benchmark = {
         notes: [
           `${count} registrations, each with its own hostname and identity, after a warm-up; info logging on (one line per registration, as in production).`,
           'Baselines: raw one-row SQLite commits/s (WAL, synchronous=NORMAL) in this process, and the bare Fastify route under the same HTTP load (the machine\'s HTTP ceiling at that moment).',
-          'The 2000/s goal was set when bare Fastify reached ~12k/s here; on a busier machine compare the Fastify ratio (goal 0.167x).',
+          'The goal is the absolute 2000/s durable registrations; the Fastify ratio shows how much of the HTTP ceiling of the moment a registration takes.',
         ],
         detail: { result: { ...result, tokens: undefined }, proc },
       };
