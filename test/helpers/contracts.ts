@@ -3,11 +3,11 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
 /**
- * Validators for the published OpenAPI excerpts in ../shared/contracts (Nexigon Hub's cluster
- * actions for seed 000, Feldera's cluster events for seed 004). The 000 schemas use
- * `unevaluatedProperties: false`, so extra fields fail.
+ * Validators for the published OpenAPI excerpts (Nexigon Hub's cluster actions for seed 000,
+ * Feldera's cluster events for seed 004), copied unchanged into test/fixtures/contracts so a
+ * clone tests on its own. The 000 schemas use `unevaluatedProperties: false`, so extra fields fail.
  */
-const CONTRACTS = new URL('../../../shared/contracts/', import.meta.url);
+const CONTRACTS = new URL('../fixtures/contracts/', import.meta.url);
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { UUID_PATTERN } from './uuid-v7.ts';
 
-/** Feldera's published shapes (shared/contracts/feldera-cluster-events.openapi.json), kept exactly. */
+/** Feldera's published shapes (test/fixtures/contracts/feldera-cluster-events.openapi.json), kept exactly. */
 
 export const MonitorStatusSchema = Type.Unsafe<'InitialUnhealthy' | 'Unhealthy' | 'Healthy'>({
   type: 'string',
