@@ -42,7 +42,7 @@ export function createMetrics(parts: {
     help: `Agents whose latest heartbeat through this replica reported an event-loop stall of ${AGENT_STALL_MS / 1000} s or more`,
     registers: [registry],
     collect() {
-      this.set(parts.agentReports.stalls().stalled);
+      this.set(parts.agentReports.stalled);
     },
   });
   new Gauge({
@@ -50,7 +50,7 @@ export function createMetrics(parts: {
     help: 'The longest event-loop stall in the agents’ latest heartbeats through this replica',
     registers: [registry],
     collect() {
-      this.set(parts.agentReports.stalls().longestMs / 1000);
+      this.set(parts.agentReports.longestStallMs() / 1000);
     },
   });
   new Gauge({

@@ -64,9 +64,8 @@ export function installClosingGuard(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async () => {
-    if (closing) throw new ApiError('ShuttingDown');
-  });
+  // A callback hook: every request passes here, heartbeats included, and a promise each would cost.
+  app.addHook('onRequest', (_request, _reply, done) => done(closing ? new ApiError('ShuttingDown') : undefined));
 }
 
 /** JSON bodies; an absent or empty body is `{}` so seed 000's "No fields" actions accept a bare POST. */

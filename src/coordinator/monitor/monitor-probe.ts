@@ -30,7 +30,7 @@ function observeRunner(tallies: readonly InstanceTally[], agents: AgentReports):
     disabled: sum('disabled'),
     capacity: sum('capacity'),
     consumed: sum('consumed'),
-    stalledAgents: agents.stalls().stalled,
+    stalledAgents: agents.stalled,
   };
 }
 

@@ -16,9 +16,12 @@ export const AGENT_STALL_MS = 1000;
  */
 export class AgentReports {
   private readonly byInstance = new Map<number, AgentReport>();
+  /** Kept as reports arrive, so the monitor and /metrics never walk the fleet for it. */
+  private stalledCount = 0;
 
   record(instanceId: number, report: AgentSelfReport, at: number): void {
     const known = this.byInstance.get(instanceId);
+    this.stalledCount += Number(isStall(report)) - Number(known !== undefined && isStall(known));
     if (!known) {
       this.byInstance.set(instanceId, { eventLoopDelayMs: report.eventLoopDelayMs, rssBytes: report.rssBytes, at });
       return;
@@ -32,19 +35,24 @@ export class AgentReports {
     return this.byInstance.get(instanceId);
   }
 
-  /** How many agents' latest report shows a stall of AGENT_STALL_MS or more, and the longest reported. */
-  stalls(): { stalled: number; longestMs: number } {
-    let stalled = 0;
-    let longestMs = 0;
-    for (const report of this.byInstance.values()) {
-      if (report.eventLoopDelayMs >= AGENT_STALL_MS) stalled += 1;
-      longestMs = Math.max(longestMs, report.eventLoopDelayMs);
-    }
-    return { stalled, longestMs };
+  /** How many agents' latest report shows a stall of AGENT_STALL_MS or more. */
+  get stalled(): number {
+    return this.stalledCount;
+  }
+
+  /** The longest stall in the agents' latest reports (walks them: for a scrape, not a request). */
+  longestStallMs(): number {
+    let longest = 0;
+    for (const report of this.byInstance.values()) longest = Math.max(longest, report.eventLoopDelayMs);
+    return longest;
   }
 
   /** The instance is gone (deleted): forget its agent. */
   forget(instanceId: number): void {
+    const known = this.byInstance.get(instanceId);
+    if (known && isStall(known)) this.stalledCount -= 1;
     this.byInstance.delete(instanceId);
   }
 }
+
+const isStall = (report: AgentSelfReport) => report.eventLoopDelayMs >= AGENT_STALL_MS;

@@ -5,8 +5,8 @@ import type { ExpiredNode } from '../store/store.ts';
 export interface SafetyState {
   /** No node is timed out before this time (startup grace, or grace after a takeover or outage). */
   graceUntil: number;
-  /** Clusters whose mass termination is held, with the time the hold began. */
-  heldSince: Map<number, number>;
+  /** Clusters whose mass termination is held: when the hold began, and the latest figures behind it. */
+  held: Map<number, ClusterHold>;
   /** Clusters an operator released: their held terminations go ahead on the next sweep. */
   lifted: Set<number>;
 }
@@ -56,7 +56,7 @@ export function decideSweep(input: SweepInput): SweepDecision {
   const holds: ClusterHold[] = [];
   for (const [clusterId, silent] of byCluster) {
     const active = input.activeByCluster.get(clusterId) ?? silent.length;
-    const since = safety.heldSince.get(clusterId) ?? now;
+    const since = safety.held.get(clusterId)?.since ?? now;
     const massSilence =
       settings.massSilence.enabled &&
       active >= settings.massSilence.minNodes &&
@@ -69,6 +69,6 @@ export function decideSweep(input: SweepInput): SweepDecision {
     }
   }
   const held = new Set(holds.map((hold) => hold.clusterId));
-  const released = [...safety.heldSince.keys()].filter((clusterId) => !held.has(clusterId));
+  const released = [...safety.held.keys()].filter((clusterId) => !held.has(clusterId));
   return { terminate, holds, released };
 }

@@ -56,7 +56,7 @@ export interface HoldInForce extends ClusterHold {
  * it starts (or is granted grace again) nobody is timed out.
  */
 export class Sweeper {
-  private readonly safety: SafetyState = { graceUntil: 0, heldSince: new Map(), lifted: new Set() };
+  private readonly safety: SafetyState = { graceUntil: 0, held: new Map(), lifted: new Set() };
   private task: ScheduledTask | undefined;
   /** A sweep due at the next node's deadline, when that comes before the next tick. */
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -67,7 +67,6 @@ export class Sweeper {
   private sweepingSince = 0;
   private running: Promise<SweepResult> | undefined;
   private graceLogged = false;
-  private readonly holdFigures = new Map<number, ClusterHold>();
   /** The store's lift-request counter as last seen; undefined until read after start or a takeover. */
   private liftSequence: number | undefined;
   lastResult: SweepResult | undefined;
@@ -89,7 +88,7 @@ export class Sweeper {
   async stop(): Promise<void> {
     await this.task?.destroy();
     this.task = undefined;
-    clearTimeout(this.deadlineTimer);
+    this.disarmDeadline();
     await this.running?.catch(() => undefined);
   }
 
@@ -132,7 +131,7 @@ export class Sweeper {
     const now = this.deps.clock.now();
     const graceLifted = this.safety.graceUntil > now;
     this.safety.graceUntil = now;
-    const clustersReleased = [...this.safety.heldSince.keys()];
+    const clustersReleased = [...this.safety.held.keys()];
     for (const clusterId of clustersReleased) this.safety.lifted.add(clusterId);
     this.deps.logger.warn('safety holds lifted by an operator', { graceLifted, clustersReleased });
     return { graceLifted, clustersReleased };
@@ -145,10 +144,7 @@ export class Sweeper {
     return {
       sweeping: this.isSweeping(),
       graceUntil: this.safety.graceUntil > now ? this.safety.graceUntil : null,
-      massSilence: [...this.safety.heldSince].map(([clusterId, since]) => {
-        const figures = this.holdFigures.get(clusterId);
-        return { clusterId, since, until: since + maxHoldMs, silent: figures?.silent ?? 0, active: figures?.active ?? 0 };
-      }),
+      massSilence: [...this.safety.held.values()].map((hold) => ({ ...hold, until: hold.since + maxHoldMs })),
     };
   }
 
@@ -203,11 +199,12 @@ export class Sweeper {
    * then too. Healthy nodes' deadlines lie a timeout ahead, so this fires only for silent ones.
    */
   private async armDeadline(): Promise<void> {
-    clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = undefined;
-    if (!this.task || !this.isSweeping()) return;
+    if (!this.task || !this.isSweeping()) return this.disarmDeadline();
     const oldest = await this.deps.store.oldestActiveHeartbeat();
-    if (oldest === null) return;
+    // From here on synchronous: two sweeps ending together leave one timer, and a sweeper
+    // stopped during the query arms nothing.
+    this.disarmDeadline();
+    if (oldest === null || !this.task) return;
     const now = this.deps.clock.now();
     const due = oldest + this.deps.settings.timeoutMs + 1;
     if (due - now >= this.periodMs) return;
@@ -218,6 +215,11 @@ export class Sweeper {
     const at = Math.max(due, now, (last?.finishedAt ?? 0) + DEADLINE_MIN_GAP_MS);
     this.deadlineTimer = setTimeout(() => void this.deadlineSweep(at), at - now);
     this.deadlineTimer.unref();
+  }
+
+  private disarmDeadline(): void {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
   }
 
   /** A deadline sweep distrusts itself like a tick: one that fires late skips its terminations. */
@@ -262,9 +264,9 @@ export class Sweeper {
 
   private applyHolds(holds: readonly ClusterHold[], released: readonly number[]): void {
     for (const hold of holds) {
-      this.holdFigures.set(hold.clusterId, hold);
-      if (!this.safety.heldSince.has(hold.clusterId)) {
-        this.safety.heldSince.set(hold.clusterId, hold.since);
+      const known = this.safety.held.has(hold.clusterId);
+      this.safety.held.set(hold.clusterId, hold);
+      if (!known) {
         this.deps.logger.warn('mass-silence guard: holding terminations; the coordinator network is the likelier culprit', {
           clusterId: hold.clusterId,
           silent: hold.silent,
@@ -274,8 +276,7 @@ export class Sweeper {
       }
     }
     for (const clusterId of released) {
-      this.holdFigures.delete(clusterId);
-      this.safety.heldSince.delete(clusterId);
+      this.safety.held.delete(clusterId);
       this.safety.lifted.delete(clusterId);
       this.deps.logger.info('mass-silence guard: hold ended', { clusterId });
     }
