@@ -21,10 +21,6 @@ export interface AgentInvocation {
   flags: Record<string, unknown>;
 }
 
-function configFileOf(invocation: AgentInvocation): string | undefined {
-  return invocation.configFile ?? (process.env.NODEPULSE_CONFIG || undefined);
-}
-
 /** Runs `step`, or exits 78 with every config problem it reports. */
 function orExitOnConfigError<T>(step: () => T): T {
   try {
@@ -39,7 +35,7 @@ function orExitOnConfigError<T>(step: () => T): T {
 /** Loads the config or exits 78 with every problem listed. */
 function loadOrExit(invocation: AgentInvocation, forRun: boolean): AgentConfig {
   return orExitOnConfigError(() => {
-    const config = loadAgentConfig({ file: configFileOf(invocation), env: process.env, flags: invocation.flags });
+    const config = loadAgentConfig({ file: invocation.configFile, env: process.env, flags: invocation.flags });
     if (forRun) requireRunSettings(config);
     return config;
   });
@@ -118,7 +114,7 @@ function handleSignals(agent: Agent, logger: Logger, current: () => AgentConfig,
 function reload(agent: Agent, logger: Logger, current: () => AgentConfig, replace: (c: AgentConfig) => void, invocation: AgentInvocation): void {
   let next: AgentConfig;
   try {
-    next = loadAgentConfig({ file: configFileOf(invocation), env: process.env, flags: invocation.flags });
+    next = loadAgentConfig({ file: invocation.configFile, env: process.env, flags: invocation.flags });
     requireRunSettings(next);
   } catch (error) {
     logger.error('config reload failed; keeping the running configuration', { error: (error as Error).message });

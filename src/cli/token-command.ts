@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { systemClock } from '../shared/clock.ts';
-import { printTable } from './output.ts';
+import { print, printJson, printTable } from './output.ts';
 
 /** The store flags of the commands that write it directly (the store itself loads in the handler). */
 export const storeOptions = (yargs: Argv) =>
@@ -26,8 +26,8 @@ export const tokenCommand: CommandModule = {
         handler: async (argv) => {
           const [{ withStore }, { createToken }] = await Promise.all([import('./store-access.ts'), import('../coordinator/token-admin.ts')]);
           const created = await withStore(argv, (store) => createToken(store, argv.role, argv.cluster, argv.label, systemClock.now()));
-          if (argv.json) process.stdout.write(`${JSON.stringify(created)}\n`);
-          else process.stdout.write(`${created.token}\n(${created.role} token ${created.id}${created.cluster ? ` for cluster ${created.cluster}` : ''}; it is shown only now)\n`);
+          if (argv.json) printJson(created);
+          else print(`${created.token}\n(${created.role} token ${created.id}${created.cluster ? ` for cluster ${created.cluster}` : ''}; it is shown only now)\n`);
         },
       })
       .command({
@@ -37,7 +37,7 @@ export const tokenCommand: CommandModule = {
         handler: async (argv) => {
           const [{ withStore }, { listTokens }] = await Promise.all([import('./store-access.ts'), import('../coordinator/token-admin.ts')]);
           const tokens = await withStore(argv, listTokens);
-          if (argv.json) process.stdout.write(`${JSON.stringify(tokens)}\n`);
+          if (argv.json) printJson(tokens);
           else printTable(tokens.map((token) => ({ ...token, cluster: token.cluster ?? '', revokedAt: token.revokedAt ?? '' })), ['id', 'role', 'cluster', 'label', 'createdAt', 'revokedAt']);
         },
       })
@@ -51,7 +51,7 @@ export const tokenCommand: CommandModule = {
           if (!revoked) {
             process.stderr.write(`no unrevoked token with id ${String(argv.id)}\n`);
             process.exitCode = 1;
-          } else process.stdout.write(`revoked ${String(argv.id)}\n`);
+          } else print(`revoked ${String(argv.id)}\n`);
         },
       })
       .demandCommand(1),
