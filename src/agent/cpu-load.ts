@@ -25,7 +25,7 @@ export function parseProcStat(text: string): CpuTimes | undefined {
 }
 
 /** /proc/stat on Linux; elsewhere the per-cpu times Node reports, summed. */
-export async function readCpuTimes(): Promise<CpuTimes | undefined> {
+async function readCpuTimes(): Promise<CpuTimes | undefined> {
   try {
     return parseProcStat(await readFile('/proc/stat', 'utf8'));
   } catch {

@@ -1,16 +1,19 @@
 import type { Argv, CommandModule } from 'yargs';
+import { Value } from '@sinclair/typebox/value';
 import { systemClock } from '../shared/clock.ts';
+import { NameText } from '../shared/protocol.ts';
 import { print, printJson } from './output.ts';
 import { storeOptions } from './token-command.ts';
 
-/** A cluster or region name: 1-128 printable characters. */
-const PRINTABLE_NAME = /^[^\u0000-\u001f\u007f]{1,128}$/;
+/** A cluster or region name: 1-128 printable characters, as the API takes it. */
+const NAME = NameText(128);
+const isName = (text: string) => Value.Check(NAME, text);
 
 /** The regions to set: none given keeps them; a `--region` without a value is an error rather than "clear them". */
 function regionsToSet(values: readonly unknown[] | undefined): string[] | undefined {
   if (values === undefined) return undefined;
   const regions = values.map(String);
-  if (regions.length === 0 || !regions.every((region) => PRINTABLE_NAME.test(region))) {
+  if (regions.length === 0 || !regions.every((region) => isName(region))) {
     throw new Error('--region needs a value of 1-128 printable characters (repeat it for several regions)');
   }
   return regions;
@@ -33,7 +36,7 @@ export const clusterCommand: CommandModule = {
             .option('json', { type: 'boolean', default: false, describe: 'Print the cluster as seed 001 shows it (without the controller_* fields)' }),
         handler: async (argv) => {
           const name = String(argv.name);
-          if (!PRINTABLE_NAME.test(name)) throw new Error('cluster name must be 1-128 printable characters');
+          if (!isName(name)) throw new Error('cluster name must be 1-128 printable characters');
           const regions = regionsToSet(argv.region);
           const { withStore } = await import('./store-access.ts');
           const { toClusterSummary } = await import('../coordinator/clusters/cluster-view.ts');

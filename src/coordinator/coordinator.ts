@@ -49,7 +49,7 @@ export interface Coordinator {
 /** Pending health checks are re-read from the store this often (requests made through another replica). */
 const HEALTH_CHECK_REFRESH_MS = 5000;
 /** Each replica says it is alive this often; the monitor counts replicas seen within three times that. */
-export const REPLICA_PRESENCE_MS = 10_000;
+const REPLICA_PRESENCE_MS = 10_000;
 
 /** Wires the coordinator's parts together from its dependencies. */
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {

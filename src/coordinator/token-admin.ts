@@ -1,3 +1,4 @@
+import { clusterNamesById } from './clusters/cluster-names.ts';
 import { toRfc3339 } from '../shared/clock.ts';
 import { ApiError } from '../shared/errors.ts';
 import { hashToken, newOperatorToken } from './auth/tokens.ts';
@@ -32,10 +33,7 @@ export interface TokenListing {
 
 export async function listTokens(store: Store): Promise<TokenListing[]> {
   const tokens = await store.listTokens();
-  const names = new Map<number, string>();
-  for (const token of tokens) {
-    if (token.clusterId !== null && !names.has(token.clusterId)) names.set(token.clusterId, (await store.findClusterById(token.clusterId))?.name ?? '?');
-  }
+  const names = await clusterNamesById(store, tokens.flatMap((token) => (token.clusterId === null ? [] : [token.clusterId])));
   return tokens.map((token) => ({
     id: token.id,
     role: token.role,

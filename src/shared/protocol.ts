@@ -180,9 +180,9 @@ export type ClusterNode = Static<typeof ClusterNode>;
 export const GetDetailsResponse = Type.Object({ nodes: Type.Array(ClusterNode) }, { additionalProperties: false });
 export type GetDetailsResponse = Static<typeof GetDetailsResponse>;
 
-// cluster_CleanupInactiveNodes: seed 000's CleanupInactiveClusterNodesAction has no fields (it sweeps every cluster).
-export const CleanupInactiveNodesRequest = Type.Object({});
-
-// coordinator_LiftSafetyHolds (nodepulse): no fields; it lifts the holds of every cluster.
-export const LiftSafetyHoldsRequest = Type.Object({});
+/**
+ * A body with no fields: cluster_CleanupInactiveNodes (seed 000's CleanupInactiveClusterNodesAction
+ * sweeps every cluster) and coordinator_LiftSafetyHolds (lifts the holds of every cluster).
+ */
+export const NoFieldsRequest = Type.Object({});
 export const EmptyResponse = Type.Object({}, { additionalProperties: false });

@@ -28,11 +28,9 @@ export class Authenticator {
   /**
    * The caller of a route that needs `permission`. A node token of a node the coordinator does
    * not know is 404 NodeNotFound only where a node acts as itself (heartbeat, deregister: the
-   * agent then registers afresh); anywhere else it is just an invalid token (401).
-   */
-  /**
-   * The answer is synchronous when memory knows the token (a known node, a cached operator
-   * token): the heartbeat path then costs no promise. Throws (synchronously, or by rejecting).
+   * agent then registers afresh); anywhere else it is just an invalid token (401). The answer is
+   * synchronous when memory knows the token (a known node, a cached operator token): the
+   * heartbeat path then costs no promise. Throws (synchronously, or by rejecting).
    */
   authenticate(header: string | undefined, permission: Permission): Principal | Promise<Principal> {
     const token = bearerToken(header);

@@ -109,7 +109,7 @@ const readOnly = Object.fromEntries(READ_ONLY_FIELDS.map((field) => [field, Type
 const writable = (withDefaults: boolean) => {
   const d = (value: unknown) => (withDefaults ? { default: value } : {});
   return {
-    hostname: Type.String({ minLength: 1, maxLength: HOSTNAME_MAX_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f]*$' }),
+    hostname: NameText(HOSTNAME_MAX_LENGTH),
     capacity_adjustment: Type.Optional(CapacityAdjustment(d('1.00'))),
     enabled: Type.Optional(Type.Boolean(d(true))),
     managed_by_policy: Type.Optional(Type.Boolean(d(true))),

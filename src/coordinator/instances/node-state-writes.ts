@@ -6,7 +6,7 @@ import type { Instance } from './instance-schemas.ts';
  * instance without one (or with a failing check). An admin may only describe a host no agent has
  * registered yet: provisioning, provision-fail, installed, deprovisioning, deprovision-fail.
  */
-export const DERIVED_ONLY_STATES: readonly Instance['node_state'][] = ['ready', 'unavailable'];
+const DERIVED_ONLY_STATES: readonly Instance['node_state'][] = ['ready', 'unavailable'];
 
 /** A 400 naming one field of the body, shaped like a schema validation failure. */
 export function invalidField(path: string, message: string): ApiError {

@@ -1,3 +1,4 @@
+import { clusterNamesById } from '../clusters/cluster-names.ts';
 import type { AgentReports } from '../state/agent-reports.ts';
 import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
 import type { InstanceRecord, NodeRecord, Store } from '../store/store.ts';
@@ -17,10 +18,7 @@ export async function loadSnapshots(
   agents?: AgentReports,
 ): Promise<InstanceSnapshot[]> {
   const nodes = new Map((await store.latestNodes(instances.map((instance) => instance.id))).map((node) => [node.instanceId, node]));
-  const names = new Map<number, string>();
-  for (const clusterId of new Set(instances.map((instance) => instance.clusterId))) {
-    names.set(clusterId, (await store.findClusterById(clusterId))?.name ?? '');
-  }
+  const names = await clusterNamesById(store, instances.map((instance) => instance.clusterId));
   return instances.map((instance) => {
     const latestNode = nodes.get(instance.id);
     return {

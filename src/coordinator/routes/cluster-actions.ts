@@ -2,14 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
   ACTION_PREFIX,
-  CleanupInactiveNodesRequest,
   DeregisterRequest,
   EmptyResponse,
   GetDetailsRequest,
   GetDetailsResponse,
   HeartbeatRequest,
   HeartbeatResponse,
-  LiftSafetyHoldsRequest,
+  NoFieldsRequest,
   RegisterNodeRequest,
   RegisterNodeResponse,
 } from '../../shared/protocol.ts';
@@ -61,7 +60,7 @@ export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = asy
 
   app.post(`${ACTION_PREFIX}cluster_CleanupInactiveNodes`, {
     config: { permission: 'admin' },
-    schema: { tags, operationId: 'cluster_CleanupInactiveNodes', body: CleanupInactiveNodesRequest, response: { 200: EmptyResponse, ...errors } },
+    schema: { tags, operationId: 'cluster_CleanupInactiveNodes', body: NoFieldsRequest, response: { 200: EmptyResponse, ...errors } },
     handler: async () => {
       await sweeper.sweep();
       return {};
@@ -73,7 +72,7 @@ export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = asy
     schema: {
       tags: ['coordinator'],
       operationId: 'coordinator_LiftSafetyHolds',
-      body: LiftSafetyHoldsRequest,
+      body: NoFieldsRequest,
       response: {
         200: Type.Object({
           graceLifted: Type.Boolean(),
