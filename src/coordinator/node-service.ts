@@ -175,8 +175,7 @@ export class NodeService {
 
   /** Seed 000's ClusterNode; uptime is derived on read and frozen at termination. */
   toClusterNode(node: NodeRecord, now: number): ClusterNode {
-    const pending = node.status === 'Active' ? this.deps.heartbeats.pendingFor(node.nodeId) : undefined;
-    const lastHeartbeat = Math.max(node.lastHeartbeat, pending ?? 0);
+    const lastHeartbeat = this.deps.heartbeats.newestFor(node);
     const end = node.terminatedAt ?? now;
     const out: ClusterNode = {
       nodeId: node.nodeId,

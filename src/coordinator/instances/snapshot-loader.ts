@@ -1,14 +1,8 @@
 import { clusterNamesById } from '../clusters/cluster-names.ts';
 import type { AgentReports } from '../state/agent-reports.ts';
 import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
-import type { InstanceRecord, NodeRecord, Store } from '../store/store.ts';
+import type { InstanceRecord, Store } from '../store/store.ts';
 import type { InstanceSnapshot } from './instance-view.ts';
-
-/** Newest heartbeat of a node: the store's value merged with the one still in the buffer. */
-export function lastHeartbeatOf(node: NodeRecord, heartbeats: HeartbeatBuffer): number {
-  const pending = node.status === 'Active' ? heartbeats.pendingFor(node.nodeId) : undefined;
-  return Math.max(node.lastHeartbeat, pending ?? 0);
-}
 
 /** Loads what the derived fields of these instances need: their latest nodes, cluster names and agents' reports. */
 export async function loadSnapshots(
@@ -24,7 +18,7 @@ export async function loadSnapshots(
     return {
       instance,
       latestNode,
-      lastSeen: latestNode ? lastHeartbeatOf(latestNode, heartbeats) : null,
+      lastSeen: latestNode ? heartbeats.newestFor(latestNode) : null,
       clusterName: names.get(instance.clusterId) ?? '',
       agent: agents?.get(instance.id),
     };

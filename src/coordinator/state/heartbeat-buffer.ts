@@ -1,4 +1,4 @@
-import type { Store } from '../store/store.ts';
+import type { NodeRecord, Store } from '../store/store.ts';
 
 /**
  * Heartbeat timestamps are soft state: kept here and written to the store in one batch at most
@@ -18,6 +18,12 @@ export class HeartbeatBuffer {
   /** The newest heartbeat not yet written (or being written), if any. */
   pendingFor(nodeId: string): number | undefined {
     return this.pending.get(nodeId) ?? this.writing.get(nodeId);
+  }
+
+  /** A node's newest heartbeat: the store's value, or a newer one still here (only an Active node's counts). */
+  newestFor(node: Pick<NodeRecord, 'nodeId' | 'status' | 'lastHeartbeat'>): number {
+    const pending = node.status === 'Active' ? this.pendingFor(node.nodeId) : undefined;
+    return Math.max(node.lastHeartbeat, pending ?? 0);
   }
 
   get size(): number {
