@@ -204,6 +204,7 @@ export class Agent {
     const facts = this.facts.facts();
     this.sent = { facts: factsFingerprint(facts), factsAt: Date.now(), healthRuns: -1, labels: JSON.stringify(this.config.labels) };
     this.adoptInterval(registration.heartbeatIntervalSecs);
+    this.adoptRetryCap(registration.retryMaxDelaySecs);
   }
 
   private onHeartbeatResponse(response: HeartbeatResponse): void {
@@ -222,13 +223,24 @@ export class Agent {
   }
 
   /**
+   * The coordinator's backoff cap wins over the config: its grace after its own downtime lasts a
+   * timeout plus this cap, so an agent that backed off further could be timed out while alive.
+   */
+  private adoptRetryCap(secs: number | undefined): void {
+    if (secs === undefined || !(secs > 0) || secs * 1000 === this.loop.retryCapMs) return;
+    this.deps.logger.info('retry backoff cap set by the coordinator', { retryMaxDelaySecs: secs });
+    this.loop.setRetryCap(secs * 1000);
+    this.warnOnShortWatchdog();
+  }
+
+  /**
    * The loop may rightly go this long without completing a beat: the longest wait between two
-   * attempts (interval, network backoff cap, slow retry after 401/403) plus one request. The
-   * retry settings are those the loop was built with (a reload does not change them).
+   * attempts (interval, network backoff cap, slow retry after 401/403) plus one request.
+   * The network cap is the coordinator's once it has said one.
    */
   private longestPauseMs(): number {
-    const { retryMaxDelay, authRetryDelay, requestTimeout } = this.deps.config;
-    return Math.max(this.loop.interval, retryMaxDelay * 1000, authRetryDelay * 1000) + requestTimeout * 1000;
+    const { authRetryDelay, requestTimeout } = this.deps.config;
+    return Math.max(this.loop.interval, this.loop.retryCapMs, authRetryDelay * 1000) + requestTimeout * 1000;
   }
 
   private warnOnShortWatchdog(): void {

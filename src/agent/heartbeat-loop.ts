@@ -56,6 +56,7 @@ export class HeartbeatLoop {
   private readonly timers: Timers;
   private intervalMs: number;
   private offsetMs: number;
+  private retry: BackoffPolicy;
   private timer: unknown;
   private running = false;
   private inFlight: Promise<void> | undefined;
@@ -70,6 +71,7 @@ export class HeartbeatLoop {
     this.timers = options.timers ?? realTimers;
     this.intervalMs = options.intervalMs;
     this.offsetMs = phaseOffsetMs(options.phaseKey, options.intervalMs);
+    this.retry = options.retry;
   }
 
   /** Starts with a beat (the registration) after the start-up delay, then follows the schedule. */
@@ -103,6 +105,16 @@ export class HeartbeatLoop {
     if (this.running && !this.inFlight && this.failures === 0) {
       this.schedule(Math.max(0, nextHeartbeatAt(this.clock.now(), intervalMs, this.offsetMs) - this.clock.now()));
     }
+  }
+
+  /** The longest backoff after a transient failure (the coordinator's grace after its own downtime is built on it). */
+  get retryCapMs(): number {
+    return this.retry.capMs;
+  }
+
+  /** Adopts a new cap of the transient-failure backoff from the next failure on. */
+  setRetryCap(capMs: number): void {
+    if (capMs > 0) this.retry = { ...this.retry, capMs };
   }
 
   /** Beats as soon as possible (after the one in flight, if any). */
@@ -160,7 +172,7 @@ export class HeartbeatLoop {
       this.immediate = 0;
       return Math.max(0, nextHeartbeatAt(startedAt, this.intervalMs, this.offsetMs) - now);
     }
-    const policy = outcome.kind === 'slow-retry' ? this.options.slowRetry : this.options.retry;
+    const policy = outcome.kind === 'slow-retry' ? this.options.slowRetry : this.retry;
     const delay = backoffDelayMs(this.failures, policy, random);
     this.failures += 1;
     return delay;

@@ -29,6 +29,8 @@ export interface Registration {
   nodeId: string;
   nodeToken: string;
   heartbeatIntervalSecs: number;
+  /** The longest retry backoff the coordinator asks for (absent from an older coordinator). */
+  retryMaxDelaySecs?: number | undefined;
 }
 
 export interface SessionHooks {
@@ -91,7 +93,12 @@ export class NodeSession {
     }
     try {
       const response = await coordinator.register(token, hooks.registerBody());
-      this.registration = { nodeId: response.nodeId, nodeToken: response.nodeToken, heartbeatIntervalSecs: response.heartbeatIntervalSecs };
+      this.registration = {
+        nodeId: response.nodeId,
+        nodeToken: response.nodeToken,
+        heartbeatIntervalSecs: response.heartbeatIntervalSecs,
+        retryMaxDelaySecs: response.retryMaxDelaySecs,
+      };
       this.setState('connected', 'info', 'connected to the coordinator');
       logger.info('registered', { nodeId: response.nodeId, identity: this.options.identity(), heartbeatIntervalSecs: response.heartbeatIntervalSecs });
       hooks.onRegistered(this.registration);

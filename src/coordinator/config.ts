@@ -39,6 +39,12 @@ export const CoordinatorConfigSchema = Type.Object(
       maximum: 600_000,
       description: 'A sweep tick later than this (ms) skips its terminations',
     }),
+    agentRetryMaxDelaySecs: Type.Integer({
+      default: 30,
+      minimum: 1,
+      maximum: 3600,
+      description: 'Longest retry backoff agents use (handed out at registration); every timeout grace lasts the timeout plus this',
+    }),
     massSilenceGuard: Type.Boolean({ default: true, description: 'Hold terminations when most of a cluster falls silent at once' }),
     massSilenceThreshold: Type.Number({
       default: 0.5,
@@ -98,6 +104,13 @@ export function withEnvAliases(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export interface TimeoutSettings {
   intervalMs: number;
   timeoutMs: number;
+  /** The longest retry backoff agents are told to use (they adopt it at registration). */
+  agentRetryMaxDelayMs: number;
+  /**
+   * How long nobody is timed out after a gap in the coordinator's own progress (start, takeover,
+   * store outage, stall): a full timeout after every agent's retry, however far it had backed off.
+   */
+  graceMs: number;
   lateThresholdMs: number;
   duplicateWindowMs: number;
   massSilence: { enabled: boolean; threshold: number; minNodes: number; maxHoldMs: number };
@@ -116,6 +129,8 @@ export function resolveTimeouts(config: CoordinatorConfig): TimeoutSettings {
   return {
     intervalMs: intervalSecs * 1000,
     timeoutMs: timeoutSecs * 1000,
+    agentRetryMaxDelayMs: config.agentRetryMaxDelaySecs * 1000,
+    graceMs: (timeoutSecs + config.agentRetryMaxDelaySecs) * 1000,
     lateThresholdMs: config.sweepLateThresholdMs,
     duplicateWindowMs: (config.duplicateIdentityWindowSecs || Math.ceil(1.5 * intervalSecs)) * 1000,
     massSilence: {

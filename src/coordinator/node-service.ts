@@ -104,7 +104,7 @@ export class NodeService {
       instanceId: result.instanceId,
       supersededNodeId: result.supersededNodeId ?? undefined,
     });
-    return { nodeId, nodeToken: token, heartbeatIntervalSecs: settings.intervalMs / 1000 };
+    return { nodeId, nodeToken: token, heartbeatIntervalSecs: settings.intervalMs / 1000, retryMaxDelaySecs: settings.agentRetryMaxDelayMs / 1000 };
   }
 
   private async clusterForRegistration(principal: Principal, requested: string | undefined): Promise<string> {

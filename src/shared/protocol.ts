@@ -125,6 +125,8 @@ export const RegisterNodeResponse = Type.Object({
   nodeId: Type.String(),
   nodeToken: Type.String(),
   heartbeatIntervalSecs: Type.Integer(),
+  /** nodepulse: the longest retry backoff to use; the coordinator's grace after its own downtime is built on it. */
+  retryMaxDelaySecs: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type RegisterNodeResponse = Static<typeof RegisterNodeResponse>;
 

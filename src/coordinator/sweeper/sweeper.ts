@@ -94,7 +94,7 @@ export class Sweeper {
 
   /** No node is timed out for one full timeout from now: after start, a takeover or a store outage. */
   grantGrace(why: string): void {
-    const until = this.deps.clock.now() + this.deps.settings.timeoutMs;
+    const until = this.deps.clock.now() + this.deps.settings.graceMs;
     if (until <= this.safety.graceUntil) return;
     this.safety.graceUntil = until;
     this.graceLogged = true;
