@@ -111,6 +111,12 @@ export interface TimeoutSettings {
    * store outage, stall): a full timeout after every agent's retry, however far it had backed off.
    */
   graceMs: number;
+  /**
+   * The mass-silence guard counts a node as gone silent past this: halfway between the longest
+   * silence a live node shows in the store (an interval plus a flush) and the shortest a cut node
+   * shows when the first cut node expires (the timeout less an interval).
+   */
+  overdueAfterMs: number;
   lateThresholdMs: number;
   duplicateWindowMs: number;
   massSilence: { enabled: boolean; threshold: number; minNodes: number; maxHoldMs: number };
@@ -131,6 +137,7 @@ export function resolveTimeouts(config: CoordinatorConfig): TimeoutSettings {
     timeoutMs: timeoutSecs * 1000,
     agentRetryMaxDelayMs: config.agentRetryMaxDelaySecs * 1000,
     graceMs: (timeoutSecs + config.agentRetryMaxDelaySecs) * 1000,
+    overdueAfterMs: Math.round((timeoutSecs * 1000 + config.flushIntervalMs) / 2),
     lateThresholdMs: config.sweepLateThresholdMs,
     duplicateWindowMs: (config.duplicateIdentityWindowSecs || Math.ceil(1.5 * intervalSecs)) * 1000,
     massSilence: {
@@ -142,9 +149,21 @@ export function resolveTimeouts(config: CoordinatorConfig): TimeoutSettings {
   };
 }
 
-/** A warning worth logging at start: a timeout under three intervals tolerates only one lost heartbeat. */
-export function timeoutWarning(settings: TimeoutSettings): string | undefined {
-  return settings.timeoutMs < 3 * settings.intervalMs
-    ? `heartbeatTimeout ${settings.timeoutMs / 1000}s is under three heartbeat intervals: two late heartbeats terminate a live node`
-    : undefined;
+/**
+ * Warnings worth logging at start: a timeout under three intervals tolerates only one lost
+ * heartbeat; one not longer than two intervals plus a flush leaves the mass-silence guard no
+ * margin to tell a live node from a cut one before the first cut node expires.
+ */
+export function timeoutWarnings(settings: TimeoutSettings, flushIntervalMs: number): string[] {
+  const warnings: string[] = [];
+  const secs = settings.timeoutMs / 1000;
+  if (settings.timeoutMs < 3 * settings.intervalMs) {
+    warnings.push(`heartbeatTimeout ${secs}s is under three heartbeat intervals: two late heartbeats terminate a live node`);
+  }
+  if (settings.massSilence.enabled && settings.timeoutMs <= 2 * settings.intervalMs + flushIntervalMs) {
+    warnings.push(
+      `heartbeatTimeout ${secs}s is not longer than two intervals plus a heartbeat flush: the mass-silence guard may let the first nodes of a network cut be timed out before it holds`,
+    );
+  }
+  return warnings;
 }

@@ -30,6 +30,8 @@ export interface CoordinatorDeps {
   leaderLock?: LeaderLock | undefined;
   /** How often a replica tries or checks the leader lock (and watches the store); 1 s by default. */
   leaderCheckMs?: number;
+  /** Expired nodes the sweeper terminates per cluster and sweep (tests use a small page). */
+  sweepPageSize?: number;
 }
 
 export interface Coordinator {
@@ -98,6 +100,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       for (const nodeId of nodeIds) directory.markTerminated(nodeId);
       metrics.terminations.inc({ reason: 'HeartbeatTimeout' }, nodeIds.length);
     },
+    onStall: () => metrics.stalls.inc(),
+    ...(deps.sweepPageSize ? { pageSize: deps.sweepPageSize } : {}),
   });
   const activeSweeper = sweeper;
   const monitor = new EventRecorder({
@@ -146,8 +150,11 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const flush = () =>
     nodes.flushHeartbeats().then(
       () => {
-        if (flushFailing) logger.info('writing heartbeats works again');
+        if (!flushFailing) return;
         flushFailing = false;
+        logger.info('writing heartbeats works again');
+        // Heartbeats this replica received meanwhile are in the store only now: a gap in its progress.
+        activeSweeper.grantGrace('store outage');
       },
       (error: unknown) => {
         if (!flushFailing) logger.error('writing heartbeats failed; keeping them for the next try', { error });

@@ -4,7 +4,7 @@ import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
 import { VERSION } from '../shared/version.ts';
 import { type BootstrapToken, installBootstrapTokens } from './auth/bootstrap-tokens.ts';
-import { ADMIN_TOKEN_ENV, CoordinatorConfigSchema, ENROLL_TOKEN_ENV, resolveTimeouts, timeoutWarning, withEnvAliases } from './config.ts';
+import { ADMIN_TOKEN_ENV, CoordinatorConfigSchema, ENROLL_TOKEN_ENV, resolveTimeouts, timeoutWarnings, withEnvAliases } from './config.ts';
 import { createCoordinator } from './coordinator.ts';
 import { DEFAULT_CLUSTER } from './node-service.ts';
 import { migrateWhenReachable } from './store/migrate-when-reachable.ts';
@@ -41,8 +41,7 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
     process.exit(EXIT_CONFIG);
   }
   const logger = createLogger({ level: config.logLevel, component: 'coordinator' });
-  const warning = timeoutWarning(settings);
-  if (warning) logger.warn(warning);
+  for (const warning of timeoutWarnings(settings, config.flushIntervalMs)) logger.warn(warning);
   const unknownEnv = unknownEnvNames(process.env, options.knownEnv);
   // Names only: a value may be a secret.
   if (unknownEnv.length > 0) logger.warn('ignoring unknown NODEPULSE_* environment variables (misspelled?)', { variables: unknownEnv });

@@ -7,6 +7,7 @@ import type { Sweeper } from './sweeper/sweeper.ts';
 export interface CoordinatorMetrics {
   registry: Registry;
   terminations: Counter<'reason'>;
+  stalls: Counter;
 }
 
 /** Prometheus metrics: fleet size, soft-state backlog, sweep cost and every safety hold. */
@@ -21,6 +22,11 @@ export function createMetrics(parts: {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'nodepulse_' });
   const terminations = new Counter({ name: 'nodepulse_node_terminations_total', help: 'Nodes terminated, by reason', labelNames: ['reason'], registers: [registry] });
+  const stalls = new Counter({
+    name: 'nodepulse_coordinator_stalls_total',
+    help: 'Gaps in the coordinator’s own progress (a blocked event loop, a stopped process, a frozen VM), each followed by a timeout grace',
+    registers: [registry],
+  });
   new Gauge({
     name: 'nodepulse_known_active_nodes',
     help: 'Active nodes in this replica’s node directory',
@@ -63,12 +69,12 @@ export function createMetrics(parts: {
   });
   new Gauge({
     name: 'nodepulse_safety_holds',
-    help: 'Safety holds in force (kind=startup_grace|mass_silence)',
+    help: 'Safety holds in force (kind=grace|mass_silence): a timeout grace after the coordinator’s own gap, clusters whose terminations are held',
     labelNames: ['kind'],
     registers: [registry],
     collect() {
       const holds = parts.sweeper()?.holds();
-      this.set({ kind: 'startup_grace' }, holds?.graceUntil ? 1 : 0);
+      this.set({ kind: 'grace' }, holds?.graceUntil ? 1 : 0);
       this.set({ kind: 'mass_silence' }, holds?.massSilence.length ?? 0);
     },
   });
@@ -80,5 +86,5 @@ export function createMetrics(parts: {
       this.set(parts.isLeader?.() === false ? 0 : 1);
     },
   });
-  return { registry, terminations };
+  return { registry, terminations, stalls };
 }

@@ -57,7 +57,7 @@ describe('agent lifecycle against a real coordinator', () => {
     const { proc } = startAgent(coordinator.url);
     const nodeId = await waitForRegistration(proc);
     // Let the coordinator's startup grace (one timeout) pass while the agent is alive.
-    await waitFor(async () => !(await (await fetch(`${coordinator.url}/readyz`)).json()).holds?.startupGraceUntil, 20_000).catch(() => undefined);
+    await waitFor(async () => !(await (await fetch(`${coordinator.url}/readyz`)).json()).holds?.graceUntil, 20_000).catch(() => undefined);
     proc.kill('SIGKILL');
     await proc.waitForExit(10_000);
     const node = await waitFor(async () => {

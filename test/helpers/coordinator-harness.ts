@@ -23,7 +23,7 @@ export interface Harness {
   logs: () => string;
   call: (action: string, token: string | undefined, body?: unknown) => Promise<{ status: number; body: any }>;
   register: (body?: Record<string, unknown>, token?: string) => Promise<{ nodeId: string; nodeToken: string }>;
-  /** Moves time forward past the startup grace. */
+  /** Moves time forward past the startup grace (a timeout plus the agents' backoff cap). */
   passGrace: () => void;
   close: () => Promise<void>;
 }
@@ -34,6 +34,7 @@ export async function startHarness(
   storePath = ':memory:',
   /** A stand-in for the replicas' leader lock: the coordinator then acts as one of several replicas. */
   leaderLock?: LeaderLock,
+  sweepPageSize?: number,
 ): Promise<Harness> {
   const config = loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, ...overrides } });
   const settings = resolveTimeouts(config);
@@ -55,7 +56,7 @@ export async function startHarness(
   let logged = '';
   sink.on('data', (chunk: Buffer) => (logged += chunk.toString()));
   const logger = createLogger({ level: 'debug', component: 'coordinator', pretty: false, stream: sink });
-  const coordinator = await createCoordinator({ store, clock, logger, config, settings, leaderLock });
+  const coordinator = await createCoordinator({ store, clock, logger, config, settings, leaderLock, sweepPageSize });
   coordinator.sweeper.grantGrace('startup');
   const call: Harness['call'] = async (action, token, body) => {
     const response = await coordinator.app.inject({
@@ -78,7 +79,7 @@ export async function startHarness(
       if (response.status !== 200) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);
       return response.body as { nodeId: string; nodeToken: string };
     },
-    passGrace: () => clock.advance(settings.timeoutMs + 1),
+    passGrace: () => clock.advance(settings.graceMs + 1),
     close: async () => {
       await coordinator.stop();
       await store.close();

@@ -12,6 +12,8 @@ export interface MonitorObservation {
     sweepOverdueMs: number | null;
     massSilenceHolds: number;
     graceUntil: string | null;
+    /** What began the grace in force (a stall or a store outage is the coordinator's own trouble). */
+    graceReason: string | null;
   };
   runner: {
     instances: number;
@@ -52,7 +54,9 @@ function judgeCompiler({ compiler }: MonitorObservation): Judgement {
   const problems: string[] = [];
   if (compiler.storeError !== null) problems.push(`store unreachable: ${compiler.storeError}`);
   else if (compiler.pingMs > SLOW_STORE_MS) problems.push(`store slow: ${compiler.pingMs} ms`);
-  if (compiler.lastSweep?.skipped === 'late-tick') problems.push('the last sweep ran late and skipped its terminations');
+  if (compiler.graceReason === 'stall' || compiler.graceReason === 'store outage') {
+    problems.push(`recovering from a ${compiler.graceReason}: no node is timed out until ${compiler.graceUntil}`);
+  }
   if (compiler.sweepOverdueMs !== null && compiler.sweepOverdueMs > 0) problems.push(`the sweeper is ${Math.round(compiler.sweepOverdueMs / 1000)} s overdue`);
   if (compiler.massSilenceHolds > 0) problems.push(`mass-silence guard holding terminations in ${compiler.massSilenceHolds} cluster(s)`);
   const sweep = compiler.lastSweep ? `last sweep ${Math.round(compiler.lastSweep.durationMs)} ms, ${compiler.lastSweep.terminated} timed out` : 'no sweep yet';

@@ -59,6 +59,7 @@ export async function observe(deps: MonitorProbeDeps): Promise<MonitorObservatio
       sweepOverdueMs: sweeper.overdueMs(),
       massSilenceHolds: holds.massSilence.length,
       graceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
+      graceReason: holds.graceWhy,
     },
     runner: observeRunner(tallies, deps.agentReports),
   };

@@ -22,15 +22,20 @@ const Readiness = Type.Object({
   /** Whether this replica runs the sweeper (the holds below are the sweeping replica's). */
   sweeping: Type.Boolean(),
   holds: Type.Object({
-    startupGraceUntil: Type.Union([Type.String(), Type.Null()]),
+    /** No node is timed out before this (a timeout plus the agents' backoff cap after the coordinator's own gap). */
+    graceUntil: Type.Union([Type.String(), Type.Null()]),
+    /** What began the grace: startup, takeover, store outage or stall. */
+    graceReason: Type.Union([Type.String(), Type.Null()]),
     massSilence: Type.Array(
       Type.Object({
         cluster: Type.String(),
         since: Type.String(),
         /** The hold ends by itself then (massSilenceMaxHoldSecs), unless the nodes come back first. */
         until: Type.String(),
+        /** Nodes silent past the overdue mark plus those timed out within the guard's window. */
         silent: Type.Integer(),
         active: Type.Integer(),
+        timedOut: Type.Integer(),
       }),
     ),
   }),
@@ -55,13 +60,15 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsDeps> = async (app, deps) =
       store: storeState,
       sweeping: holds.sweeping,
       holds: {
-        startupGraceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
+        graceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
+        graceReason: holds.graceWhy,
         massSilence: holds.massSilence.map((hold, index) => ({
           cluster: names[index] ?? String(hold.clusterId),
           since: toRfc3339(hold.since),
           until: toRfc3339(hold.until),
           silent: hold.silent,
           active: hold.active,
+          timedOut: hold.timedOut,
         })),
       },
     });

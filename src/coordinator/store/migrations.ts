@@ -162,6 +162,13 @@ CREATE TABLE coordinator_replicas (
     // covering index that is ~1.7 ms for 100k nodes instead of ~9 ms. Heartbeats never touch it.
     sql: `CREATE INDEX nodes_active_by_cluster ON nodes (cluster_id) WHERE status = 'Active';`,
   },
+  {
+    version: 7,
+    name: 'timed-out nodes by cluster',
+    // The mass-silence guard counts a cluster's recent time-outs (silent nodes it already
+    // terminated) whenever it judges that cluster: a range of this index, not the cluster's history.
+    sql: `CREATE INDEX nodes_timed_out_by_cluster ON nodes (cluster_id, terminated_at) WHERE termination_reason = 'HeartbeatTimeout';`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {

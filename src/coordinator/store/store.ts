@@ -94,6 +94,15 @@ export interface ExpiredNode {
   lastHeartbeat: number;
 }
 
+/** One cluster's silent Active nodes, counted exactly (an aggregate, not a page). */
+export interface SilenceCounts {
+  clusterId: number;
+  /** Silent since before the expiry cutoff. */
+  expired: number;
+  /** Silent since before the overdue cutoff (the expired ones among them). */
+  overdue: number;
+}
+
 export interface HeartbeatWrite {
   nodeId: string;
   at: number;
@@ -187,8 +196,12 @@ export interface Store {
   terminateNode(nodeId: string, reason: TerminationReason, now: number): Promise<boolean>;
   /** One batch; returns the node ids that are no longer Active (their heartbeats were dropped). */
   writeHeartbeats(batch: readonly HeartbeatWrite[]): Promise<string[]>;
-  /** Active nodes whose last heartbeat is older than the cutoff, oldest first (index range scan). */
-  findExpiredNodes(cutoff: number, limit: number): Promise<ExpiredNode[]>;
+  /** Active nodes whose last heartbeat is older than the cutoff, oldest first (index range scan); of one cluster when given. */
+  findExpiredNodes(cutoff: number, limit: number, clusterId?: number): Promise<ExpiredNode[]>;
+  /** Every cluster with an Active node silent since before `expiredBefore`, with its exact counts. */
+  silenceByCluster(expiredBefore: number, overdueBefore: number): Promise<SilenceCounts[]>;
+  /** Nodes timed out (HeartbeatTimeout) per cluster at or after that cluster's window start. */
+  countTimedOut(windowStarts: ReadonlyMap<number, number>): Promise<Map<number, number>>;
   /** The oldest last heartbeat of any Active node (index order), null when none is Active: the next deadline. */
   oldestActiveHeartbeat(): Promise<number | null>;
   countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>>;

@@ -1,74 +1,137 @@
 import type { TimeoutSettings } from '../config.ts';
-import type { ExpiredNode } from '../store/store.ts';
 
-/** Safety holds in force, carried from one sweep to the next. */
-export interface SafetyState {
-  /** No node is timed out before this time (startup grace, or grace after a takeover or outage). */
-  graceUntil: number;
-  /** Clusters whose mass termination is held: when the hold began, and the latest figures behind it. */
-  held: Map<number, ClusterHold>;
-  /** Clusters an operator released: their held terminations go ahead on the next sweep. */
-  lifted: Set<number>;
+/**
+ * The sweeper's judgement as a pure function: which clusters' expired nodes are timed out now,
+ * and which mass-silence holds start, go on or end. It judges each cluster's state, not one
+ * sweep's harvest: agents spread their heartbeats over the interval, so after a network cut the
+ * cut nodes expire a few at a time, but every one of them is overdue before the first expires.
+ */
+
+/** Exact counts of one cluster with at least one expired node (or a hold in force). */
+export interface ClusterSilence {
+  clusterId: number;
+  /** Active nodes silent longer than the timeout. */
+  expired: number;
+  /** Active nodes silent longer than `overdueAfterMs` (the expired ones among them). */
+  overdue: number;
+  /** Active nodes. */
+  active: number;
+  /** Nodes timed out within the guard's window (see `guardWindowStart`). */
+  timedOut: number;
 }
+
+/** A cluster whose terminations are held, with the figures behind the hold. */
+export interface ClusterHold {
+  clusterId: number;
+  /** Overdue plus recently timed-out nodes. */
+  silent: number;
+  active: number;
+  timedOut: number;
+  since: number;
+  /** When the silent share first fell back under the threshold while held (agents returning from backoff). */
+  clearSince?: number | undefined;
+}
+
+/** What the guard remembers of a cluster between sweeps. */
+export type ClusterGuard =
+  | ({ state: 'held' } & ClusterHold)
+  /** A hold that ended with nodes still silent (lifted, run out, settled): its expired nodes go, until none is left. */
+  | { state: 'let-through'; clusterId: number; why: LetThroughReason };
+
+export type LetThroughReason = 'lifted' | 'hold-expired' | 'settled';
 
 export interface SweepInput {
   now: number;
-  /** Active nodes silent longer than the timeout. */
-  expired: readonly ExpiredNode[];
-  /** Active node count per cluster that has expired nodes. */
-  activeByCluster: ReadonlyMap<number, number>;
-  /** The tick ran late: its view of "silent" is unreliable. */
-  late: boolean;
+  /** Every cluster with an expired node; a held cluster missing here has no silent node left. */
+  clusters: readonly ClusterSilence[];
   settings: TimeoutSettings;
-  safety: SafetyState;
+  /** No node is timed out before this time (grace after the coordinator's own gap). */
+  graceUntil: number;
+  guard: ReadonlyMap<number, ClusterGuard>;
 }
 
-export interface ClusterHold {
-  clusterId: number;
-  silent: number;
-  active: number;
-  since: number;
-}
-
-export type SkipReason = 'startup-grace' | 'late-tick' | 'not-leader';
+export type HoldEnd = 'nodes-back' | 'settled' | 'hold-expired' | 'drained';
 
 export interface SweepDecision {
-  terminate: ExpiredNode[];
-  holds: ClusterHold[];
-  /** Clusters whose hold ended (released, expired, or no longer needed). */
-  released: number[];
-  skipped?: SkipReason;
+  /** Clusters whose expired nodes are timed out now. */
+  terminate: number[];
+  /** The guard's state for the next sweep. */
+  guard: Map<number, ClusterGuard>;
+  started: ClusterHold[];
+  ended: { clusterId: number; why: HoldEnd }[];
+  skipped?: 'grace';
 }
 
-/** The sweeper's whole judgement, as a pure function: which silent nodes to time out now. */
-export function decideSweep(input: SweepInput): SweepDecision {
-  const { now, settings, safety } = input;
-  if (now < safety.graceUntil) return { terminate: [], holds: [], released: [], skipped: 'startup-grace' };
-  if (input.late) return { terminate: [], holds: [], released: [], skipped: 'late-tick' };
+/** The silent share of a cluster is over the threshold: its network, not its hosts, is the likelier culprit. */
+export function isMassSilence(cluster: ClusterSilence, settings: TimeoutSettings): boolean {
+  const { enabled, minNodes, threshold } = settings.massSilence;
+  const size = cluster.active + cluster.timedOut;
+  return enabled && size >= minNodes && cluster.overdue + cluster.timedOut > threshold * size;
+}
 
-  const byCluster = new Map<number, ExpiredNode[]>();
-  for (const node of input.expired) {
-    const list = byCluster.get(node.clusterId) ?? [];
-    list.push(node);
-    byCluster.set(node.clusterId, list);
+/**
+ * Where a cluster's window of recent time-outs starts: one timeout back, but never before its
+ * last hold ended, so the nodes an operator or the time bound let through are not held again.
+ */
+export function guardWindowStart(now: number, settings: TimeoutSettings, holdEndedAt: number | undefined): number {
+  return Math.max(now - settings.timeoutMs, holdEndedAt ?? -Infinity);
+}
+
+export function decideSweep(input: SweepInput): SweepDecision {
+  const { now, settings } = input;
+  if (now < input.graceUntil) return { terminate: [], guard: new Map(input.guard), started: [], ended: [], skipped: 'grace' };
+  const decision: SweepDecision = { terminate: [], guard: new Map(), started: [], ended: [] };
+  const seen = new Set<number>();
+  for (const cluster of input.clusters) {
+    seen.add(cluster.clusterId);
+    judgeCluster(cluster, input.guard.get(cluster.clusterId), now, settings, decision);
   }
-  const terminate: ExpiredNode[] = [];
-  const holds: ClusterHold[] = [];
-  for (const [clusterId, silent] of byCluster) {
-    const active = input.activeByCluster.get(clusterId) ?? silent.length;
-    const since = safety.held.get(clusterId)?.since ?? now;
-    const massSilence =
-      settings.massSilence.enabled &&
-      active >= settings.massSilence.minNodes &&
-      silent.length > settings.massSilence.threshold * active;
-    const holdExpired = now - since >= settings.massSilence.maxHoldMs;
-    if (massSilence && !holdExpired && !safety.lifted.has(clusterId)) {
-      holds.push({ clusterId, silent: silent.length, active, since });
-    } else {
-      terminate.push(...silent);
-    }
+  for (const [clusterId, previous] of input.guard) {
+    if (seen.has(clusterId)) continue;
+    decision.ended.push({ clusterId, why: previous.state === 'held' ? 'nodes-back' : 'drained' });
   }
-  const held = new Set(holds.map((hold) => hold.clusterId));
-  const released = [...safety.held.keys()].filter((clusterId) => !held.has(clusterId));
-  return { terminate, holds, released };
+  return decision;
+}
+
+function judgeCluster(cluster: ClusterSilence, previous: ClusterGuard | undefined, now: number, settings: TimeoutSettings, decision: SweepDecision): void {
+  const { clusterId } = cluster;
+  if (cluster.expired === 0) {
+    if (previous) decision.ended.push({ clusterId, why: previous.state === 'held' ? 'nodes-back' : 'drained' });
+    return;
+  }
+  if (previous?.state === 'let-through') {
+    decision.guard.set(clusterId, previous);
+    decision.terminate.push(clusterId);
+    return;
+  }
+  const held = previous?.state === 'held' ? previous : undefined;
+  if (held && now - held.since >= settings.massSilence.maxHoldMs) {
+    letThrough(clusterId, 'hold-expired', decision);
+    return;
+  }
+  const figures = { clusterId, silent: cluster.overdue + cluster.timedOut, active: cluster.active, timedOut: cluster.timedOut };
+  if (isMassSilence(cluster, settings)) {
+    const hold: ClusterHold = { ...figures, since: held?.since ?? now };
+    decision.guard.set(clusterId, { state: 'held', ...hold });
+    if (!held) decision.started.push(hold);
+    return;
+  }
+  if (!held) {
+    decision.terminate.push(clusterId);
+    return;
+  }
+  // Back under the threshold while held: agents return from their backoff one by one, so the
+  // hold ends only once every agent had its retry (backoff cap plus an interval for its request).
+  const clearSince = held.clearSince ?? now;
+  if (now - clearSince >= settings.agentRetryMaxDelayMs + settings.intervalMs) {
+    letThrough(clusterId, 'settled', decision);
+    return;
+  }
+  decision.guard.set(clusterId, { state: 'held', ...figures, since: held.since, clearSince });
+}
+
+function letThrough(clusterId: number, why: 'settled' | 'hold-expired', decision: SweepDecision): void {
+  decision.ended.push({ clusterId, why });
+  decision.guard.set(clusterId, { state: 'let-through', clusterId, why });
+  decision.terminate.push(clusterId);
 }

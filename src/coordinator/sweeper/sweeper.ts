@@ -3,12 +3,18 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { TimeoutSettings } from '../config.ts';
 import type { Store } from '../store/store.ts';
-import { type ClusterHold, type SafetyState, type SkipReason, decideSweep } from './sweep-decision.ts';
+import { type HoldsView, SafetyHolds } from './safety-holds.ts';
+import { type ClusterHold, type ClusterSilence, decideSweep } from './sweep-decision.ts';
+import { StallWatch } from './stall-watch.ts';
 
-/** One sweep at most terminates this many nodes; the rest follow on the next tick. */
-const SWEEP_BATCH = 50_000;
+/** Expired nodes one sweep reads and terminates per cluster; the rest follow on the next sweep. */
+const DEFAULT_PAGE_SIZE = 50_000;
 /** Deadline sweeps come at most this often: a crowd of deadlines is swept together. */
 const DEADLINE_MIN_GAP_MS = 100;
+/** How often the stall watch looks at the clock. */
+const STALL_WATCH_PERIOD_MS = 250;
+
+export type SkipReason = 'grace' | 'not-leader';
 
 export interface SweepResult {
   terminated: string[];
@@ -25,16 +31,20 @@ export interface SweeperDeps {
   settings: TimeoutSettings;
   logger: Logger;
   schedule: string;
-  /** Writes this replica's buffered heartbeats (a clean-up through a replica that does not sweep). */
+  /** Writes this replica's buffered heartbeats: before the guard counts, and on a clean-up through a replica that does not sweep. */
   flushHeartbeats: () => Promise<void>;
   /** The newest heartbeat of a node still in this replica's buffer (not yet in the store). */
   bufferedHeartbeat: (nodeId: string) => number | undefined;
   /** Told about every node this sweeper terminated. */
   onTerminated: (nodeIds: readonly string[]) => void;
+  /** Told about every stall of the coordinator's own progress. */
+  onStall?: (gapMs: number) => void;
   /** With several replicas only the leader sweeps; absent means always. */
   isLeader?: () => boolean;
   /** Several replicas share the store: lift requests made through another replica arrive through it. */
   sharedStore?: boolean;
+  /** Expired nodes terminated per cluster and sweep (50,000); the guard's counts never depend on it. */
+  pageSize?: number;
 }
 
 export interface LiftResult {
@@ -44,39 +54,45 @@ export interface LiftResult {
   appliedHere: boolean;
 }
 
-/** A mass-silence hold in force, with the figures that caused it. */
-export interface HoldInForce extends ClusterHold {
-  /** The hold ends by itself at this time (massSilenceMaxHoldSecs). */
-  until: number;
-}
-
 /**
- * Runs the sweep on a node-cron schedule and on demand (cluster_CleanupInactiveNodes). It
- * distrusts itself: a tick that ran late skips its terminations, and for one full timeout after
- * it starts (or is granted grace again) nobody is timed out.
+ * Runs the sweep on a node-cron schedule, at the next silent node's deadline, and on demand
+ * (cluster_CleanupInactiveNodes). It distrusts itself: after any gap in the coordinator's own
+ * progress (start, takeover, store outage, stall) nobody is timed out for the grace, and a
+ * cluster that went mostly silent at once is held (the mass-silence guard, sweep-decision.ts).
  */
 export class Sweeper {
-  private readonly safety: SafetyState = { graceUntil: 0, held: new Map(), lifted: new Set() };
+  private readonly safety: SafetyHolds;
+  private readonly stallWatch: StallWatch;
   private task: ScheduledTask | undefined;
   /** A sweep due at the next node's deadline, when that comes before the next tick. */
   private deadlineTimer: NodeJS.Timeout | undefined;
-  private lastTickAt: number | undefined;
   private periodMs = 1000;
   private startedAt = 0;
   /** When this replica last saw another replica sweep: its own sweeps are due only from then. */
   private sweepingSince = 0;
   private running: Promise<SweepResult> | undefined;
-  private graceLogged = false;
-  /** The store's lift-request counter as last seen; undefined until read after start or a takeover. */
+  /** The store's lift-request counter as last seen; undefined until read after start or a grace. */
   private liftSequence: number | undefined;
   lastResult: SweepResult | undefined;
 
-  constructor(private readonly deps: SweeperDeps) {}
+  constructor(private readonly deps: SweeperDeps) {
+    this.safety = new SafetyHolds(deps.settings, deps.logger);
+    this.stallWatch = new StallWatch({
+      clock: deps.clock,
+      periodMs: STALL_WATCH_PERIOD_MS,
+      toleranceMs: deps.settings.lateThresholdMs,
+      onStall: (gapMs) => {
+        this.deps.onStall?.(gapMs);
+        this.grantGrace('stall', { gapMs });
+      },
+    });
+  }
 
-  /** Starts the grace window and the schedule. */
+  /** Starts the grace window, the stall watch and the schedule. */
   start(): void {
     this.startedAt = this.deps.clock.now();
     this.grantGrace('startup');
+    this.stallWatch.start();
     this.task = cron.schedule(this.deps.schedule, () => void this.tick().catch((error: unknown) => this.deps.logger.error('sweep failed', { error })), {
       name: 'sweeper',
       noOverlap: true,
@@ -88,19 +104,20 @@ export class Sweeper {
   async stop(): Promise<void> {
     await this.task?.destroy();
     this.task = undefined;
+    this.stallWatch.stop();
     this.disarmDeadline();
     await this.running?.catch(() => undefined);
   }
 
-  /** No node is timed out for one full timeout from now: after start, a takeover or a store outage. */
-  grantGrace(why: string): void {
-    const until = this.deps.clock.now() + this.deps.settings.graceMs;
-    if (until <= this.safety.graceUntil) return;
-    this.safety.graceUntil = until;
-    this.graceLogged = true;
+  /**
+   * No node is timed out for a timeout plus the agents' backoff cap from now: after start, a
+   * takeover, a store outage or a stall, every agent has retried and been heard by then.
+   */
+  grantGrace(why: string, details: Record<string, unknown> = {}): void {
+    const before = this.safety.grace;
+    this.safety.grantGrace(why, this.deps.clock.now(), details);
     // Lift requests older than this grace were meant for an earlier sweeper, not for this one.
-    this.liftSequence = undefined;
-    this.deps.logger.warn('timeout grace started: no node is timed out until it ends', { why, until: new Date(until).toISOString() });
+    if (this.safety.grace !== before) this.liftSequence = undefined;
   }
 
   private isSweeping(): boolean {
@@ -112,7 +129,7 @@ export class Sweeper {
    * recorded in the shared store, and the sweeping replica applies it on its next tick.
    */
   async requestLift(): Promise<LiftResult> {
-    if (this.isSweeping()) return { ...this.liftHolds(), appliedHere: true };
+    if (this.isSweeping()) return { ...this.safety.lift(this.deps.clock.now()), appliedHere: true };
     await this.deps.store.requestHoldLift(this.deps.clock.now());
     return { graceLifted: false, clustersReleased: [], appliedHere: false };
   }
@@ -123,29 +140,12 @@ export class Sweeper {
     const sequence = await this.deps.store.holdLiftSequence();
     const seen = this.liftSequence;
     this.liftSequence = sequence;
-    if (seen !== undefined && sequence > seen) this.liftHolds();
+    if (seen !== undefined && sequence > seen) this.safety.lift(this.deps.clock.now());
   }
 
-  /** Grace ends now and held terminations go ahead. */
-  private liftHolds(): { graceLifted: boolean; clustersReleased: number[] } {
-    const now = this.deps.clock.now();
-    const graceLifted = this.safety.graceUntil > now;
-    this.safety.graceUntil = now;
-    const clustersReleased = [...this.safety.held.keys()];
-    for (const clusterId of clustersReleased) this.safety.lifted.add(clusterId);
-    this.deps.logger.warn('safety holds lifted by an operator', { graceLifted, clustersReleased });
-    return { graceLifted, clustersReleased };
-  }
-
-  /** The holds in force, for /readyz and the monitor. */
-  holds(): { sweeping: boolean; graceUntil: number | null; massSilence: HoldInForce[] } {
-    const now = this.deps.clock.now();
-    const maxHoldMs = this.deps.settings.massSilence.maxHoldMs;
-    return {
-      sweeping: this.isSweeping(),
-      graceUntil: this.safety.graceUntil > now ? this.safety.graceUntil : null,
-      massSilence: [...this.safety.held.values()].map((hold) => ({ ...hold, until: hold.since + maxHoldMs })),
-    };
+  /** The holds in force, for /readyz, /metrics and the monitor. */
+  holds(): HoldsView & { sweeping: boolean } {
+    return { sweeping: this.isSweeping(), ...this.safety.view(this.deps.clock.now()) };
   }
 
   /**
@@ -158,20 +158,14 @@ export class Sweeper {
     return Math.max(0, this.deps.clock.now() - since - this.periodMs - this.deps.settings.lateThresholdMs);
   }
 
-  /** A scheduled tick: late if the gap since the previous tick exceeds the period by the threshold. */
+  /** A scheduled tick. */
   async tick(): Promise<SweepResult> {
-    const now = this.deps.clock.now();
     if (!this.isSweeping()) {
-      // Another replica sweeps; forget the tick history so the first tick after a takeover is not "late".
-      this.lastTickAt = undefined;
-      this.sweepingSince = now;
+      this.sweepingSince = this.deps.clock.now();
       return { terminated: [], holds: [], skipped: 'not-leader', durationMs: 0 };
     }
     await this.applyRequestedLift();
-    const late = this.lastTickAt !== undefined && now - this.lastTickAt > this.periodMs + this.deps.settings.lateThresholdMs;
-    if (late) this.deps.logger.warn('sweeper tick ran late; skipping this round of terminations', { gapMs: now - (this.lastTickAt ?? now) });
-    this.lastTickAt = now;
-    return this.sweep(late);
+    return this.sweep();
   }
 
   /**
@@ -179,12 +173,12 @@ export class Sweeper {
    * replica that does not sweep it only writes this replica's buffered heartbeats, so the
    * sweeping replica (which sweeps every tick) judges them, under its own grace and holds.
    */
-  async sweep(late = false): Promise<SweepResult> {
+  async sweep(): Promise<SweepResult> {
     if (!this.isSweeping()) {
       await this.deps.flushHeartbeats();
       return { terminated: [], holds: [], skipped: 'not-leader', durationMs: 0 };
     }
-    this.running ??= this.sweepOnce(late).finally(() => {
+    this.running ??= this.sweepOnce().finally(() => {
       this.running = undefined;
     });
     const result = await this.running;
@@ -213,7 +207,7 @@ export class Sweeper {
     // mass-silence hold) is left to the ticks, or this would sweep every few milliseconds.
     if (due <= now && (last?.skipped !== undefined || (last?.holds.length ?? 0) > 0)) return;
     const at = Math.max(due, now, (last?.finishedAt ?? 0) + DEADLINE_MIN_GAP_MS);
-    this.deadlineTimer = setTimeout(() => void this.deadlineSweep(at), at - now);
+    this.deadlineTimer = setTimeout(() => void this.sweep().catch((error: unknown) => this.deps.logger.error('sweep failed', { error })), at - now);
     this.deadlineTimer.unref();
   }
 
@@ -222,63 +216,55 @@ export class Sweeper {
     this.deadlineTimer = undefined;
   }
 
-  /** A deadline sweep distrusts itself like a tick: one that fires late skips its terminations. */
-  private async deadlineSweep(dueAt: number): Promise<void> {
-    const lateByMs = this.deps.clock.now() - dueAt;
-    const late = lateByMs > this.deps.settings.lateThresholdMs;
-    if (late) this.deps.logger.warn('deadline sweep ran late; skipping this round of terminations', { lateByMs });
-    await this.sweep(late).catch((error: unknown) => this.deps.logger.error('sweep failed', { error }));
-  }
-
-  private async sweepOnce(late: boolean): Promise<SweepResult> {
+  private async sweepOnce(): Promise<SweepResult> {
     const started = performance.now();
+    // Whatever runs first after a stall (this sweep, a tick, a timer) must know of it before judging.
+    this.stallWatch.check();
     const now = this.deps.clock.now();
     const cutoff = now - this.deps.settings.timeoutMs;
-    this.noteGraceEnd(now);
-    // A candidate whose newer heartbeat is still in the buffer is alive: judged without waiting for a flush.
-    const expired = (await this.deps.store.findExpiredNodes(cutoff, SWEEP_BATCH)).filter(
-      (node) => (this.deps.bufferedHeartbeat(node.nodeId) ?? 0) < cutoff,
-    );
-    const clusters = [...new Set(expired.map((node) => node.clusterId))];
-    const activeByCluster = clusters.length > 0 ? await this.deps.store.countActiveNodes(clusters) : new Map<number, number>();
-    const decision = decideSweep({ now, expired, activeByCluster, late, settings: this.deps.settings, safety: this.safety });
-    this.applyHolds(decision.holds, decision.released);
-    const terminated =
-      decision.terminate.length > 0 ? await this.deps.store.terminateExpired(decision.terminate.map((node) => node.nodeId), cutoff, now) : [];
+    this.safety.noteGraceEnd(now);
+    const clusters = now < this.safety.grace ? [] : await this.silentClusters(now, cutoff);
+    const decision = decideSweep({ now, clusters, settings: this.deps.settings, graceUntil: this.safety.grace, guard: this.safety.guard });
+    this.safety.apply(decision, now);
+    const terminated = await this.terminate(decision.terminate, cutoff, now);
     if (terminated.length > 0) {
       this.deps.onTerminated(terminated);
       this.deps.logger.info('timed out silent nodes', { count: terminated.length, nodeIds: terminated.slice(0, 20) });
     }
-    const result: SweepResult = { terminated, holds: decision.holds, durationMs: performance.now() - started, finishedAt: this.deps.clock.now() };
+    const holds = this.safety.view(now).massSilence;
+    const result: SweepResult = { terminated, holds, durationMs: performance.now() - started, finishedAt: this.deps.clock.now() };
     if (decision.skipped) result.skipped = decision.skipped;
     this.lastResult = result;
     return result;
   }
 
-  private noteGraceEnd(now: number): void {
-    if (this.graceLogged && now >= this.safety.graceUntil) {
-      this.graceLogged = false;
-      this.deps.logger.info('timeout grace ended');
-    }
+  /**
+   * The exact state of every cluster with an expired node. A sweep with nothing expired costs one
+   * index lookup; otherwise this replica's buffered heartbeats are written first, so no node
+   * that heartbeated counts as silent, and the counts are aggregates, whatever the page size.
+   */
+  private async silentClusters(now: number, cutoff: number): Promise<ClusterSilence[]> {
+    const { store, settings } = this.deps;
+    const oldest = await store.oldestActiveHeartbeat();
+    if (oldest === null || oldest >= cutoff) return [];
+    await this.deps.flushHeartbeats();
+    const silence = await store.silenceByCluster(cutoff, now - settings.overdueAfterMs);
+    if (silence.length === 0) return [];
+    const ids = silence.map((cluster) => cluster.clusterId);
+    const active = await store.countActiveNodes(ids);
+    const timedOut = await store.countTimedOut(new Map(ids.map((id) => [id, this.safety.windowStart(id, now)])));
+    return silence.map((cluster) => ({ ...cluster, active: active.get(cluster.clusterId) ?? 0, timedOut: timedOut.get(cluster.clusterId) ?? 0 }));
   }
 
-  private applyHolds(holds: readonly ClusterHold[], released: readonly number[]): void {
-    for (const hold of holds) {
-      const known = this.safety.held.has(hold.clusterId);
-      this.safety.held.set(hold.clusterId, hold);
-      if (!known) {
-        this.deps.logger.warn('mass-silence guard: holding terminations; the coordinator network is the likelier culprit', {
-          clusterId: hold.clusterId,
-          silent: hold.silent,
-          active: hold.active,
-          threshold: this.deps.settings.massSilence.threshold,
-        });
-      }
+  /** One page of each cluster's expired nodes; a node with a newer heartbeat in the buffer is alive. */
+  private async terminate(clusterIds: readonly number[], cutoff: number, now: number): Promise<string[]> {
+    const terminated: string[] = [];
+    for (const clusterId of clusterIds) {
+      const expired = (await this.deps.store.findExpiredNodes(cutoff, this.deps.pageSize ?? DEFAULT_PAGE_SIZE, clusterId)).filter(
+        (node) => (this.deps.bufferedHeartbeat(node.nodeId) ?? 0) < cutoff,
+      );
+      if (expired.length > 0) terminated.push(...(await this.deps.store.terminateExpired(expired.map((node) => node.nodeId), cutoff, now)));
     }
-    for (const clusterId of released) {
-      this.safety.held.delete(clusterId);
-      this.safety.lifted.delete(clusterId);
-      this.deps.logger.info('mass-silence guard: hold ended', { clusterId });
-    }
+    return terminated;
   }
 }

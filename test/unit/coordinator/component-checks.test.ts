@@ -10,6 +10,14 @@ it('judges the state engine Unhealthy when its sweeper is overdue, and names the
   expect(judgeComponents(HEALTHY, new Set()).compiler.status).toBe('Healthy');
 });
 
+it('judges the state engine Unhealthy while it recovers from its own stall, and says until when', () => {
+  const compiler = { ...HEALTHY.compiler, graceUntil: '2026-01-01T00:01:00.000Z', graceReason: 'stall' };
+  const reports = judgeComponents({ ...HEALTHY, compiler }, new Set(['compiler']));
+  expect(reports.compiler.status).toBe('Unhealthy');
+  expect(reports.compiler.selfInfo).toContain('recovering from a stall: no node is timed out until 2026-01-01T00:01:00.000Z');
+  expect(judgeComponents({ ...HEALTHY, compiler: { ...compiler, graceReason: 'startup' } }, new Set(['compiler'])).compiler.status).toBe('Healthy');
+});
+
 it('tells in the API component how many replicas serve', () => {
   const reports = judgeComponents({ ...HEALTHY, api: { ...HEALTHY.api, replicas: 3 } }, new Set());
   expect(reports.api.resourcesInfo).toBe('this replica leads the sweeper; 3 replica(s) serving');

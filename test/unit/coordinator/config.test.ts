@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { knownEnv } from '../../../src/cli/known-env.ts';
-import { CoordinatorConfigSchema, resolveTimeouts, timeoutWarning } from '../../../src/coordinator/config.ts';
+import { CoordinatorConfigSchema, resolveTimeouts, timeoutWarnings } from '../../../src/coordinator/config.ts';
 import { loadConfig, unknownEnvNames } from '../../../src/shared/config-loader.ts';
 import { ConfigError } from '../../../src/shared/errors.ts';
 
@@ -44,9 +44,20 @@ describe('coordinator config', () => {
   it('defaults the timeout to three intervals plus grace, refuses under two intervals, warns under three', () => {
     const defaults = resolveTimeouts(loadConfig(CoordinatorConfigSchema, {}));
     expect(defaults).toMatchObject({ intervalMs: 10_000, timeoutMs: 35_000 });
-    expect(timeoutWarning(defaults)).toBeUndefined();
+    expect(timeoutWarnings(defaults, 1000)).toEqual([]);
     expect(() => resolveTimeouts(loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, heartbeatTimeout: 19 } }))).toThrow(ConfigError);
-    expect(timeoutWarning(resolveTimeouts(loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, heartbeatTimeout: 25 } })))).toMatch(/under three/);
+    const short = resolveTimeouts(loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, heartbeatTimeout: 25 } }));
+    expect(timeoutWarnings(short, 1000)).toEqual([expect.stringMatching(/under three/)]);
+  });
+
+  it('grants a timeout plus the agents\' backoff cap as grace, and judges overdue halfway between a live and a cut node', () => {
+    const settings = resolveTimeouts(loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, agentRetryMaxDelaySecs: 20 } }));
+    expect(settings).toMatchObject({ timeoutMs: 35_000, agentRetryMaxDelayMs: 20_000, graceMs: 55_000, overdueAfterMs: 18_000 });
+    // Live nodes look silent for up to 11 s in the store (an interval and a flush); cut ones for 25 s when the first expires.
+    expect(settings.overdueAfterMs).toBeGreaterThan(10_000 + 1_000);
+    expect(settings.overdueAfterMs).toBeLessThan(35_000 - 10_000);
+    const tight = resolveTimeouts(loadConfig(CoordinatorConfigSchema, { flags: { heartbeatInterval: 10, heartbeatTimeout: 20 } }));
+    expect(timeoutWarnings(tight, 1000)).toContainEqual(expect.stringMatching(/mass-silence guard may let the first nodes of a network cut/));
   });
 
   it('reads the file NODEPULSE_CONFIG names, unless --config names another', () => {

@@ -7,7 +7,7 @@ import type { Harness } from '../../helpers/coordinator-harness.ts';
 /** A fixed observation and a recorder on a harness's store and clock, for the monitor tests. */
 export const HEALTHY: MonitorObservation = {
   api: { accepting: true, version: '0.1.0', uptimeSecs: 1, leader: true, replicas: 1 },
-  compiler: { store: 'sqlite', storeError: null, pingMs: 1, lastSweep: null, sweepOverdueMs: null, massSilenceHolds: 0, graceUntil: null },
+  compiler: { store: 'sqlite', storeError: null, pingMs: 1, lastSweep: null, sweepOverdueMs: null, massSilenceHolds: 0, graceUntil: null, graceReason: null },
   runner: { instances: 0, expected: 0, active: 0, timedOut: 0, failing: 0, disabled: 0, capacity: 0, consumed: 0, stalledAgents: 0 },
 };
 

@@ -31,12 +31,13 @@ describe('the seed 000 agent protocol', () => {
     });
   });
 
-  it('answers register with the node id, a node token and the heartbeat interval', async () => {
+  it('answers register with the node id, a node token, the heartbeat interval and the backoff cap', async () => {
     const response = await h.call('cluster_RegisterNode', ADMIN, { name: 'only-the-seed-field' });
     expect(response.status).toBe(200);
     expect(response.body.heartbeatIntervalSecs).toBe(10);
+    expect(response.body.retryMaxDelaySecs).toBe(30);
     expect(response.body.nodeToken).toMatch(/^npn_/);
-    const { nodeToken: _token, heartbeatIntervalSecs: _interval, ...seedFields } = response.body;
+    const { nodeToken: _token, heartbeatIntervalSecs: _interval, retryMaxDelaySecs: _cap, ...seedFields } = response.body;
     expect(contractProblems('nexigon', 'nexigon_api.cluster.RegisterClusterNodeOutput', seedFields)).toEqual([]);
   });
 

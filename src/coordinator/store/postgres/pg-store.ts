@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { TerminationReason } from '../../../shared/protocol.ts';
 import { HOLD_LIFT_SEQUENCE_SQL, HOLD_LIFT_SQL } from '../hold-lift-sql.ts';
 import { OLDEST_ACTIVE_HEARTBEAT_SQL } from '../deadline-sql.ts';
+import { COUNT_TIMED_OUT_SQL, EXPIRED_IN_CLUSTER_SQL, SILENCE_BY_CLUSTER_SQL } from '../silence-sql.ts';
 import { COUNT_REPLICAS_SQL, FORGET_REPLICAS_SQL, TOUCH_REPLICA_SQL } from '../replica-sql.ts';
 import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from '../rows.ts';
@@ -24,6 +25,7 @@ import type {
   PendingHealthCheck,
   RegisterNodeInput,
   RegisterNodeResult,
+  SilenceCounts,
   Store,
   TokenRecord,
 } from '../store.ts';
@@ -166,12 +168,26 @@ export class PgStore implements Store {
     return ids.filter((id) => !written.has(id));
   }
 
-  async findExpiredNodes(cutoff: number, limit: number): Promise<ExpiredNode[]> {
+  async findExpiredNodes(cutoff: number, limit: number, clusterId?: number): Promise<ExpiredNode[]> {
+    if (clusterId !== undefined) return (await this.pool.query<ExpiredNode>(EXPIRED_IN_CLUSTER_SQL.postgres, [cutoff, clusterId, limit])).rows;
     return (await this.pool.query<ExpiredNode>(
       `SELECT id AS "nodeId", cluster_id AS "clusterId", last_heartbeat AS "lastHeartbeat" FROM nodes
        WHERE status = 'Active' AND last_heartbeat < $1 ORDER BY last_heartbeat LIMIT $2`,
       [cutoff, limit],
     )).rows;
+  }
+
+  async silenceByCluster(expiredBefore: number, overdueBefore: number): Promise<SilenceCounts[]> {
+    return (await this.pool.query<SilenceCounts>(SILENCE_BY_CLUSTER_SQL.postgres, [expiredBefore, overdueBefore, expiredBefore])).rows;
+  }
+
+  async countTimedOut(windowStarts: ReadonlyMap<number, number>): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    for (const [clusterId, since] of windowStarts) {
+      const { rows } = await this.pool.query<{ timedOut: number }>(COUNT_TIMED_OUT_SQL.postgres, [clusterId, since]);
+      counts.set(clusterId, rows[0]?.timedOut ?? 0);
+    }
+    return counts;
   }
 
   async oldestActiveHeartbeat(): Promise<number | null> {

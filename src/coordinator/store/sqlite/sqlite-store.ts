@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { TerminationReason } from '../../../shared/protocol.ts';
 import { HOLD_LIFT_SEQUENCE_SQL, HOLD_LIFT_SQL } from '../hold-lift-sql.ts';
 import { OLDEST_ACTIVE_HEARTBEAT_SQL } from '../deadline-sql.ts';
+import { COUNT_TIMED_OUT_SQL, EXPIRED_IN_CLUSTER_SQL, SILENCE_BY_CLUSTER_SQL } from '../silence-sql.ts';
 import { COUNT_REPLICAS_SQL, FORGET_REPLICAS_SQL, TOUCH_REPLICA_SQL } from '../replica-sql.ts';
 import { MIGRATIONS, migrationSql } from '../migrations.ts';
 import { SUPERSEDED_REASON, chooseInstance, decideActiveNode } from '../plan-registration.ts';
@@ -28,6 +29,7 @@ import type {
   PendingHealthCheck,
   RegisterNodeInput,
   RegisterNodeResult,
+  SilenceCounts,
   Store,
   TokenRecord,
 } from '../store.ts';
@@ -209,12 +211,22 @@ export class SqliteStore implements Store {
     return dropped;
   }
 
-  async findExpiredNodes(cutoff: number, limit: number): Promise<ExpiredNode[]> {
+  async findExpiredNodes(cutoff: number, limit: number, clusterId?: number): Promise<ExpiredNode[]> {
+    if (clusterId !== undefined) return this.sql(EXPIRED_IN_CLUSTER_SQL.sqlite).all(cutoff, clusterId, limit) as ExpiredNode[];
     return this.sql(
         `SELECT id AS nodeId, cluster_id AS clusterId, last_heartbeat AS lastHeartbeat FROM nodes
          WHERE status = 'Active' AND last_heartbeat < ? ORDER BY last_heartbeat LIMIT ?`,
       )
       .all(cutoff, limit) as ExpiredNode[];
+  }
+
+  async silenceByCluster(expiredBefore: number, overdueBefore: number): Promise<SilenceCounts[]> {
+    return this.sql(SILENCE_BY_CLUSTER_SQL.sqlite).all(expiredBefore, overdueBefore, expiredBefore) as SilenceCounts[];
+  }
+
+  async countTimedOut(windowStarts: ReadonlyMap<number, number>): Promise<Map<number, number>> {
+    const count = this.sql(COUNT_TIMED_OUT_SQL.sqlite).pluck();
+    return new Map(Array.from(windowStarts, ([clusterId, since]) => [clusterId, Number(count.get(clusterId, since))]));
   }
 
   async oldestActiveHeartbeat(): Promise<number | null> {

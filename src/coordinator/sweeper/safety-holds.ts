@@ -1,0 +1,111 @@
+import type { Logger } from '../../shared/logger.ts';
+import type { TimeoutSettings } from '../config.ts';
+import { type ClusterGuard, type ClusterHold, type SweepDecision, guardWindowStart } from './sweep-decision.ts';
+
+/** A mass-silence hold in force, with the figures that caused it. */
+export interface HoldInForce extends ClusterHold {
+  /** The hold ends by itself at this time (massSilenceMaxHoldSecs). */
+  until: number;
+}
+
+export interface HoldsView {
+  graceUntil: number | null;
+  /** Why the grace in force began: startup, takeover, store outage, stall. */
+  graceWhy: string | null;
+  massSilence: HoldInForce[];
+}
+
+/**
+ * The safety holds the sweeper carries from one sweep to the next: the timeout grace after a gap
+ * in the coordinator's own progress, and the mass-silence guard's state per cluster. Every
+ * change is logged once, when it happens.
+ */
+export class SafetyHolds {
+  private graceUntil = 0;
+  private graceWhy: string | null = null;
+  private graceLogged = false;
+  private guardState = new Map<number, ClusterGuard>();
+  /** When each cluster's last hold ended: its window of recent time-outs starts there at the earliest. */
+  private readonly holdEndedAt = new Map<number, number>();
+
+  constructor(
+    private readonly settings: TimeoutSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  get grace(): number {
+    return this.graceUntil;
+  }
+
+  get guard(): ReadonlyMap<number, ClusterGuard> {
+    return this.guardState;
+  }
+
+  /** Nobody is timed out for the grace (a timeout plus the agents' backoff cap) from `now`. */
+  grantGrace(why: string, now: number, details: Record<string, unknown> = {}): void {
+    const until = now + this.settings.graceMs;
+    if (until <= this.graceUntil) return;
+    this.graceUntil = until;
+    this.graceWhy = why;
+    this.graceLogged = true;
+    this.logger.warn('timeout grace started: no node is timed out until it ends', { why, ...details, until: new Date(until).toISOString() });
+  }
+
+  /** Logs the end of a grace once, on the first sweep after it. */
+  noteGraceEnd(now: number): void {
+    if (!this.graceLogged || now < this.graceUntil) return;
+    this.graceLogged = false;
+    this.logger.info('timeout grace ended', { why: this.graceWhy });
+  }
+
+  /** An operator lifts every hold: the grace ends now and held clusters' expired nodes go. */
+  lift(now: number): { graceLifted: boolean; clustersReleased: number[] } {
+    const graceLifted = this.graceUntil > now;
+    this.graceUntil = Math.min(this.graceUntil, now);
+    const clustersReleased: number[] = [];
+    for (const [clusterId, entry] of this.guardState) {
+      if (entry.state !== 'held') continue;
+      clustersReleased.push(clusterId);
+      this.guardState.set(clusterId, { state: 'let-through', clusterId, why: 'lifted' });
+    }
+    this.logger.warn('safety holds lifted by an operator', { graceLifted, clustersReleased });
+    return { graceLifted, clustersReleased };
+  }
+
+  /** Where this cluster's window of recent time-outs starts. */
+  windowStart(clusterId: number, now: number): number {
+    return guardWindowStart(now, this.settings, this.holdEndedAt.get(clusterId));
+  }
+
+  /** Adopts a sweep's decision, logging each hold that starts or ends. */
+  apply(decision: SweepDecision, now: number): void {
+    this.guardState = decision.guard;
+    for (const hold of decision.started) {
+      this.logger.warn('mass-silence guard: holding terminations; the coordinator network is the likelier culprit', {
+        clusterId: hold.clusterId,
+        silent: hold.silent,
+        active: hold.active,
+        timedOut: hold.timedOut,
+        threshold: this.settings.massSilence.threshold,
+      });
+    }
+    for (const { clusterId, why } of decision.ended) {
+      if (!this.guardState.has(clusterId)) this.holdEndedAt.set(clusterId, now);
+      this.logger.info(why === 'drained' ? 'mass-silence guard: the nodes that stayed silent are timed out; guarding again' : 'mass-silence guard: hold ended', {
+        clusterId,
+        why,
+      });
+    }
+  }
+
+  view(now: number): HoldsView {
+    const inForce = this.graceUntil > now;
+    const massSilence: HoldInForce[] = [];
+    for (const entry of this.guardState.values()) {
+      if (entry.state !== 'held') continue;
+      const { state: _state, ...hold } = entry;
+      massSilence.push({ ...hold, until: hold.since + this.settings.massSilence.maxHoldMs });
+    }
+    return { graceUntil: inForce ? this.graceUntil : null, graceWhy: inForce ? this.graceWhy : null, massSilence };
+  }
+}
