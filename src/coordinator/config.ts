@@ -37,7 +37,7 @@ export const CoordinatorConfigSchema = Type.Object(
       default: 2000,
       minimum: 100,
       maximum: 600_000,
-      description: 'A sweep tick later than this (ms) skips its terminations',
+      description: 'A gap in the coordinator’s own progress longer than this (ms) is a stall: a timeout grace follows',
     }),
     agentRetryMaxDelaySecs: Type.Integer({
       default: 30,
@@ -50,7 +50,7 @@ export const CoordinatorConfigSchema = Type.Object(
       default: 0.5,
       exclusiveMinimum: 0,
       maximum: 1,
-      description: 'Share of a cluster’s Active nodes one sweep may time out before the guard holds',
+      description: 'Share of a cluster gone silent (overdue or timed out within a timeout) above which its terminations are held',
     }),
     massSilenceMinNodes: Type.Integer({ default: 3, minimum: 1, description: 'Smallest cluster the guard protects' }),
     massSilenceMaxHoldSecs: Type.Integer({ default: 0, minimum: 0, description: 'Longest hold in seconds (0: 10 timeouts)' }),
