@@ -77,6 +77,26 @@ describe('heartbeat loop', () => {
     expect(times.slice(7).every((t) => t % 10_000 === offset)).toBe(true);
   });
 
+  it('adopts the coordinator\'s backoff cap for later failures', async () => {
+    const times: number[] = [];
+    let fail = 6;
+    const loop = makeLoop(async () => {
+      times.push(Date.now());
+      if (fail > 0) {
+        fail -= 1;
+        return { kind: 'retry' };
+      }
+      return { kind: 'ok' };
+    });
+    loop.setRetryCap(3_000);
+    expect(loop.retryCapMs).toBe(3_000);
+    loop.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    await loop.stop();
+    const gaps = times.slice(1, 7).map((t, i) => t - times[i]!);
+    expect(gaps).toEqual([999, 1_998, 2_997, 2_997, 2_997, 2_997]);
+  });
+
   it('retries slowly after an authorization failure', async () => {
     let calls = 0;
     const loop = makeLoop(async () => {
