@@ -1,0 +1,647 @@
+/**
+ * One fault campaign's world: the coordinator (one SQLite process, or two PostgreSQL replicas),
+ * a proxy per group of nodes, the simulated fleet, three real agents, a watcher of every
+ * replica's /readyz, a timeline of what the campaign did, and the verdict at the end.
+ *
+ * Everything listens on 127.0.0.1 (ephemeral ports) and lives in temporary directories; every
+ * process this campaign started is killed by close(), and only those (campaigns run side by side
+ * in one worker, so killAll() of the shared helpers is not used).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { E2E_ADMIN, E2E_ENROLL } from '../helpers/coordinator-process.ts';
+import { type PostgresServer, type TestDatabase, createTestDatabase, startPostgresServer } from '../helpers/postgres.ts';
+import { type SpawnedProcess, freePort, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
+import { ChaosProxy } from './chaos-proxy.ts';
+import { RealAgent } from './real-agents.ts';
+import { type CampaignRow, reportRow } from './results.ts';
+import {
+  COORDINATOR_ARGS,
+  DEAD_NODES,
+  INTERVAL_MS,
+  INTERVAL_SECS,
+  REQUEST_TIMEOUT_MS,
+  RETRY_CAP_MS,
+  TIMEOUT_MS,
+} from './settings.ts';
+import { type Member, SimFleet, type SimNode } from './sim-fleet.ts';
+import { type NodeRow, type StoreSnapshot, readStore } from './store-reader.ts';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A coordinator process on a fixed port, which a campaign kills, stops and restarts. */
+export class Replica {
+  proc: SpawnedProcess | undefined;
+  stopped = false;
+  readonly url: string;
+
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly store: string,
+    private readonly campaign: Campaign,
+    private readonly args: string[],
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined && this.proc.exitStatus() === undefined;
+  }
+
+  /** Starts `nodepulse coordinator serve` on this replica's port and waits until it listens. */
+  async start(): Promise<void> {
+    const proc = spawnNodepulse(['coordinator', 'serve', '--port', String(this.port), '--store', this.store, ...COORDINATOR_ARGS, ...this.args], {
+      name: `${this.campaign.name} ${this.name}`,
+      env: { NODEPULSE_ADMIN_TOKEN: E2E_ADMIN, NODEPULSE_ENROLL_TOKEN: E2E_ENROLL },
+    });
+    this.campaign.track(proc);
+    this.proc = proc;
+    this.stopped = false;
+    await proc.waitForLine(/"listening"/, 90_000);
+    this.campaign.note(`${this.name} listening (pid ${proc.pid})`);
+  }
+
+  /** kill -9, and wait until the process is gone. */
+  async kill9(): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return;
+    proc.kill('SIGKILL');
+    await proc.waitForExit(10_000);
+    this.campaign.note(`${this.name} killed (kill -9)`);
+  }
+
+  stop(): void {
+    this.proc?.kill('SIGSTOP');
+    this.stopped = true;
+    this.campaign.note(`${this.name} SIGSTOP`);
+  }
+
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+    this.stopped = false;
+    this.campaign.note(`${this.name} SIGCONT`);
+  }
+
+  output(): string {
+    return this.proc?.output() ?? '';
+  }
+}
+
+export interface ReadyObservation {
+  at: number;
+  replica: string;
+  status: number;
+  sweeping: boolean;
+  graceUntil: number | null;
+  massSilence: { cluster: string; since: number; until: number; silent: number; active: number }[];
+}
+
+export interface GroupSpec {
+  name: string;
+  /** Simulated nodes in the group. */
+  sims: number;
+  /** Real agent processes in the group. */
+  agents: number;
+}
+
+export interface CampaignOptions {
+  name: string;
+  store: StoreKind;
+  groups: GroupSpec[];
+  /** A PostgreSQL server of the campaign's own (to stop it), instead of the suite's shared one. */
+  ownPostgres?: boolean;
+  /** More coordinator flags. */
+  args?: string[];
+}
+
+export interface WrongTimeout {
+  member: string;
+  nodeId: string;
+  terminatedAt: number;
+  detail: string;
+}
+
+export interface Verdict {
+  row: CampaignRow;
+  failures: string[];
+}
+
+/** Deadlines for conditions: generous, the machine is small and shared. */
+const SETTLE_DEADLINE_MS = 90_000;
+
+export class Campaign {
+  readonly startedAt = Date.now();
+  readonly replicas: Replica[] = [];
+  readonly proxies = new Map<string, ChaosProxy>();
+  readonly agents: RealAgent[] = [];
+  readonly timeline: { at: number; what: string }[] = [];
+  readonly readiness: ReadyObservation[] = [];
+  readonly tokens: { id: string; token: string; at: number }[] = [];
+  readonly dead: SimNode[] = [];
+  fleet!: SimFleet;
+  store = '';
+  pgServer: PostgresServer | undefined;
+  private database: TestDatabase | undefined;
+  private readonly procs = new Set<SpawnedProcess>();
+  private readonly tempDirs: string[] = [];
+  private readonly background: Promise<unknown>[] = [];
+  private watching = false;
+  /** Stalls of this test process's event loop (over 250 ms): its simulated nodes' timers were late by that much. */
+  readonly lags: { at: number; ms: number }[] = [];
+  private lagTimer: NodeJS.Timeout | undefined;
+  private doubleActiveSeen = new Set<number>();
+  /** Trials run so far (the row's count). */
+  trials = 0;
+  /**
+   * Timeouts the campaign judges itself (a node behind a cut): true excuses it from the generic
+   * "live node timed out" count.
+   */
+  excuse: ((member: Member, row: NodeRow) => boolean) | undefined;
+  /** Wrong timeouts the campaign found itself (a cut node terminated before its hold ended). */
+  readonly extraWrong: WrongTimeout[] = [];
+  /** Other failures the campaign found (a hold that never ended, a late detection, an error). */
+  readonly extraFailures: string[] = [];
+
+  private constructor(private readonly options: CampaignOptions) {}
+
+  get name(): string {
+    return `${this.options.name}/${this.options.store}`;
+  }
+
+  get storeKind(): StoreKind {
+    return this.options.store;
+  }
+
+  /** Seconds since the campaign started, for messages: "t+12.3s". */
+  t(at: number): string {
+    return `t+${((at - this.startedAt) / 1000).toFixed(1)}s`;
+  }
+
+  note(what: string): void {
+    this.timeline.push({ at: Date.now(), what });
+    if (process.env.CHAOS_VERBOSE) process.stderr.write(`[${this.name} ${this.t(Date.now())}] ${what}\n`);
+  }
+
+  track(proc: SpawnedProcess): void {
+    this.procs.add(proc);
+  }
+
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), `nodepulse-chaos-${prefix}-`));
+    this.tempDirs.push(dir);
+    return dir;
+  }
+
+  /**
+   * Starts the coordinator(s), a proxy per group, the fleet and the real agents; returns once
+   * every member is registered and Active, and the nodes killed for good are timed out.
+   */
+  static async open(options: CampaignOptions): Promise<Campaign> {
+    const campaign = new Campaign(options);
+    try {
+      await campaign.setUp();
+    } catch (error) {
+      await campaign.close();
+      throw error;
+    }
+    return campaign;
+  }
+
+  private async setUp(): Promise<void> {
+    const options = this.options;
+    this.watchLag();
+    const replicaCount = options.store === 'sqlite' ? 1 : 2;
+    if (options.store === 'sqlite') {
+      this.store = join(this.tempDir('store'), 'nodepulse.db');
+    } else {
+      if (options.ownPostgres) this.pgServer = await startPostgresServer();
+      this.database = await createTestDatabase(`chaos_${options.name}`, ...(this.pgServer ? [this.pgServer.url] : []));
+      this.store = this.database.url;
+    }
+    for (let index = 0; index < replicaCount; index++) {
+      const name = replicaCount === 1 ? 'coordinator' : `replica-${String.fromCharCode(97 + index)}`;
+      this.replicas.push(new Replica(name, await freePort(), this.store, this, options.args ?? []));
+    }
+    const ports = this.replicas.map((replica) => replica.port);
+    const groups = [...options.groups, { name: 'dead', sims: DEAD_NODES, agents: 0 }];
+    for (const group of groups) this.proxies.set(group.name, await ChaosProxy.start(group.name, ports));
+
+    // The first replica migrates the store; the fleet and the agents (slow to start on a busy
+    // machine) start while the second one does (the proxies skip a replica that is not up yet).
+    await this.replicas[0]!.start();
+    this.watchReadiness();
+    this.fleet = new SimFleet({
+      enrollToken: E2E_ENROLL,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      intervalMs: INTERVAL_MS,
+      startupDelayMs: INTERVAL_MS,
+      label: `${options.name}-${options.store}`.replace(/[^a-z0-9-]/gi, '-'),
+    });
+    for (const group of groups) {
+      const proxy = this.proxies.get(group.name)!;
+      for (let index = 0; index < group.agents; index++) {
+        const hostname = `${options.name}-${options.store}-agent-${this.agents.length + 1}`.replace(/[^a-z0-9-]/gi, '-');
+        const agent = new RealAgent({
+          url: proxy.url,
+          stateDir: join(this.tempDir('agent'), 'state'),
+          hostname,
+          group: group.name,
+          intervalSecs: INTERVAL_SECS,
+          requestTimeoutSecs: REQUEST_TIMEOUT_MS / 1000,
+          startupDelaySecs: 1,
+        });
+        this.track(agent.proc);
+        this.agents.push(agent);
+      }
+      const added = this.fleet.add(group.sims, group.name, proxy.url);
+      if (group.name === 'dead') this.dead.push(...added);
+    }
+    for (const replica of this.replicas.slice(1)) await replica.start();
+    this.note(`fleet started: ${this.fleet.nodes.length} simulated nodes, ${this.agents.length} agents, ${this.replicas.length} replica(s)`);
+    await this.settle('every member registered');
+    await this.killDeadNodes();
+  }
+
+  members(): Member[] {
+    return [...this.fleet.nodes, ...this.agents];
+  }
+
+  liveMembers(): Member[] {
+    return this.members().filter((member) => member.meantAlive);
+  }
+
+  /** Every replica that runs and is not stopped. */
+  servingReplicas(): Replica[] {
+    return this.replicas.filter((replica) => replica.running && !replica.stopped);
+  }
+
+  /** POST an action to a serving replica (directly, not through a proxy). */
+  async post(action: string, body: unknown = {}, replica?: Replica): Promise<{ status: number; body: any }> {
+    const target = replica ?? this.servingReplicas()[0];
+    if (!target) throw new Error('no serving replica');
+    const response = await fetch(`${target.url}/api/v1/actions/invoke/${action}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${E2E_ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  /** The Active nodeIds of the default cluster, as the coordinator shows them. */
+  async activeNodeIds(): Promise<Set<string>> {
+    const response = await this.post('cluster_GetDetails', { includeTerminated: false });
+    if (response.status !== 200) throw new Error(`GetDetails answered ${response.status}`);
+    return new Set((response.body.nodes as { nodeId: string }[]).map((node) => node.nodeId));
+  }
+
+  /** Every live member has a node, Active in the coordinator's view; the store has no double-Active instance. */
+  async settle(what: string, deadlineMs = SETTLE_DEADLINE_MS): Promise<void> {
+    let missing: string[] = [];
+    try {
+      await waitFor(
+        async () => {
+          const active = await this.activeNodeIds();
+          missing = this.liveMembers()
+            .filter((member) => {
+              const nodeId = member.currentNodeId();
+              return nodeId === undefined || !active.has(nodeId);
+            })
+            .map((member) => member.label);
+          if (process.env.CHAOS_VERBOSE && missing.length > 0 && Math.random() < 0.1) this.note(`settling (${what}): ${missing.length} missing, e.g. ${missing.slice(0, 3).join(', ')}`);
+          return missing.length === 0;
+        },
+        deadlineMs,
+        { intervalMs: 500, message: what },
+      );
+    } catch (error) {
+      throw new Error(`${this.name}: ${(error as Error).message}; ${missing.length} live member(s) without an Active node: ${missing.slice(0, 10).join(', ')}`);
+    }
+    await this.checkDoubleActive();
+    this.note(`settled: ${what}`);
+  }
+
+  /** Remembers any instance with two Active nodes right now (the verdict counts them). */
+  async checkDoubleActive(): Promise<void> {
+    const snapshot = await readStore(this.store);
+    for (const { instanceId } of snapshot.doubleActive) this.doubleActiveSeen.add(instanceId);
+  }
+
+  /** The replica that sweeps, by its /readyz (waits for one to say so). */
+  async sweepingReplica(deadlineMs = 30_000): Promise<Replica> {
+    return waitFor(
+      async () => {
+        for (const replica of this.servingReplicas()) {
+          const ready = await this.readyz(replica);
+          if (ready?.sweeping) return replica;
+        }
+        return undefined;
+      },
+      deadlineMs,
+      { intervalMs: 200, message: `${this.name}: a sweeping replica` },
+    );
+  }
+
+  private async readyz(replica: Replica): Promise<ReadyObservation | undefined> {
+    try {
+      const response = await fetch(`${replica.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+      const body = (await response.json()) as {
+        sweeping?: boolean;
+        holds?: { startupGraceUntil?: string | null; massSilence?: { cluster: string; since: string; until: string; silent: number; active: number }[] };
+      };
+      const grace = body.holds?.startupGraceUntil;
+      return {
+        at: Date.now(),
+        replica: replica.name,
+        status: response.status,
+        sweeping: body.sweeping === true,
+        graceUntil: grace ? Date.parse(grace) : null,
+        massSilence: (body.holds?.massSilence ?? []).map((hold) => ({ ...hold, since: Date.parse(hold.since), until: Date.parse(hold.until) })),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Measures this process's own timer lateness: a starved test process would starve its simulated nodes. */
+  private watchLag(): void {
+    const periodMs = 100;
+    let expected = Date.now() + periodMs;
+    this.lagTimer = setInterval(() => {
+      const now = Date.now();
+      const late = now - expected;
+      if (late > 250) this.lags.push({ at: now, ms: late });
+      expected = now + periodMs;
+    }, periodMs);
+    this.lagTimer.unref();
+  }
+
+  /** Polls every serving replica's /readyz four times a second, for the holds in force. */
+  private watchReadiness(): void {
+    this.watching = true;
+    const loop = async () => {
+      while (this.watching) {
+        await Promise.all(
+          this.servingReplicas().map(async (replica) => {
+            const observation = await this.readyz(replica);
+            if (observation) this.readiness.push(observation);
+          }),
+        );
+        await sleep(250);
+      }
+    };
+    this.background.push(loop());
+  }
+
+  /** The latest startup-grace end the sweeping replica showed (null: none in force). */
+  latestGraceUntil(): number | null {
+    const latest = [...this.readiness].reverse().find((observation) => observation.sweeping);
+    const until = latest?.graceUntil ?? null;
+    return until !== null && until > Date.now() ? until : null;
+  }
+
+  /**
+   * Kills the nodes of the "dead" group for good (dead hosts), once the startup grace is nearly
+   * over (so their deadline falls after it and the detection delay measures the sweeper, not the
+   * grace), and waits until each is timed out.
+   */
+  private async killDeadNodes(): Promise<void> {
+    await this.sweepingReplica();
+    await waitFor(() => this.readiness.some((observation) => observation.sweeping), 10_000, { message: 'a readiness observation' });
+    const graceUntil = this.latestGraceUntil();
+    if (graceUntil !== null) {
+      // A node's last heartbeat lies at most an interval before the kill: its deadline is then after the grace.
+      const killAt = graceUntil - (TIMEOUT_MS - INTERVAL_MS) + 500;
+      if (killAt > Date.now()) await sleep(killAt - Date.now());
+    }
+    for (const node of this.dead) node.kill();
+    this.note(`killed ${this.dead.length} nodes for good: ${this.dead.map((node) => node.killedNodeId).join(', ')}`);
+    await waitFor(
+      async () => {
+        const snapshot = await readStore(this.store);
+        return this.dead.every((node) => {
+          const nodeId = node.killedNodeId;
+          return nodeId === undefined || snapshot.nodes.get(nodeId)?.status === 'Terminated';
+        });
+      },
+      TIMEOUT_MS + 60_000,
+      { intervalMs: 250, message: `${this.name}: the nodes killed for good timed out` },
+    );
+    this.note('the nodes killed for good are timed out');
+  }
+
+  /** `nodepulse token create` against the store, as an operator does while the coordinator runs (or not). */
+  async createToken(): Promise<void> {
+    const proc = spawnNodepulse(['token', 'create', '--role', 'reader', '--label', `chaos-${this.tokens.length + 1}`, '--store', this.store, '--json'], {
+      name: `${this.name} token create`,
+    });
+    this.track(proc);
+    const exit = await proc.waitForExit(90_000);
+    if (exit.code !== 0) throw new Error(`${this.name}: token create exited ${exit.code}: ${proc.output()}`);
+    const created = JSON.parse(proc.stdoutLines.join('\n')) as { id: string; token: string };
+    this.tokens.push({ id: created.id, token: created.token, at: Date.now() });
+    this.note(`token ${created.id} created`);
+  }
+
+  /** Runs `work` in the background until close() (or until awaited with drain()). */
+  spawnBackground(work: Promise<unknown>): void {
+    this.background.push(work.catch((error: unknown) => this.note(`background task failed: ${(error as Error).message}`)));
+  }
+
+  /** Lets time pass (during a fault: that is the scenario; never to decide an outcome). */
+  async pass(ms: number): Promise<void> {
+    await sleep(ms);
+  }
+
+  /** The tokens created during the campaign that the coordinator does not accept now. */
+  private async refusedTokens(): Promise<string[]> {
+    const replica = this.servingReplicas()[0];
+    if (!replica) return this.tokens.map((token) => token.id);
+    const refused: string[] = [];
+    for (const token of this.tokens) {
+      const response = await fetch(`${replica.url}/api/v2/instances/?page_size=1`, { headers: { authorization: `Bearer ${token.token}` }, signal: AbortSignal.timeout(10_000) });
+      await response.arrayBuffer();
+      if (response.status !== 200) refused.push(`${token.id} (HTTP ${response.status})`);
+    }
+    return refused;
+  }
+
+  /** Judges the campaign from the store and the members' records; prints and returns its row. */
+  async verdict(): Promise<Verdict> {
+    await this.checkDoubleActive();
+    const snapshot = await readStore(this.store);
+    const failures: string[] = [...this.extraFailures];
+    const wrong: WrongTimeout[] = [...this.extraWrong];
+    const lost: string[] = [];
+    const detections: number[] = [];
+
+    for (const member of this.members()) {
+      for (const { nodeId, at } of member.registrations()) {
+        const row = snapshot.nodes.get(nodeId);
+        if (!row) {
+          lost.push(`registration of ${member.label}: node ${nodeId} (acknowledged ${this.t(at)}) is not in the store`);
+          continue;
+        }
+        if (row.terminationReason !== 'HeartbeatTimeout') continue;
+        const terminatedAt = row.terminatedAt ?? 0;
+        if (member.killedAt !== undefined && terminatedAt >= member.killedAt) {
+          detections.push(terminatedAt - (row.lastHeartbeat + TIMEOUT_MS));
+          continue;
+        }
+        if (this.excuse?.(member, row)) continue;
+        wrong.push({ member: member.label, nodeId, terminatedAt, detail: this.describeTimeout(member, row) });
+      }
+      for (const deregistration of member.deregistrations) {
+        if (!deregistration.acked) continue;
+        const row = snapshot.nodes.get(deregistration.nodeId);
+        if (row?.status !== 'Terminated' || row.terminationReason !== 'Shutdown') {
+          lost.push(
+            `termination of ${member.label}: node ${deregistration.nodeId} deregistered (acknowledged ${this.t(deregistration.at)}) is ` +
+              `${row ? `${row.status}/${row.terminationReason ?? '-'}` : 'missing'} in the store`,
+          );
+        }
+      }
+    }
+    for (const node of this.dead) {
+      const row = node.killedNodeId ? snapshot.nodes.get(node.killedNodeId) : undefined;
+      if (node.killedNodeId && row?.terminationReason !== 'HeartbeatTimeout') {
+        failures.push(`dead node ${node.label} (${node.killedNodeId}, killed ${this.t(node.killedAt ?? 0)}) was not timed out: ${row ? `${row.status}/${row.terminationReason ?? '-'}` : 'missing'}`);
+      }
+    }
+    for (const token of this.tokens) {
+      const row = snapshot.tokens.get(token.id);
+      if (!row || row.revokedAt !== null) lost.push(`token ${token.id} (created ${this.t(token.at)}) is ${row ? 'revoked' : 'missing'} in the store`);
+    }
+    for (const refused of await this.refusedTokens()) lost.push(`token ${refused} is refused by the coordinator`);
+    const doubleActive = this.doubleActiveSeen.size;
+    if (doubleActive > 0) failures.push(`instances with two Active nodes: ${[...this.doubleActiveSeen].join(', ')}`);
+
+    if (wrong.length > 0) {
+      failures.push(
+        `${wrong.length} live node(s) timed out:\n` +
+          wrong
+            .sort((a, b) => a.terminatedAt - b.terminatedAt)
+            .slice(0, 25)
+            .map((entry) => `  - ${entry.member} node ${entry.nodeId} terminated ${this.t(entry.terminatedAt)}: ${entry.detail}`)
+            .join('\n') +
+          (wrong.length > 25 ? `\n  ... and ${wrong.length - 25} more` : ''),
+      );
+    }
+    if (lost.length > 0) failures.push(`${lost.length} record(s) lost:\n${lost.slice(0, 25).map((entry) => `  - ${entry}`).join('\n')}`);
+    const maxDetection = detections.length > 0 ? Math.max(...detections) : null;
+    if (failures.length > 0) {
+      const lags = this.lags.map((lag) => `${this.t(lag.at)} ${lag.ms} ms`);
+      failures.push(`test process event-loop stalls over 250 ms: ${lags.length === 0 ? 'none' : lags.slice(-30).join(', ')}`);
+      failures.push(`timeline:\n${this.timeline.map((entry) => `  ${this.t(entry.at)} ${entry.what}`).join('\n')}`);
+      failures.push(this.holdHistory());
+    }
+    const outcome =
+      failures.length === 0
+        ? 'PASS'
+        : `FAIL: ${[
+            wrong.length > 0 ? `${wrong.length} live timed out` : '',
+            lost.length > 0 ? `${lost.length} lost` : '',
+            doubleActive > 0 ? `${doubleActive} double-Active` : '',
+            ...this.extraFailures.map((failure) => failure.split('\n')[0]!.slice(0, 80)),
+          ]
+            .filter(Boolean)
+            .join('; ')}`;
+    const row: CampaignRow = {
+      campaign: this.options.name,
+      store: this.options.store === 'sqlite' ? 'SQLite' : 'PostgreSQL',
+      trials: this.trials,
+      wronglyTimedOut: wrong.length,
+      recordsLost: lost.length,
+      doubleActive,
+      maxDetectionMs: maxDetection === null ? null : Math.round(maxDetection),
+      durationSecs: Math.round((Date.now() - this.startedAt) / 1000),
+      outcome,
+    };
+    reportRow(row);
+    return { row, failures };
+  }
+
+  /** What a wrongly timed-out node did around its timeout, to tell the coordinator's fault from the test's. */
+  describeTimeout(member: Member, row: NodeRow): string {
+    const terminatedAt = row.terminatedAt ?? 0;
+    const from = terminatedAt - TIMEOUT_MS;
+    const parts = [`store lastHeartbeat ${this.t(row.lastHeartbeat)} (${terminatedAt - row.lastHeartbeat} ms before)`];
+    if (member.kind === 'sim') {
+      const node = member as SimNode;
+      const lastOk = node.lastOkBefore(terminatedAt);
+      parts.push(`its last 200 ${lastOk === undefined ? 'never' : `${this.t(lastOk)} (${terminatedAt - lastOk} ms before)`}`);
+      const window = node.attempts.filter((attempt) => attempt.startedAt >= from - 2_000 && attempt.startedAt <= terminatedAt);
+      parts.push(`requests in the last timeout: ${window.map((attempt) => `${this.t(attempt.startedAt)} ${attempt.kind} ${attempt.outcome}${attempt.status ? ` ${attempt.status}` : ''}`).join(', ') || 'none'}`);
+      const gap = node.longestAttemptGap(from, terminatedAt);
+      // Backoff is capped: a live node tries at least every cap + request timeout.
+      const starved = gap > RETRY_CAP_MS + REQUEST_TIMEOUT_MS + 1_500;
+      parts.push(`longest gap between its own requests ${gap} ms${starved ? ' (THE TEST PROCESS STARVED THIS NODE: not the coordinator\'s fault)' : ' (it kept trying: the coordinator\'s doing)'}`);
+    } else {
+      const agent = member as RealAgent;
+      const lines = agent.troubleLines(from - 2_000, terminatedAt + 1_000);
+      parts.push(`agent log around it: ${lines.slice(-6).join(' | ') || 'no warnings'}`);
+    }
+    return parts.join('; ');
+  }
+
+  /** The mass-silence holds and graces the sweeping replicas showed, condensed. */
+  holdHistory(): string {
+    const seen = new Map<string, string>();
+    for (const observation of this.readiness) {
+      if (!observation.sweeping) continue;
+      if (observation.graceUntil !== null) seen.set(`grace ${observation.graceUntil}`, `grace until ${this.t(observation.graceUntil)} (${observation.replica}, first seen ${this.t(observation.at)})`);
+      for (const hold of observation.massSilence) {
+        const key = `hold ${hold.since}`;
+        if (!seen.has(key)) seen.set(key, `mass-silence hold since ${this.t(hold.since)} until ${this.t(hold.until)}: ${hold.silent}/${hold.active} silent (${observation.replica}, first seen ${this.t(observation.at)})`);
+      }
+    }
+    return `safety holds seen in /readyz:\n${[...seen.values()].map((entry) => `  ${entry}`).join('\n') || '  none'}`;
+  }
+
+  /** Kills every process of this campaign, closes the proxies, drops its database, removes its temp dirs. */
+  async close(): Promise<void> {
+    this.watching = false;
+    clearInterval(this.lagTimer);
+    await this.fleet?.shutdown().catch(() => undefined);
+    for (const proc of this.procs) proc.kill('SIGKILL');
+    await Promise.allSettled([...this.procs].map((proc) => proc.waitForExit(10_000)));
+    await Promise.allSettled([...this.proxies.values()].map((proxy) => proxy.close()));
+    await Promise.allSettled(this.background);
+    await this.database?.drop().catch(() => undefined);
+    await this.pgServer?.remove().catch(() => undefined);
+    for (const dir of this.tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs a campaign: opens it, runs its trials, waits for the fleet to settle, judges it (the row
+ * is printed even when a trial broke off) and closes it; fails with the verdict's story.
+ */
+export async function runCampaign(options: CampaignOptions, body: (campaign: Campaign) => Promise<void>): Promise<Verdict> {
+  const campaign = await Campaign.open(options);
+  let verdict: Verdict;
+  try {
+    try {
+      await body(campaign);
+    } catch (error) {
+      campaign.extraFailures.push(`the campaign broke off: ${(error as Error).stack ?? String(error)}`);
+    }
+    try {
+      // Whatever happened, every live node must end up Active.
+      for (const replica of campaign.replicas) if (replica.stopped) replica.resume();
+      await campaign.settle('every live member Active at the end');
+    } catch (error) {
+      campaign.extraFailures.push((error as Error).message);
+    }
+    verdict = await campaign.verdict();
+  } finally {
+    await campaign.close();
+  }
+  if (verdict.failures.length > 0) throw new Error(`${campaign.name}: ${verdict.row.outcome}\n${verdict.failures.join('\n')}`);
+  return verdict;
+}

@@ -1,0 +1,49 @@
+/**
+ * Sizes and timings of the fault campaigns. `npm test` runs the SHORT size (a few trials per
+ * campaign); `npm run chaos` (NODEPULSE_CHAOS=full) the full one. The assertions are the same.
+ */
+export const FULL = process.env.NODEPULSE_CHAOS === 'full';
+
+/**
+ * Coordinator timing: heartbeats every 2 s, timed out after 6 s of silence (three intervals), agents'
+ * backoff capped at 3 s; the grace after the coordinator's own downtime is timeout + cap (9 s).
+ * A mass-silence hold ends by itself after 12 s (two timeouts).
+ */
+export const INTERVAL_SECS = 2;
+export const TIMEOUT_SECS = 6;
+export const RETRY_CAP_SECS = 3;
+export const MAX_HOLD_SECS = 12;
+
+export const INTERVAL_MS = INTERVAL_SECS * 1000;
+export const TIMEOUT_MS = TIMEOUT_SECS * 1000;
+export const RETRY_CAP_MS = RETRY_CAP_SECS * 1000;
+/** The grace after the coordinator's own downtime, as the README states it: timeout + the agents' backoff cap. */
+export const GRACE_MS = TIMEOUT_MS + RETRY_CAP_MS;
+/** How long a campaign keeps watching after a fault ends: the grace, then a whole timeout. */
+export const WATCH_AFTER_FAULT_MS = GRACE_MS + TIMEOUT_MS;
+/** Agents' per-request timeout: one interval. */
+export const REQUEST_TIMEOUT_MS = INTERVAL_MS;
+
+export const COORDINATOR_ARGS = [
+  '--heartbeat-interval',
+  String(INTERVAL_SECS),
+  '--heartbeat-timeout',
+  String(TIMEOUT_SECS),
+  '--agent-retry-max-delay-secs',
+  String(RETRY_CAP_SECS),
+  '--mass-silence-max-hold-secs',
+  String(MAX_HOLD_SECS),
+  '--log-level',
+  'info',
+];
+
+/** Simulated nodes per campaign (plus 3 real agents and a few nodes killed for good). */
+export const FLEET_SIZE = FULL ? 200 : 100;
+export const REAL_AGENTS = 3;
+export const DEAD_NODES = 3;
+
+/** The longest a dead node may take to be timed out after its deadline (the sweep runs every second). */
+export const DETECTION_BOUND_MS = 1_500;
+
+/** vitest's limit per campaign. */
+export const CAMPAIGN_TIMEOUT_MS = FULL ? 25 * 60_000 : 5 * 60_000;
