@@ -167,10 +167,11 @@ export class Agent {
 
   private registerBody(): RegisterNodeRequest {
     const facts = this.facts.facts();
+    const host = this.config.hostname ?? facts.hostname ?? hostname();
     const body: RegisterNodeRequest = {
       identity: this.identity,
-      hostname: facts.hostname ?? hostname(),
-      name: this.config.name ?? facts.hostname ?? hostname(),
+      hostname: host,
+      name: this.config.name ?? host,
       labels: { ...this.config.labels },
       facts,
     };

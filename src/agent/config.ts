@@ -56,6 +56,8 @@ export const AgentConfigSchema = Type.Object({
   caFile: Type.Optional(Type.String({ minLength: 1 })),
   cluster: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   name: Type.Optional(Type.String({ minLength: 1, maxLength: HOSTNAME_MAX_LENGTH })),
+  /** The hostname to register as (default: the host's); a second agent on one host needs its own. */
+  hostname: Type.Optional(Type.String({ minLength: 1, maxLength: HOSTNAME_MAX_LENGTH })),
   identity: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
   stateDir: Type.String({ default: '/var/lib/nodepulse-agent', minLength: 1 }),
   labels: Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ maxLength: 256 }), { default: {}, maxProperties: 64 }),

@@ -24,14 +24,17 @@ export class CoordinatorError extends Error {
   readonly status: number | undefined;
   /** The coordinator's `error_code`, when it sent one. */
   readonly errorCode: string | undefined;
+  /** The coordinator's `details` of the error (empty when it sent none). */
+  readonly details: Record<string, unknown>;
   /** Network failures, timeouts, 5xx and 429 are worth retrying with backoff. */
   readonly retryable: boolean;
 
-  constructor(message: string, status: number | undefined, errorCode: string | undefined) {
+  constructor(message: string, status: number | undefined, errorCode: string | undefined, details: Record<string, unknown> = {}) {
     super(message);
     this.name = 'CoordinatorError';
     this.status = status;
     this.errorCode = errorCode;
+    this.details = details;
     this.retryable = status === undefined || status >= 500 || status === 429;
   }
 }
@@ -55,6 +58,7 @@ export interface Coordinator {
 interface ErrorBodyShape {
   error_code?: unknown;
   message?: unknown;
+  details?: unknown;
 }
 
 export class CoordinatorClient implements Coordinator {
@@ -115,7 +119,8 @@ export class CoordinatorClient implements Coordinator {
     const errorBody = (parsed ?? {}) as ErrorBodyShape;
     const code = typeof errorBody.error_code === 'string' ? errorBody.error_code : undefined;
     const text = typeof errorBody.message === 'string' ? errorBody.message : response.statusMessage ?? '';
-    throw new CoordinatorError(`${action}: HTTP ${response.statusCode}${code ? ` ${code}` : ''}: ${text}`, response.statusCode, code);
+    const details = typeof errorBody.details === 'object' && errorBody.details !== null ? (errorBody.details as Record<string, unknown>) : {};
+    throw new CoordinatorError(`${action}: HTTP ${response.statusCode}${code ? ` ${code}` : ''}: ${text}`, response.statusCode, code, details);
   }
 }
 

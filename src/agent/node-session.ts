@@ -19,6 +19,8 @@ export type ConnectionState =
   /** The coordinator refused this node's own token (401/403 on a heartbeat). */
   | 'node-token-refused'
   | 'duplicate'
+  /** Another agent (another identity) on this host is registered under this hostname. */
+  | 'hostname-in-use'
   | 'rejected';
 
 /** Heartbeat answers that mean the coordinator forgot (404) or terminated (410) the node. */
@@ -160,6 +162,17 @@ export class NodeSession {
         `registration refused: another host with identity ${this.options.identity()} is still heartbeating. ` +
           'If this host was cloned or its state directory copied, delete the identity file in the state directory ' +
           '(or set a distinct --identity) and restart. Retrying slowly.',
+      );
+      return { kind: 'slow-retry' };
+    }
+    if (error.errorCode === 'HostnameInUse') {
+      const { otherIdentity, hostname } = error.details;
+      this.setState(
+        'hostname-in-use',
+        'error',
+        `registration refused: another agent (identity ${String(otherIdentity)}) is registered as hostname ${String(hostname)} and is still heartbeating; ` +
+          'two agents on one host would evict each other. Give this agent its own hostname (hostname: in its config, --hostname or NODEPULSE_HOSTNAME), ' +
+          "or, if it is meant to be that agent, run only one of them, with that agent's state directory. Retrying slowly.",
       );
       return { kind: 'slow-retry' };
     }

@@ -18,6 +18,7 @@ function runOptions(yargs: Argv): Argv {
     .option('ca-file', { type: 'string', describe: 'CA bundle for an https coordinator' })
     .option('cluster', { type: 'string', describe: 'Cluster to join (with an admin token; an enroll token implies its cluster)' })
     .option('name', { type: 'string', describe: 'Node name (default: the hostname)' })
+    .option('hostname', { type: 'string', describe: 'Hostname to register as (default: the host\'s; a second agent on one host needs its own)' })
     .option('identity', { type: 'string', describe: 'Override the persistent identity (e.g. a StatefulSet pod name)' })
     .option('heartbeat-interval', { type: 'string', describe: 'Seconds between heartbeats (the coordinator may override it)' });
 }
@@ -32,6 +33,7 @@ function flagsOf(argv: Args): Record<string, unknown> {
     caFile: argv['ca-file'],
     cluster: argv.cluster,
     name: argv.name,
+    hostname: argv.hostname,
     identity: argv.identity,
     stateDir: argv['state-dir'],
     heartbeatInterval: argv['heartbeat-interval'],

@@ -17,7 +17,7 @@ import { instanceUuidOf } from './name-based-uuid.ts';
 import type { AgentReports } from './state/agent-reports.ts';
 import type { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
 import type { NodeDirectory, NodeEntry } from './state/node-directory.ts';
-import type { NodeRecord, Store } from './store/store.ts';
+import type { NodeRecord, RegisterNodeResult, Store } from './store/store.ts';
 
 export const DEFAULT_CLUSTER = 'default';
 
@@ -86,15 +86,7 @@ export class NodeService {
       // Heartbeats not yet flushed count too, without a store write per registration.
       pendingHeartbeatOf: (activeNodeId) => this.deps.heartbeats.pendingFor(activeNodeId),
     });
-    if (result.outcome === 'duplicate') {
-      throw new ApiError('DuplicateIdentity', 'Another host with the same identity (or name) is still heartbeating and this registration is not from its boot (a cloned machine?); give this host its own identity, or retry once the other falls silent', {
-        activeNodeId: result.activeNodeId,
-        lastHeartbeat: toRfc3339(result.lastHeartbeat),
-      });
-    }
-    if (result.outcome === 'hostname-taken') {
-      throw new ApiError('HostnameTaken', `Another instance of cluster ${clusterName} already has hostname ${result.hostname}`, { hostname: result.hostname });
-    }
+    if (result.outcome !== 'registered') throw registrationRefused(result, clusterName);
     if (result.supersededNodeId) this.deps.directory.markTerminated(result.supersededNodeId);
     this.deps.directory.add({ nodeId, clusterId, instanceId: result.instanceId, tokenHash, active: true });
     this.deps.logger.info('node registered', {
@@ -212,4 +204,25 @@ function activeEntry(entry: NodeEntry | undefined, node: NodePrincipal): NodeEnt
   if (!entry) throw new ApiError('NodeNotFound', 'No such node; register again', { nodeId: node.nodeId });
   if (!entry.active) throw new ApiError('NodeTerminated', undefined, { nodeId: node.nodeId });
   return entry;
+}
+
+/** The API error of a refused registration, naming what holds the instance and what to do. */
+function registrationRefused(result: Exclude<RegisterNodeResult, { outcome: 'registered' }>, clusterName: string): ApiError {
+  switch (result.outcome) {
+    case 'duplicate':
+      return new ApiError('DuplicateIdentity', 'Another host with the same identity (or name) is still heartbeating and this registration is not from its boot (a cloned machine?); give this host its own identity, or retry once the other falls silent', {
+        activeNodeId: result.activeNodeId,
+        lastHeartbeat: toRfc3339(result.lastHeartbeat),
+      });
+    case 'hostname-in-use':
+      return new ApiError(
+        'HostnameInUse',
+        `Another agent (identity ${result.otherIdentity}) is registered as hostname ${result.hostname} and is still heartbeating (node ${result.activeNodeId}): ` +
+          'two agents on one host would evict each other. Give this one its own hostname (an agent: its hostname setting, --hostname or NODEPULSE_HOSTNAME; ' +
+          "a client without an identity: its own name), or, if it is meant to be that agent, run only one of them, with that agent's state directory",
+        { otherIdentity: result.otherIdentity, hostname: result.hostname, activeNodeId: result.activeNodeId, lastHeartbeat: toRfc3339(result.lastHeartbeat) },
+      );
+    case 'hostname-taken':
+      return new ApiError('HostnameTaken', `Another instance of cluster ${clusterName} already has hostname ${result.hostname}`, { hostname: result.hostname });
+  }
 }

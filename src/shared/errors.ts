@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   MethodNotAllowed: { status: 405, message: 'Method not allowed' },
   DuplicateIdentity: { status: 409, message: 'Another host with the same identity is still heartbeating' },
   HostnameTaken: { status: 409, message: 'An instance with this hostname already exists in the cluster' },
+  HostnameInUse: { status: 409, message: 'Another agent (another identity) is registered under this hostname and still heartbeating' },
   InstanceHasActiveNode: { status: 409, message: 'The instance has an Active node' },
   NodeTerminated: { status: 410, message: 'The node is terminated; register again' },
   PayloadTooLarge: { status: 413, message: 'The request body is too large' },

@@ -98,11 +98,29 @@ for (const impl of STORES) {
 
     it('claims an instance by hostname and refuses a hostname another instance has', async () => {
       const a = await registered(store, registration(cluster.id, { hostname: 'claim-a', identity: 'uuid-claim-a', bootId: 'boot-a' }));
-      const byName = await registered(store, registration(cluster.id, { hostname: 'claim-a', bootId: 'boot-a', now: 1_002_000 }));
+      // Claimed once its node fell silent: while it heartbeats, the instance is the other identity's.
+      const byName = await registered(store, registration(cluster.id, { hostname: 'claim-a', bootId: 'boot-a', now: 1_020_000 }));
       expect(byName.instanceId).toBe(a.instanceId);
       await registered(store, registration(cluster.id, { hostname: 'claim-b', identity: 'uuid-claim-b' }));
       const taken = await store.registerNode(registration(cluster.id, { hostname: 'claim-b', identity: 'uuid-claim-a' }));
       expect(taken).toEqual({ outcome: 'hostname-taken', hostname: 'claim-b' });
+    });
+
+    it('refuses another identity on the same host while the Active node heartbeats, and lets it adopt the instance once silent', async () => {
+      const first = await registered(store, registration(cluster.id, { hostname: 'two-agents', identity: 'uuid-first', bootId: 'boot-a' }));
+      const second = registration(cluster.id, { hostname: 'two-agents', identity: 'uuid-second', bootId: 'boot-a', now: 1_005_000 });
+      expect(await store.registerNode(second)).toEqual({
+        outcome: 'hostname-in-use',
+        activeNodeId: first.nodeId,
+        lastHeartbeat: 1_000_000,
+        hostname: 'two-agents',
+        otherIdentity: 'uuid-first',
+      });
+      expect((await store.getNode(first.nodeId))?.status).toBe('Active');
+
+      const adopted = await store.registerNode({ ...second, now: 1_020_000, duplicateSince: 1_005_000 });
+      expect(adopted).toMatchObject({ outcome: 'registered', instanceId: first.instanceId, supersededNodeId: first.nodeId });
+      expect((await store.getInstance(first.instanceId))?.uuid).toBe('uuid-second');
     });
 
     it('gives concurrent registrations of one new host exactly one Active node', async () => {

@@ -56,6 +56,18 @@ export function registeredNodeIds(proc: SpawnedProcess): string[] {
   });
 }
 
+/** The identity the agent logged at start (its instance's uuid). */
+export function startedIdentity(proc: SpawnedProcess): string {
+  const line = proc.stdoutLines.find((l) => l.includes('"agent starting"'));
+  if (!line) throw new Error('the agent has not logged "agent starting"');
+  return (JSON.parse(line) as { identity: string }).identity;
+}
+
+/** How many of the agent's registrations the coordinator answered with 409 (from its debug request log). */
+export function refusedRegistrations(proc: SpawnedProcess): number {
+  return proc.stdoutLines.filter((line) => line.includes('"action":"cluster_RegisterNode"') && line.includes('"status":409')).length;
+}
+
 export async function waitForRegistration(proc: SpawnedProcess, count = 1, timeoutMs = 30_000): Promise<string> {
   const ids = await waitFor(() => (registeredNodeIds(proc).length >= count ? registeredNodeIds(proc) : undefined), timeoutMs, {
     message: `${count} registration(s) of the agent`,

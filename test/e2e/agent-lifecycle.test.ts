@@ -2,7 +2,17 @@ import { cpus, hostname, totalmem } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCoordinatorProcess } from '../helpers/coordinator-process.ts';
 import { cleanupAll, waitFor } from '../helpers/spawn-process.ts';
-import { FAST, instances, nodeById, nodes, startAgent, waitForRegistration } from './agent-helpers.ts';
+import {
+  FAST,
+  instances,
+  nodeById,
+  nodes,
+  refusedRegistrations,
+  registeredNodeIds,
+  startAgent,
+  startedIdentity,
+  waitForRegistration,
+} from './agent-helpers.ts';
 
 afterEach(cleanupAll);
 
@@ -80,10 +90,8 @@ describe('agent lifecycle against a real coordinator', () => {
     const all = await instances(coordinator);
     expect(all).toHaveLength(1);
     expect((await nodes(coordinator, false)).map((n) => n.nodeId)).toEqual([secondNode]);
-    const identity = (line: string) => (JSON.parse(line) as { identity: string }).identity;
-    const started = (proc: typeof first.proc) => identity(proc.stdoutLines.find((l) => l.includes('"agent starting"'))!);
-    expect(started(second.proc)).toBe(started(first.proc));
-    expect(all[0]?.uuid).toBe(started(first.proc));
+    expect(startedIdentity(second.proc)).toBe(startedIdentity(first.proc));
+    expect(all[0]?.uuid).toBe(startedIdentity(first.proc));
   });
 
   it('refuses a second agent with a copied identity and a different boot id, while the first keeps running', async () => {
@@ -101,5 +109,39 @@ describe('agent lifecycle against a real coordinator', () => {
 
     clone.proc.kill('SIGTERM');
     expect((await clone.proc.waitForExit(10_000)).code).toBe(0);
+  });
+
+  it('refuses a second agent on the same host (own state directory, same hostname and boot id) while the first keeps one node; it adopts the instance once the first is killed', async () => {
+    const coordinator = await startCoordinatorProcess({ args: FAST });
+    const first = startAgent(coordinator.url);
+    const firstNode = await waitForRegistration(first.proc);
+    const second = startAgent(coordinator.url);
+    const refusalLines = () => second.proc.stdoutLines.filter((line) => line.includes('registration refused: another agent'));
+
+    const refusal = await second.proc.waitForLine(/registration refused: another agent \(identity .*\) is registered as hostname/, 30_000);
+    expect(JSON.parse(refusal)).toMatchObject({ level: 'error' });
+    expect(refusal).toContain(`identity ${startedIdentity(first.proc)}`);
+    expect(refusal).toMatch(/--hostname.*state directory/);
+    await waitFor(() => refusedRegistrations(second.proc) >= 3, 30_000, { message: 'three refused registrations of the second agent' });
+    const before = (await nodeById(coordinator, firstNode))!.lastHeartbeat;
+    await waitFor(async () => (await nodeById(coordinator, firstNode))!.lastHeartbeat > before, 15_000, { message: 'the first keeps heartbeating' });
+    // One node the whole time: the first never registered again, nothing was superseded (reason Unknown).
+    expect(registeredNodeIds(first.proc)).toEqual([firstNode]);
+    expect(registeredNodeIds(second.proc)).toEqual([]);
+    expect((await nodes(coordinator, true)).map((n) => [n.nodeId, n.status])).toEqual([[firstNode, 'Active']]);
+    expect(refusalLines()).toHaveLength(1);
+
+    first.proc.kill('SIGKILL');
+    await first.proc.waitForExit(10_000);
+    const adopted = await waitForRegistration(second.proc, 1, 60_000);
+    const all = await instances(coordinator);
+    expect(all).toHaveLength(1);
+    expect(all[0]?.uuid).toBe(startedIdentity(second.proc));
+    expect((await nodeById(coordinator, firstNode))?.status).toBe('Terminated');
+    expect((await nodes(coordinator, false)).map((n) => n.nodeId)).toEqual([adopted]);
+    expect(refusalLines()).toHaveLength(1);
+
+    second.proc.kill('SIGTERM');
+    expect((await second.proc.waitForExit(10_000)).code).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import type { HealthReport, Labels, NodeFacts, NodeStatus, TerminationReason } from '../../shared/protocol.ts';
 import type { InstanceTally } from './instance-tally.ts';
-import type { RegistrationClaim } from './plan-registration.ts';
+import type { RegistrationClaim, RegistrationRefusal } from './plan-registration.ts';
 
 export type { InstanceTally } from './instance-tally.ts';
 
@@ -69,12 +69,9 @@ export interface InstanceRecord {
   healthCheckPending: boolean;
 }
 
-/** A registration; `bootId`, `duplicateSince` and `pendingHeartbeatOf` decide the fate of the instance's Active node (plan-registration.ts). */
+/** A registration; its claim (identity, hostname, boot id, heartbeats) decides the fate of the instance's Active node (plan-registration.ts). */
 export interface RegisterNodeInput extends RegistrationClaim {
   clusterId: number;
-  /** The agent's identity as the instance's uuid (node-service makes it a UUID); the instance is found by it first. */
-  identity?: string | undefined;
-  hostname: string;
   name?: string | undefined;
   labels?: Labels | undefined;
   facts?: NodeFacts | undefined;
@@ -85,7 +82,7 @@ export interface RegisterNodeInput extends RegistrationClaim {
 
 export type RegisterNodeResult =
   | { outcome: 'registered'; node: NodeRecord; instanceId: number; supersededNodeId: string | null }
-  | { outcome: 'duplicate'; activeNodeId: string; lastHeartbeat: number }
+  | RegistrationRefusal
   | { outcome: 'hostname-taken'; hostname: string };
 
 export interface ExpiredNode {

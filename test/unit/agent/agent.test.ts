@@ -182,6 +182,32 @@ describe('agent', () => {
     await agent.stop(5_000);
   });
 
+  it('on another agent holding its hostname (HostnameInUse): one clear error naming that identity and the fix, slow retries', async () => {
+    const coordinator = new FakeCoordinator();
+    const details = { otherIdentity: 'uuid-of-the-other-agent', hostname: 'web-1', activeNodeId: 'node-other' };
+    coordinator.registerError = () => new CoordinatorError('hostname in use', 409, 'HostnameInUse', details);
+    const agent = makeAgent(coordinator);
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(coordinator.of('register').length).toBeGreaterThanOrEqual(2);
+    expect(coordinator.of('register').length).toBeLessThanOrEqual(5);
+    const errors = lines.filter((l) => l.includes('another agent (identity uuid-of-the-other-agent) is registered as hostname web-1'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/"level":"error"/);
+    expect(errors[0]).toMatch(/its own hostname.*--hostname.*state directory/);
+    await agent.stop(5_000);
+  });
+
+  it('registers as its configured hostname (a second agent on one host), keeping the host name in its facts', async () => {
+    const coordinator = new FakeCoordinator();
+    const agent = makeAgent(coordinator, config({ hostname: 'web-1-canary' }));
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const [register] = coordinator.of('register');
+    expect(register?.body).toMatchObject({ hostname: 'web-1-canary', name: 'web-1-canary', facts: { hostname: 'web-1' } });
+    await agent.stop(5_000);
+  });
+
   it('runs the checks when the coordinator asks and reports them in the next heartbeat at once', async () => {
     const coordinator = new FakeCoordinator();
     const agent = makeAgent(coordinator, config({ checks: [{ name: 'mem', type: 'memory', interval: 3600 }] }));

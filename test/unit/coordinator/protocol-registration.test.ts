@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { instanceUuidOf } from '../../../src/coordinator/name-based-uuid.ts';
 import { ADMIN, type Harness, READER, startHarness } from '../../helpers/coordinator-harness.ts';
+import { request } from './instances-helpers.ts';
 
 let h: Harness;
 beforeEach(async () => {
@@ -87,6 +89,53 @@ describe('registration: one instance per host, one Active node per instance', ()
     expect(clone.status).toBe(409);
     expect(clone.body.details.lastHeartbeat).toBe(new Date(h.clock.now()).toISOString());
     expect(writes).not.toHaveBeenCalled();
+  });
+});
+
+describe('two agents on one host (same hostname and boot id, different identities)', () => {
+  const first = { identity: 'agent-first', hostname: 'shared-host', bootId: 'boot-1' };
+  const second = { ...first, identity: 'agent-second' };
+  const supersededNodes = async () =>
+    ((await h.call('cluster_GetDetails', READER, { includeTerminated: true })).body.nodes as Array<Record<string, unknown>>).filter(
+      (node) => node.terminationReason === 'Unknown',
+    );
+
+  it('refuses the second with 409 HostnameInUse naming the first identity and the fix, while the first keeps its node', async () => {
+    const running = await h.register(first);
+    for (let round = 0; round < 3; round++) {
+      h.clock.advance(5_000);
+      expect((await h.call('cluster_ReportNodeHeartbeat', running.nodeToken)).status).toBe(200);
+      const refused = await h.call('cluster_RegisterNode', ADMIN, second);
+      expect(refused).toMatchObject({
+        status: 409,
+        body: {
+          error_code: 'HostnameInUse',
+          details: { otherIdentity: instanceUuidOf('agent-first'), hostname: 'shared-host', activeNodeId: running.nodeId },
+        },
+      });
+      expect(refused.body.message).toMatch(/identity [0-9a-f-]{36}.*its own hostname.*--hostname.*state directory/);
+    }
+    expect(await activeNodeIds()).toEqual([running.nodeId]);
+    expect(await supersededNodes()).toEqual([]);
+    expect(await uuidOf(running.nodeId)).toBe(instanceUuidOf('agent-first'));
+  });
+
+  it('lets an agent whose identity was lost adopt the instance once the old node fell silent; the old identity is then refused', async () => {
+    const lost = await h.register(first);
+    h.clock.advance(15_001);
+    const adopted = await h.register(second);
+    expect(await instanceOf(adopted.nodeId)).toBe(await instanceOf(lost.nodeId));
+    expect(await uuidOf(adopted.nodeId)).toBe(instanceUuidOf('agent-second'));
+    expect((await h.call('cluster_ReportNodeHeartbeat', lost.nodeToken)).status).toBe(410);
+    const comeback = await h.call('cluster_RegisterNode', ADMIN, first);
+    expect(comeback).toMatchObject({ status: 409, body: { error_code: 'HostnameInUse', details: { otherIdentity: instanceUuidOf('agent-second') } } });
+  });
+
+  it('lets an agent with an identity claim a pre-created instance by hostname', async () => {
+    const created = await request(h, 'POST', '/api/v2/instances/', ADMIN, { hostname: 'shared-host' });
+    const claimed = await h.register(first);
+    expect(await instanceOf(claimed.nodeId)).toBe(created.body.id);
+    expect(await uuidOf(claimed.nodeId)).toBe(instanceUuidOf('agent-first'));
   });
 });
 

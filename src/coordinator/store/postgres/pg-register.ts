@@ -37,8 +37,8 @@ export async function registerInTransaction(db: Queryable, input: RegisterNodeIn
         )
       ).rows[0]
     : undefined;
-  const decision = decideActiveNode(active, input);
-  if (decision.action === 'refuse') return { outcome: 'duplicate', activeNodeId: decision.nodeId, lastHeartbeat: decision.lastHeartbeat };
+  const decision = decideActiveNode(instance, active, input);
+  if (decision.action === 'refuse') return decision.refusal;
   if (decision.action === 'supersede') {
     await db.query(
       "UPDATE nodes SET status = 'Terminated', terminated_at = $1, termination_reason = $2 WHERE id = $3 AND status = 'Active'",

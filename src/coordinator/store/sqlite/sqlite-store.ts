@@ -139,8 +139,8 @@ export class SqliteStore implements Store {
             | { nodeId: string; bootId: string | null; lastHeartbeat: number }
             | undefined)
         : undefined;
-      const decision = decideActiveNode(active, input);
-      if (decision.action === 'refuse') return { outcome: 'duplicate', activeNodeId: decision.nodeId, lastHeartbeat: decision.lastHeartbeat };
+      const decision = decideActiveNode(instance, active, input);
+      if (decision.action === 'refuse') return decision.refusal;
       if (decision.action === 'supersede') this.terminate(decision.nodeId, SUPERSEDED_REASON, input.now);
 
       const facts = JSON.stringify(input.facts ?? {});
