@@ -22,6 +22,8 @@ export interface RealAgentOptions {
   requestTimeoutSecs: number;
   /** Upper bound of the wait before the first registration. */
   startupDelaySecs: number;
+  /** The agent's retryMaxDelay: the coordinator's agentRetryMaxDelaySecs, as an operator configures both. */
+  retryCapSecs: number;
   enrollToken?: string;
 }
 
@@ -63,6 +65,7 @@ export class RealAgent implements Member {
           NODEPULSE_TOKEN: options.enrollToken ?? E2E_ENROLL,
           NODEPULSE_REQUEST_TIMEOUT: String(options.requestTimeoutSecs),
           NODEPULSE_STARTUP_DELAY: String(options.startupDelaySecs),
+          NODEPULSE_RETRY_MAX_DELAY: String(options.retryCapSecs),
         },
       },
     );

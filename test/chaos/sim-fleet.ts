@@ -85,6 +85,12 @@ export interface SimFleetOptions {
   startupDelayMs: number;
   /** A prefix for hostnames, so campaigns running side by side tell their nodes apart. */
   label: string;
+  /**
+   * The backoff cap until the coordinator hands out its own (the agent's retryMaxDelay, 30 s by
+   * default). Operators set it to the coordinator's agentRetryMaxDelaySecs (the defaults agree):
+   * an agent restarted while the coordinator is down cannot learn the coordinator's cap.
+   */
+  retryCapMs?: number;
   /** Slow retry after 401/403/409 (the agent's authRetryDelay, shortened for campaigns). */
   slowRetryMs?: number;
 }
@@ -222,7 +228,7 @@ export class SimNode implements Member {
       phaseKey: this.identity,
       startupDelayMs: options.startupDelayMs,
       beat: () => session.beat(),
-      retry: { baseMs: AGENT_RETRY_BASE_MS, capMs: AGENT_RETRY_MAX_MS },
+      retry: { baseMs: AGENT_RETRY_BASE_MS, capMs: options.retryCapMs ?? AGENT_RETRY_MAX_MS },
       slowRetry: { baseMs: slowMs, capMs: slowMs, jitter: 'equal' },
     });
     this.client = client;
