@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { E2E_ADMIN, E2E_ENROLL, type CoordinatorProcess } from '../helpers/coordinator-process.ts';
 import { type SpawnedProcess, makeTempDir, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
 
-export const FAST = ['--heartbeat-interval', '1', '--heartbeat-timeout', '4'];
+/** Heartbeats every second, timed out after 4 s; every grace is 4 s plus the agents' backoff cap of 2 s. */
+export const FAST = ['--heartbeat-interval', '1', '--heartbeat-timeout', '4', '--agent-retry-max-delay-secs', '2'];
 
 export interface AgentOptions {
   stateDir?: string;

@@ -6,7 +6,8 @@ import { cleanupAll, makeTempDir, spawnNodepulse, waitFor } from '../helpers/spa
 
 afterEach(cleanupAll);
 
-const TIMING = ['--heartbeat-interval', '1', '--heartbeat-timeout', '4'];
+/** Heartbeats every second, timed out after 4 s; the grace after a restart is 4 s plus the agents' backoff cap of 2 s. */
+const TIMING = ['--heartbeat-interval', '1', '--heartbeat-timeout', '4', '--agent-retry-max-delay-secs', '2'];
 
 describe('the coordinator process', () => {
   it('loses no node and no termination to kill -9, and times out nobody during the startup grace', async () => {

@@ -11,7 +11,7 @@ import { cleanupAll, freePort, spawnNodepulse, waitFor } from '../helpers/spawn-
 const TIMEOUT_SECS = 5;
 /** Starting processes and waiting out grace periods on a loaded machine takes a while. */
 const TEST_TIMEOUT_MS = 150_000;
-const TIMING = ['--heartbeat-interval', '1', '--heartbeat-timeout', String(TIMEOUT_SECS)];
+const TIMING = ['--heartbeat-interval', '1', '--heartbeat-timeout', String(TIMEOUT_SECS), '--agent-retry-max-delay-secs', '2'];
 
 let server: PostgresServer;
 const agents: SimulatedAgent[] = [];

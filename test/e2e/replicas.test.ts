@@ -7,7 +7,7 @@ import { cleanupAll, waitFor } from '../helpers/spawn-process.ts';
 const TIMEOUT_SECS = 5;
 /** Starting processes and waiting out grace periods on a loaded machine takes a while. */
 const TEST_TIMEOUT_MS = 150_000;
-const TIMING = ['--heartbeat-interval', '1', '--heartbeat-timeout', String(TIMEOUT_SECS)];
+const TIMING = ['--heartbeat-interval', '1', '--heartbeat-timeout', String(TIMEOUT_SECS), '--agent-retry-max-delay-secs', '2'];
 /** The takeover bound this test holds the replicas to (docs/postgres.md states it). */
 const TAKEOVER_BOUND_MS = 10_000;
 
