@@ -7,7 +7,7 @@
  * process this campaign started is killed by close(), and only those (campaigns run side by side
  * in one worker, so killAll() of the shared helpers is not used).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { E2E_ADMIN, E2E_ENROLL } from '../helpers/coordinator-process.ts';
@@ -26,7 +26,7 @@ import {
   TIMEOUT_MS,
 } from './settings.ts';
 import { type Member, SimFleet, type SimNode } from './sim-fleet.ts';
-import { type NodeRow, type StoreSnapshot, readStore } from './store-reader.ts';
+import { type NodeRow, StoreReader } from './store-reader.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -130,6 +130,44 @@ export interface Verdict {
   failures: string[];
 }
 
+/**
+ * One campaign sets up at a time, across vitest workers: starting coordinators and agents (tsx
+ * compiling TypeScript) is a CPU storm on a 2-core machine, and a storm while another campaign
+ * runs its trials would starve that campaign's coordinator and fleet. A lock directory in the
+ * temp dir, with the holder's pid (a dead holder's lock is broken).
+ */
+const SETUP_LOCK = join(tmpdir(), 'nodepulse-chaos-setup.lock');
+const SETUP_LOCK_STALE_MS = 5 * 60_000;
+
+function lockHolderGone(): boolean {
+  try {
+    const pid = Number(readFileSync(join(SETUP_LOCK, 'pid'), 'utf8'));
+    if (pid > 0) process.kill(pid, 0);
+    return Date.now() - statSync(SETUP_LOCK).mtimeMs > SETUP_LOCK_STALE_MS;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+async function withSetupLock<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      mkdirSync(SETUP_LOCK);
+      writeFileSync(join(SETUP_LOCK, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (lockHolderGone()) rmSync(SETUP_LOCK, { recursive: true, force: true });
+      else await sleep(250 + Math.random() * 250);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(SETUP_LOCK, { recursive: true, force: true });
+  }
+}
+
 /** Deadlines for conditions: generous, the machine is small and shared. */
 const SETTLE_DEADLINE_MS = 90_000;
 
@@ -144,6 +182,8 @@ export class Campaign {
   readonly dead: SimNode[] = [];
   fleet!: SimFleet;
   store = '';
+  /** Reads the store directly (the verdict's source of truth). */
+  reader!: StoreReader;
   pgServer: PostgresServer | undefined;
   private database: TestDatabase | undefined;
   private readonly procs = new Set<SpawnedProcess>();
@@ -165,6 +205,11 @@ export class Campaign {
   readonly extraWrong: WrongTimeout[] = [];
   /** Other failures the campaign found (a hold that never ended, a late detection, an error). */
   readonly extraFailures: string[] = [];
+  /**
+   * Outcomes not judged because this test process was starved of CPU when they happened (see
+   * starvedFor): reported with the row, neither counted nor failed.
+   */
+  readonly inconclusive: string[] = [];
 
   private constructor(private readonly options: CampaignOptions) {}
 
@@ -203,7 +248,8 @@ export class Campaign {
   static async open(options: CampaignOptions): Promise<Campaign> {
     const campaign = new Campaign(options);
     try {
-      await campaign.setUp();
+      await withSetupLock(() => campaign.setUp());
+      await campaign.killDeadNodes();
     } catch (error) {
       await campaign.close();
       throw error;
@@ -222,6 +268,7 @@ export class Campaign {
       this.database = await createTestDatabase(`chaos_${options.name}`, ...(this.pgServer ? [this.pgServer.url] : []));
       this.store = this.database.url;
     }
+    this.reader = new StoreReader(this.store);
     for (let index = 0; index < replicaCount; index++) {
       const name = replicaCount === 1 ? 'coordinator' : `replica-${String.fromCharCode(97 + index)}`;
       this.replicas.push(new Replica(name, await freePort(), this.store, this, options.args ?? []));
@@ -271,7 +318,6 @@ export class Campaign {
     for (const replica of this.replicas.slice(1)) await replica.start();
     this.note(`fleet started: ${this.fleet.nodes.length} simulated nodes, ${this.agents.length} agents, ${this.replicas.length} replica(s)`);
     await this.settle('every member registered');
-    await this.killDeadNodes();
   }
 
   members(): Member[] {
@@ -336,7 +382,7 @@ export class Campaign {
 
   /** Remembers any instance with two Active nodes right now (the verdict counts them). */
   async checkDoubleActive(): Promise<void> {
-    const snapshot = await readStore(this.store);
+    const snapshot = await this.reader.read();
     for (const { instanceId } of snapshot.doubleActive) this.doubleActiveSeen.add(instanceId);
   }
 
@@ -418,7 +464,7 @@ export class Campaign {
    * over (so their deadline falls after it and the detection delay measures the sweeper, not the
    * grace), and waits until each is timed out.
    */
-  private async killDeadNodes(): Promise<void> {
+  async killDeadNodes(): Promise<void> {
     await this.sweepingReplica();
     await waitFor(() => this.readiness.some((observation) => observation.sweeping), 10_000, { message: 'a readiness observation' });
     const graceUntil = this.latestGraceUntil();
@@ -431,7 +477,7 @@ export class Campaign {
     this.note(`killed ${this.dead.length} nodes for good: ${this.dead.map((node) => node.killedNodeId).join(', ')}`);
     await waitFor(
       async () => {
-        const snapshot = await readStore(this.store);
+        const snapshot = await this.reader.read();
         return this.dead.every((node) => {
           const nodeId = node.killedNodeId;
           return nodeId === undefined || snapshot.nodes.get(nodeId)?.status === 'Terminated';
@@ -482,13 +528,11 @@ export class Campaign {
   /** Judges the campaign from the store and the members' records; prints and returns its row. */
   async verdict(): Promise<Verdict> {
     await this.checkDoubleActive();
-    const snapshot = await readStore(this.store);
+    const snapshot = await this.reader.read();
     const failures: string[] = [...this.extraFailures];
     const wrong: WrongTimeout[] = [...this.extraWrong];
     const lost: string[] = [];
     const detections: number[] = [];
-    /** Timeouts of simulated nodes this test process starved (not the coordinator's doing): reported, not counted. */
-    const starved: string[] = [];
 
     for (const member of this.members()) {
       for (const { nodeId, at } of member.registrations()) {
@@ -504,9 +548,9 @@ export class Campaign {
           continue;
         }
         if (this.excuse?.(member, row)) continue;
-        const starvedFor = this.starvedFor(member, terminatedAt);
+        const starvedFor = this.starvedFor(terminatedAt);
         if (starvedFor !== undefined) {
-          starved.push(`${member.label} node ${nodeId} terminated ${this.t(terminatedAt)}: ${this.describeTimeout(member, row)}; test process stalled ${starvedFor} ms in that gap`);
+          this.inconclusive.push(`${member.label} node ${nodeId} timed out ${this.t(terminatedAt)}: ${this.describeTimeout(member, row)}`);
           continue;
         }
         wrong.push({ member: member.label, nodeId, terminatedAt, detail: this.describeTimeout(member, row) });
@@ -555,14 +599,15 @@ export class Campaign {
       failures.push(`timeline:\n${this.timeline.map((entry) => `  ${this.t(entry.at)} ${entry.what}`).join('\n')}`);
       failures.push(this.holdHistory());
     }
-    if (starved.length > 0) {
+    if (this.inconclusive.length > 0) {
       process.stderr.write(
-        `\n${this.name}: ${starved.length} simulated node(s) timed out because this test process starved them (not counted):\n  ${starved.join('\n  ')}\n`,
+        `\n${this.name}: ${this.inconclusive.length} outcome(s) not judged: this test process (the simulated nodes, every member's proxy) was starved of CPU then:\n  ${this.inconclusive.join('\n  ')}\n`,
       );
     }
+    const notJudged = this.inconclusive.length > 0 ? ` (${this.inconclusive.length} not judged: test process starved)` : '';
     const outcome =
       failures.length === 0
-        ? `PASS${starved.length > 0 ? ` (${starved.length} node(s) starved by the test process, not counted)` : ''}`
+        ? `PASS${notJudged}`
         : `FAIL: ${[
             wrong.length > 0 ? `${wrong.length} live timed out` : '',
             lost.length > 0 ? `${lost.length} lost` : '',
@@ -586,36 +631,30 @@ export class Campaign {
     return { row, failures };
   }
 
+  /** How long this test process's event loop stalled within [from, to]. */
+  stalledWithin(from: number, to: number): number {
+    let stalled = 0;
+    for (const lag of this.lags) stalled += Math.max(0, Math.min(lag.at, to) - Math.max(lag.at - lag.ms, from));
+    return stalled;
+  }
+
   /**
-   * Whether a simulated node's timeout is this test process's fault: the node started no request
-   * for longer than a live agent can (backoff cap + request timeout) within the timeout before
-   * it was terminated, and this process's event loop stalled for most of that gap. Returns the
-   * stalled milliseconds, or undefined when the node was not starved.
+   * Whether a node's timeout is this test process's fault rather than the coordinator's: the
+   * simulated nodes, the proxies (every member's path to the coordinator) and their timers all
+   * live in this process, so when its event loop stalled for more than the timeout's margin
+   * (timeout − two intervals) within the timeout before the node was terminated, nothing can be
+   * said about the coordinator. Returns the stalled milliseconds, or undefined.
    */
-  private starvedFor(member: Member, terminatedAt: number): number | undefined {
-    if (member.kind !== 'sim') return undefined;
-    const node = member as SimNode;
-    const from = terminatedAt - TIMEOUT_MS;
-    const starts = node.attempts.map((attempt) => attempt.startedAt).filter((at) => at >= from - RETRY_CAP_MS - REQUEST_TIMEOUT_MS && at <= terminatedAt);
-    starts.sort((a, b) => a - b);
-    const allowed = RETRY_CAP_MS + REQUEST_TIMEOUT_MS;
-    let previous = starts[0] ?? from;
-    for (const at of [...starts.slice(1), terminatedAt]) {
-      const gap = at - previous;
-      if (gap > allowed) {
-        const stalled = this.lags.filter((lag) => lag.at > previous && lag.at - lag.ms < at).reduce((sum, lag) => sum + lag.ms, 0);
-        if (stalled >= gap - allowed) return stalled;
-      }
-      previous = at;
-    }
-    return undefined;
+  starvedFor(terminatedAt: number, from = terminatedAt - TIMEOUT_MS): number | undefined {
+    const stalled = this.stalledWithin(from, terminatedAt);
+    return stalled >= TIMEOUT_MS - 2 * INTERVAL_MS ? stalled : undefined;
   }
 
   /** What a wrongly timed-out node did around its timeout, to tell the coordinator's fault from the test's. */
   describeTimeout(member: Member, row: NodeRow): string {
     const terminatedAt = row.terminatedAt ?? 0;
     const from = terminatedAt - TIMEOUT_MS;
-    const parts = [`store lastHeartbeat ${this.t(row.lastHeartbeat)} (${terminatedAt - row.lastHeartbeat} ms before)`];
+    const parts = [`this test process stalled ${this.stalledWithin(from, terminatedAt)} ms in that timeout`, `store lastHeartbeat ${this.t(row.lastHeartbeat)} (${terminatedAt - row.lastHeartbeat} ms before)`];
     if (member.kind === 'sim') {
       const node = member as SimNode;
       const lastOk = node.lastOkBefore(terminatedAt);
@@ -623,8 +662,7 @@ export class Campaign {
       const window = node.attempts.filter((attempt) => attempt.startedAt >= from - 2_000 && attempt.startedAt <= terminatedAt);
       parts.push(`requests in the last timeout: ${window.map((attempt) => `${this.t(attempt.startedAt)} ${attempt.kind} ${attempt.outcome}${attempt.status ? ` ${attempt.status}` : ''}`).join(', ') || 'none'}`);
       const gap = node.longestAttemptGap(from, terminatedAt);
-      const stalled = this.lags.filter((lag) => lag.at > from && lag.at - lag.ms < terminatedAt).reduce((sum, lag) => sum + lag.ms, 0);
-      parts.push(`longest gap between its own requests ${gap} ms (a live agent tries at least every ${RETRY_CAP_MS + REQUEST_TIMEOUT_MS} ms); this test process stalled ${stalled} ms in that timeout`);
+      parts.push(`longest gap between its own requests ${gap} ms (a live agent tries at least every ${RETRY_CAP_MS + REQUEST_TIMEOUT_MS} ms)`);
     } else {
       const agent = member as RealAgent;
       const lines = agent.troubleLines(from - 2_000, terminatedAt + 1_000);
@@ -656,6 +694,7 @@ export class Campaign {
     await Promise.allSettled([...this.procs].map((proc) => proc.waitForExit(10_000)));
     await Promise.allSettled([...this.proxies.values()].map((proxy) => proxy.close()));
     await Promise.allSettled(this.background);
+    await this.reader?.close();
     await this.database?.drop().catch(() => undefined);
     await this.pgServer?.remove().catch(() => undefined);
     for (const dir of this.tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });

@@ -56,27 +56,75 @@ function snapshotOf(nodes: Raw[], tokens: Raw[], doubles: Raw[]): StoreSnapshot 
   };
 }
 
-/** One consistent read of the nodes and tokens of a SQLite file or a PostgreSQL database. */
-export async function readStore(store: string): Promise<StoreSnapshot> {
-  if (/^postgres(ql)?:\/\//.test(store)) {
-    const client = new pg.Client({ connectionString: store });
-    await client.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const nodes = await client.query(NODES_SQL);
-      const tokens = await client.query(TOKENS_SQL);
-      const doubles = await client.query(DOUBLE_ACTIVE_SQL);
-      await client.query('COMMIT');
-      return snapshotOf(nodes.rows as Raw[], tokens.rows as Raw[], doubles.rows as Raw[]);
-    } finally {
-      await client.end();
-    }
+async function readPostgres(client: pg.Client): Promise<StoreSnapshot> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const nodes = await client.query(NODES_SQL);
+    const tokens = await client.query(TOKENS_SQL);
+    const doubles = await client.query(DOUBLE_ACTIVE_SQL);
+    return snapshotOf(nodes.rows as Raw[], tokens.rows as Raw[], doubles.rows as Raw[]);
+  } finally {
+    await client.query('COMMIT');
   }
-  const db = new Database(store, { readonly: true, fileMustExist: true });
+}
+
+function readSqlite(path: string): StoreSnapshot {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 10000');
     return db.transaction(() => snapshotOf(db.prepare(NODES_SQL).all() as Raw[], db.prepare(TOKENS_SQL).all() as Raw[], db.prepare(DOUBLE_ACTIVE_SQL).all() as Raw[]))();
   } finally {
     db.close();
+  }
+}
+
+const isPostgres = (store: string) => /^postgres(ql)?:\/\//.test(store);
+
+/** One consistent read of the nodes and tokens of a SQLite file or a PostgreSQL database. */
+export async function readStore(store: string): Promise<StoreSnapshot> {
+  if (!isPostgres(store)) return readSqlite(store);
+  const client = new pg.Client({ connectionString: store });
+  await client.connect();
+  try {
+    return await readPostgres(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Reads a store again and again (a campaign polls it): one kept connection to PostgreSQL, reopened after a failure. */
+export class StoreReader {
+  private client: pg.Client | undefined;
+  /** One read at a time on the kept connection (each is a transaction). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly store: string) {}
+
+  read(): Promise<StoreSnapshot> {
+    const next = this.queue.then(() => this.readNow(), () => this.readNow());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async readNow(): Promise<StoreSnapshot> {
+    if (!isPostgres(this.store)) return readSqlite(this.store);
+    if (!this.client) {
+      const client = new pg.Client({ connectionString: this.store });
+      client.on('error', () => undefined);
+      await client.connect();
+      this.client = client;
+    }
+    try {
+      return await readPostgres(this.client);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
   }
 }
