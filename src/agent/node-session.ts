@@ -16,15 +16,20 @@ export type ConnectionState =
   | 'no-token'
   /** The coordinator refused the enrollment token (401/403 on registration). */
   | 'unauthorized'
-  /** The coordinator refused this node's own token (401/403 on a heartbeat). */
+  /** The coordinator refused what this node's own token asked (403 on a heartbeat). */
   | 'node-token-refused'
   | 'duplicate'
   /** Another agent (another identity) on this host is registered under this hostname. */
   | 'hostname-in-use'
   | 'rejected';
 
-/** Heartbeat answers that mean the coordinator forgot (404) or terminated (410) the node. */
-const NODE_GONE = [404, 410];
+/**
+ * Heartbeat answers that mean the coordinator no longer accepts this node: it forgot the node or
+ * does not accept its token (401; it answers an unknown node like a wrong secret, so that no answer
+ * tells which node ids exist; 404 from older coordinators), or terminated it (410). Registering
+ * again at once is safe: it uses the enrollment token, whose refusal is retried slowly.
+ */
+const NODE_GONE = [401, 404, 410];
 const REFUSED = [401, 403];
 
 export interface Registration {
@@ -122,7 +127,7 @@ export class NodeSession {
       return { kind: 'ok' };
     } catch (error) {
       if (error instanceof CoordinatorError && NODE_GONE.includes(error.status ?? 0)) {
-        logger.warn('the coordinator forgot or terminated this node; registering again', {
+        logger.warn('the coordinator no longer accepts this node (it forgot it, refused its token or terminated it); registering again', {
           nodeId: registration.nodeId,
           status: error.status,
           errorCode: error.errorCode,

@@ -10,6 +10,7 @@ import type {
   RegisterNodeResponse,
 } from '../shared/protocol.ts';
 import { toRfc3339 } from '../shared/clock.ts';
+import { invalidNodeToken } from './auth/authenticator.ts';
 import type { Principal } from './auth/principal.ts';
 import { hashToken, newNodeToken } from './auth/tokens.ts';
 import type { TimeoutSettings } from './config.ts';
@@ -110,7 +111,7 @@ export class NodeService {
     return own;
   }
 
-  /** The node a node token may act as; refuses another node's id, answers 404/410 as the protocol says. */
+  /** The node a node token may act as; refuses another node's id, answers 401/410 as the protocol says. */
   private async actingNode(principal: Principal, claimedNodeId: string | undefined): Promise<NodeEntry> {
     const node = actingAs(principal, claimedNodeId);
     return this.knownActive(node) ?? activeEntry(await this.deps.directory.get(node.nodeId), node);
@@ -199,9 +200,9 @@ function actingAs(principal: Principal, claimedNodeId: string | undefined): Node
   return principal;
 }
 
-/** 404 for a node the store does not know, 410 for one it knows Terminated. */
+/** 410 for a node the store knows Terminated; one gone since its token was checked is an invalid token like any other. */
 function activeEntry(entry: NodeEntry | undefined, node: NodePrincipal): NodeEntry {
-  if (!entry) throw new ApiError('NodeNotFound', 'No such node; register again', { nodeId: node.nodeId });
+  if (!entry) throw invalidNodeToken();
   if (!entry.active) throw new ApiError('NodeTerminated', undefined, { nodeId: node.nodeId });
   return entry;
 }

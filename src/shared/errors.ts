@@ -9,7 +9,6 @@ export const ERROR_CODES = {
   Unauthorized: { status: 401, message: 'A valid bearer token is required' },
   Forbidden: { status: 403, message: 'This token may not perform this action' },
   NotFound: { status: 404, message: 'No such resource' },
-  NodeNotFound: { status: 404, message: 'No such node' },
   InstanceNotFound: { status: 404, message: 'No such instance' },
   EventNotFound: { status: 404, message: 'No such cluster monitor event' },
   MethodNotAllowed: { status: 405, message: 'Method not allowed' },

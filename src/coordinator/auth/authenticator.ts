@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
 import type { NodeDirectory, NodeEntry } from '../state/node-directory.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
-import type { Permission, Principal } from './principal.ts';
+import type { Principal } from './principal.ts';
 import { bearerToken, hashToken, hashesEqual, nodeIdOfToken } from './tokens.ts';
 
 interface CachedToken {
@@ -26,21 +26,21 @@ export class Authenticator {
   ) {}
 
   /**
-   * The caller of a route that needs `permission`. A node token of a node the coordinator does
-   * not know is 404 NodeNotFound only where a node acts as itself (heartbeat, deregister: the
-   * agent then registers afresh); anywhere else it is just an invalid token (401). The answer is
-   * synchronous when memory knows the token (a known node, a cached operator token): the
-   * heartbeat path then costs no promise. Throws (synchronously, or by rejecting).
+   * The caller behind an Authorization header (the auth hook checks the role). A node token of a node the coordinator does
+   * not know answers exactly like a known node's token with a wrong secret (401), on every
+   * route, so no answer tells which node ids exist. The answer is synchronous when memory knows
+   * the token (a known node, a cached operator token): the heartbeat path then costs no promise.
+   * Throws (synchronously, or by rejecting).
    */
-  authenticate(header: string | undefined, permission: Permission): Principal | Promise<Principal> {
+  authenticate(header: string | undefined): Principal | Promise<Principal> {
     const token = bearerToken(header);
     if (!token) throw new ApiError('Unauthorized', 'Missing bearer token: send Authorization: Bearer <token>');
     const hash = hashToken(token);
     const nodeId = nodeIdOfToken(token);
     if (nodeId !== undefined) {
       const known = this.directory.peek(nodeId);
-      if (known) return nodePrincipal(known, hash, permission, nodeId);
-      return this.directory.get(nodeId).then((entry) => nodePrincipal(entry, hash, permission, nodeId));
+      if (known) return nodePrincipal(known, hash, nodeId);
+      return this.directory.get(nodeId).then((entry) => nodePrincipal(entry, hash, nodeId));
     }
     const cached = this.cachedOperatorToken(hash);
     if (cached) return operatorPrincipal(cached, hash);
@@ -66,10 +66,14 @@ export class Authenticator {
   }
 }
 
-function nodePrincipal(entry: NodeEntry | undefined, hash: string, permission: Permission, nodeId: string): Principal {
-  if (!entry && permission === 'node') throw new ApiError('NodeNotFound', 'The node of this token is unknown; register again', { nodeId });
-  if (!entry || !hashesEqual(entry.tokenHash, hash)) throw new ApiError('Unauthorized', 'Invalid token');
+function nodePrincipal(entry: NodeEntry | undefined, hash: string, nodeId: string): Principal {
+  if (!entry || !hashesEqual(entry.tokenHash, hash)) throw invalidNodeToken();
   return { kind: 'node', nodeId, clusterId: entry.clusterId, instanceId: entry.instanceId };
+}
+
+/** The one answer to a node token that is not valid, whatever the reason (unknown node, wrong secret). */
+export function invalidNodeToken(): ApiError {
+  return new ApiError('Unauthorized', 'Invalid token');
 }
 
 function operatorPrincipal(record: TokenRecord | undefined, hash: string): Principal {

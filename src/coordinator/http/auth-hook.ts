@@ -31,7 +31,7 @@ export function installAuth(app: FastifyInstance, authenticator: Authenticator):
     let pending: Promise<Principal> | undefined;
     let refused: Error | undefined;
     try {
-      const result = authenticator.authenticate(request.headers.authorization, permission);
+      const result = authenticator.authenticate(request.headers.authorization);
       if (result instanceof Promise) pending = result;
       else admit(result);
     } catch (error) {

@@ -321,28 +321,41 @@ describe('agent', () => {
     await agent.stop(5_000);
   });
 
-  it('answers a heartbeat 401 with one clear error and a slow retry, then registers again', async () => {
+  it('registers again at once when a heartbeat answers 401 (the coordinator forgot the node, e.g. a wiped store)', async () => {
+    const coordinator = new FakeCoordinator();
+    const agent = makeAgent(coordinator);
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(15_000);
+    const forgotten = new CoordinatorError('cluster_ReportNodeHeartbeat: HTTP 401 Unauthorized: Invalid token', 401, 'Unauthorized');
+    coordinator.heartbeatReply = () => (coordinator.calls.at(-1)?.token === 'npn_token1' ? forgotten : {});
+    await vi.advanceTimersByTimeAsync(10_000);
+    const refused = coordinator.of('heartbeat').find((beat) => beat.token === 'npn_token1' && beat.at >= Date.now() - 10_000);
+    const [, again] = coordinator.of('register');
+    expect(again!.at - refused!.at).toBeLessThan(1_000);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(coordinator.of('register')).toHaveLength(2);
+    expect(coordinator.of('heartbeat').at(-1)?.token).toBe('npn_token2');
+    expect(lines.join('')).toMatch(/no longer accepts this node.*registering again/);
+    expect(lines.join('')).not.toMatch(/npn_token|npe_enrolltoken/);
+    await agent.stop(5_000);
+  });
+
+  it('after a heartbeat 401, retries slowly with one clear error when the enrollment token is refused too: never hammers', async () => {
     const coordinator = new FakeCoordinator();
     const agent = makeAgent(coordinator, config(), probes(), { tokenSource: 'token file /etc/nodepulse/agent.token' });
     await agent.start();
     await vi.advanceTimersByTimeAsync(15_000);
     coordinator.heartbeatReply = () => new CoordinatorError('cluster_ReportNodeHeartbeat: HTTP 401 Unauthorized: Invalid token', 401, 'Unauthorized');
-    const refusedAt = Date.now();
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(coordinator.of('register')).toHaveLength(1);
-    // Slow retry: between half and all of authRetryDelay (60 s), not at once.
-    await vi.advanceTimersByTimeAsync(19_000);
-    expect(coordinator.of('register')).toHaveLength(1);
-    coordinator.heartbeatReply = () => ({});
-    await vi.advanceTimersByTimeAsync(50_000);
-    const [, again] = coordinator.of('register');
-    expect(again!.at - refusedAt).toBeGreaterThanOrEqual(30_000);
-    expect(coordinator.of('heartbeat').at(-1)?.token).toBe('npn_token2');
-    const errors = lines.filter((l) => l.includes('heartbeat refused'));
+    coordinator.registerError = () => new CoordinatorError('cluster_RegisterNode: HTTP 401 Unauthorized: Invalid or revoked token', 401, 'Unauthorized');
+    await vi.advanceTimersByTimeAsync(150_000);
+    const [, ...retries] = coordinator.of('register');
+    expect(retries.length).toBeGreaterThanOrEqual(2);
+    expect(retries.length).toBeLessThanOrEqual(6);
+    // Slow retry between registrations: between half and all of authRetryDelay (60 s).
+    for (let i = 1; i < retries.length; i++) expect(retries[i]!.at - retries[i - 1]!.at).toBeGreaterThanOrEqual(30_000);
+    const errors = lines.filter((l) => l.includes('registration refused'));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/"level":"error"/);
-    expect(errors[0]).toMatch(/does not accept this node's token.*token file \/etc\/nodepulse\/agent.token/);
-    expect(lines.join('')).not.toMatch(/npn_token|npe_enrolltoken/);
+    expect(errors[0]).toMatch(/enrollment token from token file \/etc\/nodepulse\/agent.token is wrong, revoked/);
     await agent.stop(5_000);
   });
 

@@ -99,10 +99,11 @@ describe('the seed 000 agent protocol', () => {
     expect((await h.call('cluster_ReportNodeHeartbeat', node.nodeToken)).status).toBe(410);
   });
 
-  it('answers 404 NodeNotFound for the token of a node the coordinator does not know', async () => {
+  it('answers 401 Unauthorized for the token of a node the coordinator does not know, as for a wrong secret', async () => {
     const { nodeToken } = await h.register();
     const forgotten = nodeToken.replace(/^npn_[0-9a-f]{8}/, 'npn_00000000');
-    expect(await h.call('cluster_ReportNodeHeartbeat', forgotten)).toMatchObject({ status: 404, body: { error_code: 'NodeNotFound' } });
+    expect(await h.call('cluster_ReportNodeHeartbeat', forgotten)).toMatchObject({ status: 401, body: { error_code: 'Unauthorized' } });
+    expect(await h.call('cluster_DeregisterNode', forgotten)).toMatchObject({ status: 401, body: { error_code: 'Unauthorized' } });
   });
 
   it('records facts, labels and a health report sent with a heartbeat on the instance', async () => {
