@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../shared/logger.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import { installAuth } from './http/auth-hook.ts';
-import { installClosingGuard, installErrorHandling, installJsonParser } from './http/error-handler.ts';
+import { clientErrorHandler, installProtocolAnswers } from './http/client-errors.ts';
+import { errorAnswerer, installClosingGuard, installErrorHandling, installJsonParser, MAX_PARAM_LENGTH } from './http/error-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
 import type { ClusterService } from './clusters/cluster-service.ts';
 import type { InstanceService } from './instances/instance-service.ts';
@@ -24,12 +25,33 @@ export interface AppDeps extends OpsDeps {
   instances: InstanceService;
   clusters: ClusterService;
   bodyLimitBytes: number;
+  /** The longest a request (headers and body) may take to arrive before it is answered 408. */
+  requestReceiveTimeoutMs: number;
+}
+
+/**
+ * How often Node looks for requests past their receive deadline (its default, 30 s, would let a
+ * slow request hold a connection that much longer): a quarter of the deadline, at most a second.
+ */
+function deadlineCheckIntervalMs(timeoutMs: number): number {
+  return Math.max(25, Math.min(1000, Math.floor(timeoutMs / 4)));
 }
 
 /** Builds the HTTP API from its dependencies. It never listens: main.ts and the tests do. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: deps.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    requestTimeout: deps.requestReceiveTimeoutMs,
+    http: {
+      headersTimeout: deps.requestReceiveTimeoutMs,
+      connectionsCheckingInterval: deadlineCheckIntervalMs(deps.requestReceiveTimeoutMs),
+      // installProtocolAnswers refuses an HTTP/1.1 request without Host in the API's error shape.
+      requireHostHeader: false,
+    },
+    // Errors below the routes are answered in the API's error shapes, not Node's or Fastify's.
+    clientErrorHandler: clientErrorHandler(deps.logger),
+    frameworkErrors: errorAnswerer(deps.logger),
     // Requests are logged at debug through our own logger; Fastify's pino stays off.
     logger: false,
     // installClosingGuard answers requests during shutdown in the API's error shape instead.
@@ -39,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installJsonParser(app);
   installErrorHandling(app, deps.logger);
   installClosingGuard(app);
+  installProtocolAnswers(app);
   installAuth(app, deps.authenticator);
   if (deps.logger.isDebugEnabled()) {
     app.addHook('onResponse', async (request, reply) => {

@@ -60,6 +60,12 @@ export const CoordinatorConfigSchema = Type.Object(
       description: 'A registration is refused as a clone while the instance’s node heartbeated this recently (0: 1.5 intervals)',
     }),
     bodyLimitBytes: Type.Integer({ default: 65_536, minimum: 1024, maximum: 16_777_216, description: 'Largest request body' }),
+    requestReceiveTimeoutMs: Type.Integer({
+      default: 10_000,
+      minimum: 100,
+      maximum: 600_000,
+      description: 'Milliseconds a request (headers and body) may take to arrive; a slower one is answered 408 and its connection closed',
+    }),
     tokenCacheSecs: Type.Integer({
       default: 10,
       minimum: 0,

@@ -137,6 +137,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     metrics: metrics.registry,
     accepting: () => accepting,
     bodyLimitBytes: config.bodyLimitBytes,
+    requestReceiveTimeoutMs: config.requestReceiveTimeoutMs,
   });
 
   let flushTimer: NodeJS.Timeout | undefined;

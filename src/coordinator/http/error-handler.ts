@@ -1,10 +1,17 @@
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ErrorBody } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { isStoreUnavailable } from '../store/store-unavailable.ts';
+import { OVERSIZE_DISCARD_BYTES, discardBody } from './discard-body.ts';
 import { problemsOf } from './validation.ts';
 
-/** Translates every failure into `{error_code, message, details}`; unexpected ones are logged in full. */
+/** Fastify's limit on a path parameter (its maxParamLength default), named in the refusal. */
+export const MAX_PARAM_LENGTH = 100;
+
+/**
+ * Translates every failure into `{error_code, message, details}`; unexpected ones are logged in
+ * full. Messages never quote the request (its path, headers or body): they name what is wrong.
+ */
 export function toApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error;
   if (isStoreUnavailable(error)) return new ApiError('StoreUnavailable', undefined, { retryable: true });
@@ -19,38 +26,66 @@ export function toApiError(error: FastifyError): ApiError {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new ApiError('MalformedJson', `The request body is not valid JSON: ${error.message}`);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError('PayloadTooLarge', error.message);
+      return new ApiError('PayloadTooLarge');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('UnsupportedMediaType');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ApiError('UnsupportedMediaType', error.message);
+      return new ApiError('MalformedHttp', 'The request body does not match its Content-Length');
+    case 'FST_ERR_BAD_URL':
+      return new ApiError('InvalidRequest', 'Invalid params: the path is not valid (a malformed percent-encoding?)');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError('InvalidRequest', `Invalid params: a path parameter is longer than ${MAX_PARAM_LENGTH} characters`);
   }
   if (error instanceof SyntaxError || error.statusCode === 400) return new ApiError('InvalidRequest', error.message);
-  if (error.statusCode === 413) return new ApiError('PayloadTooLarge', error.message);
-  if (error.statusCode === 415) return new ApiError('UnsupportedMediaType', error.message);
+  if (error.statusCode === 413) return new ApiError('PayloadTooLarge');
+  if (error.statusCode === 415) return new ApiError('UnsupportedMediaType');
   return new ApiError('InternalError');
 }
 
 /** Seed 001's API answers every failure as `{"error": "..."}`, an unknown path or method under it included. */
 const PLAIN_ERRORS = /^\/runtime\/api\/v1(\/|\?|$)/;
 
-/** The error body the request's API uses. */
-function errorBody(request: FastifyRequest, error: ApiError): ErrorBody | { error: string } {
-  return PLAIN_ERRORS.test(request.url) ? { error: error.message } : error.toBody();
+/** The error body of the API a request target belongs to; the default API's when it is unknown (an unreadable request). */
+export function errorBodyFor(target: string | undefined, error: ApiError): ErrorBody | { error: string } {
+  return target !== undefined && PLAIN_ERRORS.test(target) ? { error: error.message } : error.toBody();
 }
 
-export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+/**
+ * Answers a failure of a route, or of the framework before a route ran (a bad URL, an overlong
+ * path parameter: Fastify's frameworkErrors). An oversized body is read on, up to a bound, before
+ * the 413 goes out and the connection closes: a client still writing when the server closes gets
+ * a reset instead of the answer.
+ */
+export function errorAnswerer(logger: Logger) {
+  return async (error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const apiError = toApiError(error);
-    if (apiError.code === 'StoreUnavailable') {
+    // A client gone (it hung up, or its request was answered 408 below the routes) fails its request
+    // with a reset that is neither a store outage nor a bug; the answer then goes nowhere.
+    if (request.raw.socket?.destroyed) {
+      logger.debug('request abandoned by its client', { requestId: request.id, method: request.method, url: request.url });
+    } else if (apiError.code === 'StoreUnavailable') {
       logger.warn('store unavailable', { requestId: request.id, method: request.method, url: request.url, error: error.message });
     } else if (apiError.status >= 500 && !(error instanceof ApiError)) {
       logger.error('unexpected error', { requestId: request.id, method: request.method, url: request.url, error });
     }
-    void reply.code(apiError.status).send(errorBody(request, apiError));
-  });
+    if (apiError.code === 'PayloadTooLarge') {
+      await discardBody(request.raw, OVERSIZE_DISCARD_BYTES);
+      void reply.header('connection', 'close');
+    }
+    return reply.code(apiError.status).send(errorBodyFor(request.url, apiError));
+  };
+}
+
+/** The answer to a method and path no route serves. */
+export function noRoute(): ApiError {
+  return new ApiError('NotFound', 'No route matches this method and path');
+}
+
+export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
+  app.setErrorHandler(errorAnswerer(logger));
   app.setNotFoundHandler((request, reply) => {
-    const error = new ApiError('NotFound', `No route ${request.method} ${request.url.split('?')[0]}`);
-    void reply.code(error.status).send(errorBody(request, error));
+    const error = noRoute();
+    void reply.code(error.status).send(errorBodyFor(request.url, error));
   });
 }
 
