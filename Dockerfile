@@ -6,7 +6,7 @@
 #     -v nodepulse-agent-state:/var/lib/nodepulse-agent nodepulse-agent
 #
 # The agent runs as PID 1 (node directly, never `npm run`): it installs its own SIGTERM/SIGINT
-# handlers, deregisters within deregisterTimeout (default 5 s) and exits 0, well inside
+# handlers, deregisters and exits 0 within deregisterTimeout (default 1.5 s), well inside
 # Docker's default 10 s stop timeout. See docs/agent.md for the Kubernetes sidecar snippet.
 
 # --- build: compile TypeScript and install production dependencies ------------------------

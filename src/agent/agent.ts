@@ -125,7 +125,7 @@ export class Agent {
     this.warnOnShortWatchdog();
   }
 
-  /** Stops all schedules, then deregisters within `deadlineMs`. Resolves true when deregistered. */
+  /** Stops all schedules, then deregisters: the whole of it within `deadlineMs`. Resolves true when deregistered. */
   async stop(deadlineMs: number): Promise<boolean> {
     const started = Date.now();
     this.deps.notifier?.stopping();

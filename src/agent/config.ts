@@ -67,7 +67,8 @@ export const AgentConfigSchema = Type.Object({
   /** Upper bound of the wait before the first registration (default: one heartbeatInterval); 0 registers at once. */
   startupDelay: Type.Optional(Type.Number({ minimum: 0, maximum: 3_600 })),
   requestTimeout: Secs(5, 0.1, 300),
-  deregisterTimeout: Secs(5, 0.1, 300),
+  /** The whole shutdown on SIGTERM/SIGINT (a beat in flight, then the deregistration): systemd and Kubernetes wait no longer than they must. */
+  deregisterTimeout: Secs(1.5, 0.1, 300),
   retryBaseDelay: Secs(0.5, 0.01, 60),
   retryMaxDelay: Secs(30, 0.1, 3_600),
   authRetryDelay: Secs(60, 0.1, 86_400),

@@ -1,11 +1,14 @@
 /**
  * The agent's HTTP client for the coordinator's action endpoints (got). It makes one attempt
  * per call (the heartbeat loop owns retries and backoff) and turns every failure into a
- * CoordinatorError that says whether it is worth retrying. Tokens never reach the logs.
+ * CoordinatorError that says whether it is worth retrying. It trusts nothing it receives: an
+ * answer is read up to MAX_ANSWER_BYTES and believed only when it matches the protocol's schema.
+ * Tokens never reach the logs.
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { got, type Got } from 'got';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { type Got, type RequestError, type Response, got } from 'got';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { ConfigError } from '../shared/errors.ts';
@@ -13,11 +16,17 @@ import type { Logger } from '../shared/logger.ts';
 import {
   ACTION_PREFIX,
   type DeregisterRequest,
+  DeregisterResponse,
   type HeartbeatRequest,
-  type HeartbeatResponse,
+  HeartbeatResponse,
   type RegisterNodeRequest,
-  type RegisterNodeResponse,
+  RegisterNodeResponse,
 } from '../shared/protocol.ts';
+import { checkAnswer, errorBodyOf } from './answer-check.ts';
+import { RETRY_AFTER_STATUSES, parseRetryAfter } from './retry-after.ts';
+
+/** The largest answer the agent reads: the real ones are a few hundred bytes. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
 
 export class CoordinatorError extends Error {
   /** HTTP status, or undefined for a network failure or timeout. */
@@ -28,15 +37,33 @@ export class CoordinatorError extends Error {
   readonly details: Record<string, unknown>;
   /** Network failures, timeouts, 5xx and 429 are worth retrying with backoff. */
   readonly retryable: boolean;
+  /** How long a 429 or 503 asked the agent to wait (its Retry-After), in ms. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, status: number | undefined, errorCode: string | undefined, details: Record<string, unknown> = {}) {
+  constructor(
+    message: string,
+    status: number | undefined,
+    errorCode: string | undefined,
+    details: Record<string, unknown> = {},
+    retryAfterMs: number | undefined = undefined,
+  ) {
     super(message);
     this.name = 'CoordinatorError';
     this.status = status;
     this.errorCode = errorCode;
     this.details = details;
     this.retryable = status === undefined || status >= 500 || status === 429;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+/**
+ * An answer the agent cannot believe: a 2xx that is not the protocol's answer, or one too large to
+ * read. The URL may point at something else than a coordinator (a proxy's page, another service),
+ * or the coordinator is broken: worth retrying with backoff, never worth acting on.
+ */
+export class InvalidAnswerError extends CoordinatorError {
+  override readonly retryable = true;
 }
 
 export interface CoordinatorClientOptions {
@@ -55,25 +82,32 @@ export interface Coordinator {
   close(): void;
 }
 
-interface ErrorBodyShape {
-  error_code?: unknown;
-  message?: unknown;
-  details?: unknown;
+/** What an action answers on success: the protocol's schema, and its name for error messages. */
+interface Expected<S extends TSchema> {
+  name: string;
+  schema: S;
 }
+
+const REGISTERED: Expected<typeof RegisterNodeResponse> = { name: 'RegisterNodeResponse', schema: RegisterNodeResponse };
+const HEARTBEAT_ANSWER: Expected<typeof HeartbeatResponse> = { name: 'HeartbeatResponse', schema: HeartbeatResponse };
+const DEREGISTERED: Expected<typeof DeregisterResponse> = { name: 'DeregisterResponse', schema: DeregisterResponse };
 
 export class CoordinatorClient implements Coordinator {
   private readonly http: Got;
   private readonly logger: Logger;
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
   private readonly timeoutMs: number;
+  /** Named in the errors about its answers, so the one log line says who answered. */
+  private readonly baseUrl: string;
 
   constructor(options: CoordinatorClientOptions) {
     this.logger = options.logger;
     this.timeoutMs = options.requestTimeoutMs;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     const ca = options.ca;
     this.agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ca }) };
     this.http = got.extend({
-      prefixUrl: options.baseUrl.replace(/\/+$/, '') + ACTION_PREFIX,
+      prefixUrl: this.baseUrl + ACTION_PREFIX,
       retry: { limit: 0 },
       throwHttpErrors: false,
       agent: this.agents,
@@ -82,15 +116,15 @@ export class CoordinatorClient implements Coordinator {
   }
 
   register(token: string, body: RegisterNodeRequest): Promise<RegisterNodeResponse> {
-    return this.invoke<RegisterNodeResponse>('cluster_RegisterNode', token, body, this.timeoutMs);
+    return this.invoke('cluster_RegisterNode', REGISTERED, token, body, this.timeoutMs);
   }
 
   heartbeat(nodeToken: string, body: HeartbeatRequest): Promise<HeartbeatResponse> {
-    return this.invoke<HeartbeatResponse>('cluster_ReportNodeHeartbeat', nodeToken, body, this.timeoutMs);
+    return this.invoke('cluster_ReportNodeHeartbeat', HEARTBEAT_ANSWER, nodeToken, body, this.timeoutMs);
   }
 
   async deregister(nodeToken: string, body: DeregisterRequest, timeoutMs: number): Promise<void> {
-    await this.invoke('cluster_DeregisterNode', nodeToken, body, timeoutMs);
+    await this.invoke('cluster_DeregisterNode', DEREGISTERED, nodeToken, body, timeoutMs);
   }
 
   close(): void {
@@ -98,38 +132,67 @@ export class CoordinatorClient implements Coordinator {
     this.agents.https.destroy();
   }
 
-  private async invoke<T>(action: string, token: string, body: unknown, timeoutMs: number): Promise<T> {
+  private async invoke<S extends TSchema>(action: string, expected: Expected<S>, token: string, body: unknown, timeoutMs: number): Promise<Static<S>> {
     const started = performance.now();
-    let response;
+    let response: Response<string>;
     try {
-      response = await this.http.post(action, {
-        json: body,
-        headers: { authorization: `Bearer ${token}` },
-        timeout: { request: timeoutMs },
-      });
+      response = await this.post(action, token, body, timeoutMs);
     } catch (error) {
-      const message = `${action}: ${(error as Error).message}`;
-      this.logger.debug('request failed', { action, error: message, ms: Math.round(performance.now() - started) });
-      throw new CoordinatorError(message, undefined, undefined);
+      this.logger.debug('request failed', { action, error: (error as Error).message, ms: Math.round(performance.now() - started) });
+      throw error;
     }
-    const ms = Math.round(performance.now() - started);
-    const parsed = parseJson(response.body);
-    this.logger.debug('request', { action, status: response.statusCode, ms });
-    if (response.statusCode >= 200 && response.statusCode < 300) return (parsed ?? {}) as T;
-    const errorBody = (parsed ?? {}) as ErrorBodyShape;
-    const code = typeof errorBody.error_code === 'string' ? errorBody.error_code : undefined;
-    const text = typeof errorBody.message === 'string' ? errorBody.message : response.statusMessage ?? '';
-    const details = typeof errorBody.details === 'object' && errorBody.details !== null ? (errorBody.details as Record<string, unknown>) : {};
-    throw new CoordinatorError(`${action}: HTTP ${response.statusCode}${code ? ` ${code}` : ''}: ${text}`, response.statusCode, code, details);
+    const status = response.statusCode;
+    this.logger.debug('request', { action, status, ms: Math.round(performance.now() - started) });
+    if (status < 200 || status >= 300) throw this.refusal(action, response);
+    const checked = checkAnswer(expected.schema, response.body);
+    if (checked.ok) return checked.value;
+    const contentType = response.headers['content-type'] ?? 'no content type';
+    throw new InvalidAnswerError(
+      `${action}: ${this.baseUrl} answered HTTP ${status} (${contentType}, ${response.rawBody.length} bytes) with something that is not a ${expected.name}: ${checked.problem}`,
+      status,
+      undefined,
+    );
   }
-}
 
-function parseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+  /** One POST; an answer larger than MAX_ANSWER_BYTES is abandoned as soon as it says or shows so, never buffered whole. */
+  private async post(action: string, token: string, body: unknown, timeoutMs: number): Promise<Response<string>> {
+    const request = this.http.post(action, {
+      json: body,
+      headers: { authorization: `Bearer ${token}` },
+      timeout: { request: timeoutMs },
+    });
+    let tooLarge = false;
+    // `total` is the announced Content-Length; `transferred` counts the bytes read (decompressed) so far.
+    request.on('downloadProgress', ({ transferred, total }) => {
+      if (tooLarge || (transferred <= MAX_ANSWER_BYTES && (total ?? 0) <= MAX_ANSWER_BYTES)) return;
+      tooLarge = true;
+      request.cancel();
+    });
+    try {
+      return await request;
+    } catch (error) {
+      if (tooLarge) {
+        const status = (error as RequestError).response?.statusCode;
+        throw new InvalidAnswerError(
+          `${action}: ${this.baseUrl} answered${status ? ` HTTP ${status}` : ''} with more than ${MAX_ANSWER_BYTES / 1024} KiB; ` +
+            'the agent stopped reading it (real answers are a few hundred bytes)',
+          status,
+          undefined,
+        );
+      }
+      throw new CoordinatorError(`${action}: ${(error as Error).message}`, undefined, undefined);
+    }
+  }
+
+  /** The error of a non-2xx answer: the coordinator's error body when it sent one in the documented shape, else the status alone. */
+  private refusal(action: string, response: Response<string>): CoordinatorError {
+    const status = response.statusCode;
+    const error = errorBodyOf(response.body);
+    const text = error ? error.message : `${response.statusMessage ?? ''} (the body is not a coordinator error)`;
+    const retryAfterMs = RETRY_AFTER_STATUSES.includes(status) ? parseRetryAfter(response.headers['retry-after'], Date.now()) : undefined;
+    const waitNote = retryAfterMs === undefined ? '' : ` (Retry-After: ${Math.ceil(retryAfterMs / 1000)} s)`;
+    const code = error?.error_code;
+    return new CoordinatorError(`${action}: HTTP ${status}${code ? ` ${code}` : ''}: ${text}${waitNote}`, status, code, error?.details ?? {}, retryAfterMs);
   }
 }
 

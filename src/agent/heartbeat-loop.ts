@@ -5,7 +5,7 @@
  * loops on a fake clock.
  */
 import { type Clock, systemClock } from '../shared/clock.ts';
-import { type BackoffPolicy, backoffDelayMs, nextHeartbeatAt, phaseOffsetMs, startupDelayMs } from './schedule.ts';
+import { type BackoffPolicy, backoffDelayMs, nextHeartbeatAt, phaseOffsetMs, retryDelayMs, startupDelayMs } from './schedule.ts';
 
 /** What one beat achieved, as the loop needs to know it. */
 export type BeatOutcome =
@@ -13,8 +13,8 @@ export type BeatOutcome =
   | { kind: 'ok' }
   /** Go again at once (e.g. the node was forgotten: register now). */
   | { kind: 'again' }
-  /** A transient failure (network, 5xx, 429): back off. */
-  | { kind: 'retry' }
+  /** A transient failure (network, 5xx, 429, an answer not to believe): back off, at least `retryAfterMs` when the answer asked for it. */
+  | { kind: 'retry'; retryAfterMs?: number }
   /** A failure that needs an operator (401/403, duplicate identity): back off slowly. */
   | { kind: 'slow-retry' };
 
@@ -173,8 +173,9 @@ export class HeartbeatLoop {
       return Math.max(0, nextHeartbeatAt(startedAt, this.intervalMs, this.offsetMs) - now);
     }
     const policy = outcome.kind === 'slow-retry' ? this.options.slowRetry : this.retry;
-    const delay = backoffDelayMs(this.failures, policy, random);
+    const backoff = backoffDelayMs(this.failures, policy, random);
     this.failures += 1;
-    return delay;
+    // A Retry-After is honoured up to the slow retry's cap: the longest wait the loop knows anyway.
+    return outcome.kind === 'retry' ? retryDelayMs(backoff, outcome.retryAfterMs, this.options.slowRetry.capMs) : backoff;
   }
 }

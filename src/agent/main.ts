@@ -16,6 +16,9 @@ import { type Probes, systemProbes, withHangingProbes } from './probes.ts';
 import { computeCapacity } from './capacity.ts';
 import { NOTIFY_ENV_KEYS, SystemdNotifier } from './systemd-notifier.ts';
 
+/** How long past the shutdown deadline the process exits even if stopping has not finished. */
+const SHUTDOWN_GUARD_MS = 250;
+
 export interface AgentInvocation {
   configFile?: string | undefined;
   flags: Record<string, unknown>;
@@ -97,7 +100,8 @@ function handleSignals(agent: Agent, logger: Logger, current: () => AgentConfig,
     stopping = true;
     const deadlineMs = current().deregisterTimeout * 1000;
     logger.info('shutting down', { signal, deregisterDeadlineMs: deadlineMs });
-    setTimeout(() => process.exit(0), deadlineMs + 1_000).unref();
+    // agent.stop() keeps the deadline; this only guards against a stop that does not.
+    setTimeout(() => process.exit(0), deadlineMs + SHUTDOWN_GUARD_MS).unref();
     agent.stop(deadlineMs).then(
       () => process.exit(0),
       (error: unknown) => {

@@ -5,13 +5,15 @@
  */
 import type { Logger } from '../shared/logger.ts';
 import type { HeartbeatRequest, HeartbeatResponse, RegisterNodeRequest } from '../shared/protocol.ts';
-import { type Coordinator, CoordinatorError } from './coordinator-client.ts';
+import { type Coordinator, CoordinatorError, InvalidAnswerError } from './coordinator-client.ts';
 import type { BeatOutcome } from './heartbeat-loop.ts';
 
 export type ConnectionState =
   | 'starting'
   | 'connected'
   | 'unreachable'
+  /** The coordinator's URL answered something that is not the protocol's answer, or too much of it. */
+  | 'bad-answer'
   /** The enrollment token cannot be read (a missing or unreadable token file). */
   | 'no-token'
   /** The coordinator refused the enrollment token (401/403 on registration). */
@@ -126,23 +128,25 @@ export class NodeSession {
       hooks.onHeartbeatResponse(response);
       return { kind: 'ok' };
     } catch (error) {
-      if (error instanceof CoordinatorError && NODE_GONE.includes(error.status ?? 0)) {
+      // The status of an answer not to believe (a 404 page of 50 MiB) says nothing about the node.
+      const refusal = error instanceof CoordinatorError && !(error instanceof InvalidAnswerError) ? error : undefined;
+      if (refusal && NODE_GONE.includes(refusal.status ?? 0)) {
         logger.warn('the coordinator no longer accepts this node (it forgot it, refused its token or terminated it); registering again', {
           nodeId: registration.nodeId,
-          status: error.status,
-          errorCode: error.errorCode,
+          status: refusal.status,
+          errorCode: refusal.errorCode,
         });
         this.registration = undefined;
         return { kind: 'again' };
       }
-      if (error instanceof CoordinatorError && REFUSED.includes(error.status ?? 0)) {
+      if (refusal && REFUSED.includes(refusal.status ?? 0)) {
         // The coordinator knows the node but refuses its token: resending that token cannot help,
         // a new registration can; at once would hammer a coordinator that refuses the enrollment token too.
         this.registration = undefined;
         this.setState(
           'node-token-refused',
           'error',
-          `heartbeat refused (${error.message}): the coordinator does not accept this node's token ` +
+          `heartbeat refused (${refusal.message}): the coordinator does not accept this node's token ` +
             `(a proxy rewriting the Authorization header?). Registering again with the enrollment token from ${this.tokenSource()} after a slow retry.`,
         );
         return { kind: 'slow-retry' };
@@ -156,9 +160,18 @@ export class NodeSession {
       this.setState('unreachable', 'error', `${what} failed unexpectedly: ${(error as Error).message}`);
       return { kind: 'retry' };
     }
+    if (error instanceof InvalidAnswerError) {
+      this.setState(
+        'bad-answer',
+        'error',
+        `${what} failed: ${error.message}. Is the coordinator setting the URL of a nodepulse coordinator (not of a proxy's page or another service)? ` +
+          'Retrying with backoff.',
+      );
+      return { kind: 'retry' };
+    }
     if (error.retryable) {
       this.setState('unreachable', 'warn', `coordinator unreachable; retrying with backoff (${error.message})`);
-      return { kind: 'retry' };
+      return error.retryAfterMs === undefined ? { kind: 'retry' } : { kind: 'retry', retryAfterMs: error.retryAfterMs };
     }
     if (error.errorCode === 'DuplicateIdentity') {
       this.setState(

@@ -60,3 +60,13 @@ export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: (
   if (policy.jitter === 'equal') return Math.floor(ceiling / 2 + random() * (ceiling / 2));
   return Math.floor(random() * ceiling);
 }
+
+/**
+ * The wait before retrying after an answer that said how long to wait (Retry-After on a 429 or
+ * 503): at least that long, never shorter than the backoff, and never longer than `capMs`, so a
+ * hostile or broken server cannot park the agent for a year.
+ */
+export function retryDelayMs(backoffMs: number, retryAfterMs: number | undefined, capMs: number): number {
+  if (retryAfterMs === undefined) return backoffMs;
+  return Math.max(backoffMs, Math.min(retryAfterMs, capMs));
+}

@@ -121,12 +121,18 @@ export const RegisterNodeRequest = Type.Object({
 });
 export type RegisterNodeRequest = Static<typeof RegisterNodeRequest>;
 
+/**
+ * Seconds the coordinator hands out (interval, backoff cap), within its own config bounds: an agent
+ * must not adopt 0, or a value beyond what a timer can hold (Node fires such a timer at once).
+ */
+const HandedOutSecs = () => Type.Integer({ minimum: 1, maximum: 3_600 });
+
 export const RegisterNodeResponse = Type.Object({
-  nodeId: Type.String(),
-  nodeToken: Type.String(),
-  heartbeatIntervalSecs: Type.Integer(),
+  nodeId: Type.String({ minLength: 1 }),
+  nodeToken: Type.String({ minLength: 1 }),
+  heartbeatIntervalSecs: HandedOutSecs(),
   /** nodepulse: the longest retry backoff to use; the coordinator's grace after its own downtime is built on it. */
-  retryMaxDelaySecs: Type.Optional(Type.Integer({ minimum: 1 })),
+  retryMaxDelaySecs: Type.Optional(HandedOutSecs()),
 });
 export type RegisterNodeResponse = Static<typeof RegisterNodeResponse>;
 
@@ -144,7 +150,7 @@ export type HeartbeatRequest = Static<typeof HeartbeatRequest>;
 /** `{}` unless the coordinator has something to ask, so the usual answer is seed 000's Empty. */
 export const HeartbeatResponse = Type.Object({
   healthCheckRequested: Type.Optional(Type.Boolean()),
-  heartbeatIntervalSecs: Type.Optional(Type.Integer()),
+  heartbeatIntervalSecs: Type.Optional(HandedOutSecs()),
 });
 export type HeartbeatResponse = Static<typeof HeartbeatResponse>;
 
@@ -155,6 +161,8 @@ export const DeregisterRequest = Type.Object({
   reason: Type.Optional(DeregisterReason),
 });
 export type DeregisterRequest = Static<typeof DeregisterRequest>;
+/** `{}` today; any object is accepted, so a newer coordinator may add fields. */
+export const DeregisterResponse = Type.Object({});
 
 // cluster_GetDetails
 export const GetDetailsRequest = Type.Object({
@@ -188,3 +196,11 @@ export type GetDetailsResponse = Static<typeof GetDetailsResponse>;
  */
 export const NoFieldsRequest = Type.Object({});
 export const EmptyResponse = Type.Object({}, { additionalProperties: false });
+
+/** `{error_code, message, details}`: the body of every error answer of the agent's actions. */
+export const ErrorBody = Type.Object({
+  error_code: Type.String(),
+  message: Type.String(),
+  details: Type.Object({}, { additionalProperties: true }),
+});
+export type ErrorBody = Static<typeof ErrorBody>;

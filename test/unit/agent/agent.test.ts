@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent, type AgentDeps } from '../../../src/agent/agent.ts';
 import { AgentConfigSchema, type AgentConfig } from '../../../src/agent/config.ts';
 import { nextSlot, phaseOffsetMs } from '../../../src/agent/schedule.ts';
-import { type Coordinator, CoordinatorError } from '../../../src/agent/coordinator-client.ts';
+import { type Coordinator, CoordinatorError, InvalidAnswerError } from '../../../src/agent/coordinator-client.ts';
 import type { Probes } from '../../../src/agent/probes.ts';
 import type { ServiceNotifier } from '../../../src/agent/systemd-notifier.ts';
 import { loadConfig } from '../../../src/shared/config-loader.ts';
@@ -168,6 +168,67 @@ describe('agent', () => {
     await agent.stop(5_000);
   });
 
+  it('never takes an answer not to believe for a registration: one error line naming the coordinator, backoff, no heartbeat', async () => {
+    const coordinator = new FakeCoordinator();
+    let garbage = true;
+    coordinator.registerError = () =>
+      garbage
+        ? new InvalidAnswerError(
+            'cluster_RegisterNode: http://coordinator.example:8420 answered HTTP 200 (text/html, 35 bytes) with something that is not a RegisterNodeResponse: the body is not JSON',
+            200,
+            undefined,
+          )
+        : undefined;
+    const agent = makeAgent(coordinator);
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    // Backoff (0.5 s doubling to 8 s), not the slow retry (60 s): a coordinator behind a proxy that is restarting comes back soon.
+    expect(coordinator.of('register').length).toBeGreaterThan(5);
+    expect(coordinator.of('register').length).toBeLessThan(60);
+    expect(coordinator.of('heartbeat')).toHaveLength(0);
+    expect(agent.session.current).toBeUndefined();
+    expect(lines.join('')).not.toMatch(/"registered"/);
+    const errors = lines.filter((l) => l.includes('"bad-answer"'));
+    expect(errors).toHaveLength(1);
+    expect(JSON.parse(errors[0]!)).toMatchObject({ level: 'error', state: 'bad-answer' });
+    expect(errors[0]).toMatch(/registration failed: cluster_RegisterNode: http:\/\/coordinator.example:8420 answered .* not a RegisterNodeResponse/);
+    garbage = false;
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect(agent.session.current?.nodeId).toBe('node-1');
+    expect(coordinator.of('heartbeat').at(-1)?.token).toBe('npn_token1');
+    await agent.stop(5_000);
+  });
+
+  it('keeps its registration through a heartbeat answer not to believe, whatever its status, and backs off', async () => {
+    const coordinator = new FakeCoordinator();
+    const agent = makeAgent(coordinator);
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(15_000);
+    coordinator.heartbeatReply = () => new InvalidAnswerError('cluster_ReportNodeHeartbeat: http://x answered HTTP 404 with more than 64 KiB', 404, undefined);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(coordinator.of('register')).toHaveLength(1);
+    expect(agent.session.current?.nodeId).toBe('node-1');
+    expect(lines.filter((l) => l.includes('"bad-answer"'))).toHaveLength(1);
+    await agent.stop(5_000);
+  });
+
+  it('waits as long as a 503 asks in Retry-After before registering again', async () => {
+    const coordinator = new FakeCoordinator();
+    let busy = true;
+    coordinator.registerError = () => (busy ? new CoordinatorError('HTTP 503 StoreUnavailable', 503, 'StoreUnavailable', {}, 20_000) : undefined);
+    const agent = makeAgent(coordinator);
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    busy = false;
+    await vi.advanceTimersByTimeAsync(18_000);
+    expect(coordinator.of('register')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(2_000);
+    const [first, second] = coordinator.of('register');
+    expect(second!.at - first!.at).toBe(20_000);
+    expect(agent.session.current?.nodeId).toBe('node-1');
+    await agent.stop(5_000);
+  });
+
   it('refuses to hammer on a duplicate identity: a clear error once, slow retries, no crash', async () => {
     const coordinator = new FakeCoordinator();
     coordinator.registerError = () => new CoordinatorError('dup', 409, 'DuplicateIdentity');
@@ -256,6 +317,24 @@ describe('agent', () => {
     const callsAfter = coordinator.calls.length;
     await vi.advanceTimersByTimeAsync(60_000);
     expect(coordinator.calls.length).toBe(callsAfter);
+  });
+
+  it('finishes the whole shutdown within the default deadline (1.5 s) when the coordinator accepts and never answers', async () => {
+    const coordinator = new FakeCoordinator();
+    const cfg = config();
+    expect(cfg.deregisterTimeout).toBe(1.5);
+    const agent = makeAgent(coordinator, cfg);
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(15_000);
+    coordinator.heartbeat = () => new Promise<never>(() => {});
+    coordinator.deregisterHangs = true;
+    await vi.advanceTimersByTimeAsync(10_000); // a heartbeat is in flight, never to be answered
+    const stopping = Date.now();
+    let stoppedAt: number | undefined;
+    void agent.stop(cfg.deregisterTimeout * 1000).then(() => (stoppedAt = Date.now()));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(stoppedAt! - stopping).toBeLessThanOrEqual(1_500);
+    expect(coordinator.of('deregister')).toHaveLength(1);
   });
 
   it('sends new labels with the next heartbeat after a reload, without registering again', async () => {

@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CoordinatorClient, CoordinatorError, readCaBundle, tokenReader } from '../../../src/agent/coordinator-client.ts';
+import { CoordinatorClient, CoordinatorError, InvalidAnswerError, MAX_ANSWER_BYTES, readCaBundle, tokenReader } from '../../../src/agent/coordinator-client.ts';
 import { ConfigError } from '../../../src/shared/errors.ts';
+import { waitFor } from '../../helpers/spawn-process.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,8 +26,16 @@ interface Seen {
   body?: unknown;
 }
 
+/** A local server answering every request with `answer`; resolves with its URL. */
+async function listen(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer(answer);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 async function serve(status: number, body: unknown, seen: Seen = {}, delayMs = 0): Promise<string> {
-  const server = createServer(async (req: IncomingMessage, res) => {
+  return listen(async (req, res) => {
     let text = '';
     for await (const chunk of req) text += String(chunk);
     seen.url = req.url;
@@ -37,9 +46,15 @@ async function serve(status: number, body: unknown, seen: Seen = {}, delayMs = 0
       res.end(JSON.stringify(body));
     }, delayMs);
   });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Answers every request with `body` as it is (not JSON-encoded), with these headers. */
+function serveRaw(status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<string> {
+  return listen((req, res) => {
+    req.resume();
+    res.writeHead(status, headers);
+    res.end(body);
+  });
 }
 
 async function failure(promise: Promise<unknown>): Promise<CoordinatorError> {
@@ -87,6 +102,106 @@ describe('coordinator client', () => {
     expect(Date.now() - started).toBeLessThan(900);
     refused.close();
     slow.close();
+  });
+
+  it('refuses a 2xx answer that is not the protocol\'s: retryable, naming the URL and what is wrong, never a value in it', async () => {
+    const register = [
+      { body: '<html><body>It works!</body></html>', type: 'text/html', problem: /HTTP 200 \(text\/html, 35 bytes\) with something that is not a RegisterNodeResponse: the body is not JSON$/ },
+      { body: '', type: 'application/json', problem: /RegisterNodeResponse: the body is empty/ },
+      { body: 'null', type: 'application/json', problem: /RegisterNodeResponse: \(root\): Expected object/ },
+      { body: '{}', type: 'application/json', problem: /RegisterNodeResponse: \/nodeId: Expected required property; \/nodeToken: Expected required property/ },
+      { body: '{"nodeId":"n1","heartbeatIntervalSecs":10}', type: 'application/json', problem: /RegisterNodeResponse: \/nodeToken: Expected required property$/ },
+      { body: '{"nodeId":"n1","nodeToken":"npn_secretvalue1","heartbeatIntervalSecs":0}', type: 'application/json', problem: /\/heartbeatIntervalSecs: Expected integer to be greater or equal to 1$/ },
+      { body: '{"nodeId":"n1","nodeToken":"npn_secretvalue1","heartbeatIntervalSecs":10,"retryMaxDelaySecs":31536000}', type: 'application/json', problem: /\/retryMaxDelaySecs: Expected integer to be less or equal to 3600$/ },
+    ];
+    for (const { body, type, problem } of register) {
+      const url = await serveRaw(200, body, { 'content-type': type });
+      const client = new CoordinatorClient({ baseUrl: url, requestTimeoutMs: 2_000, logger });
+      const error = await failure(client.register('npe_enrollsecret', { name: 'web-1' }));
+      client.close();
+      expect(error, body).toBeInstanceOf(InvalidAnswerError);
+      expect(error, body).toMatchObject({ status: 200, retryable: true });
+      expect(error.message, body).toContain(`cluster_RegisterNode: ${url} answered HTTP 200`);
+      expect(error.message, body).toMatch(problem);
+      expect(error.message).not.toMatch(/npn_secretvalue1|npe_enrollsecret/);
+    }
+    const heartbeat = new CoordinatorClient({ baseUrl: await serveRaw(200, '[1,2]'), requestTimeoutMs: 2_000, logger });
+    expect((await failure(heartbeat.heartbeat('t', {}))).message).toMatch(/not a HeartbeatResponse: \(root\): Expected object/);
+    const farInterval = new CoordinatorClient({ baseUrl: await serveRaw(200, '{"heartbeatIntervalSecs":100000000}'), requestTimeoutMs: 2_000, logger });
+    expect((await failure(farInterval.heartbeat('t', {}))).message).toMatch(/\/heartbeatIntervalSecs: Expected integer to be less or equal to 3600/);
+    const deregister = new CoordinatorClient({ baseUrl: await serveRaw(200, '"bye"'), requestTimeoutMs: 2_000, logger });
+    expect(await failure(deregister.deregister('t', {}, 2_000))).toBeInstanceOf(InvalidAnswerError);
+    for (const c of [heartbeat, farInterval, deregister]) c.close();
+    expect(lines.join('')).not.toMatch(/npn_secretvalue1|npe_enrollsecret/);
+  });
+
+  it('believes an error body only in the documented shape; otherwise the status alone speaks', async () => {
+    const proxy = new CoordinatorClient({ baseUrl: await serveRaw(502, '<html>Bad Gateway</html>', { 'content-type': 'text/html' }), requestTimeoutMs: 2_000, logger });
+    const bad = await failure(proxy.heartbeat('t', {}));
+    expect(bad).toMatchObject({ status: 502, errorCode: undefined, retryable: true, details: {} });
+    expect(bad.message).toBe('cluster_ReportNodeHeartbeat: HTTP 502: Bad Gateway (the body is not a coordinator error)');
+    const partial = new CoordinatorClient({ baseUrl: await serveRaw(409, '{"error_code":"HostnameInUse","message":"taken"}'), requestTimeoutMs: 2_000, logger });
+    expect(await failure(partial.register('t', {}))).toMatchObject({ status: 409, errorCode: undefined, retryable: false });
+    const shaped = new CoordinatorClient({
+      baseUrl: await serveRaw(409, '{"error_code":"HostnameInUse","message":"taken","details":{"hostname":"web-1"}}'),
+      requestTimeoutMs: 2_000,
+      logger,
+    });
+    expect(await failure(shaped.register('t', {}))).toMatchObject({ status: 409, errorCode: 'HostnameInUse', details: { hostname: 'web-1' } });
+    for (const c of [proxy, partial, shaped]) c.close();
+  });
+
+  it('stops reading an answer larger than the limit long before it is whole, announced or not', async () => {
+    const FIFTY_MIB = 50 * 1024 * 1024;
+    for (const announced of [false, true]) {
+      const sent = { bytes: 0, closed: false };
+      const url = await listen((req, res) => {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'application/json', ...(announced ? { 'content-length': String(FIFTY_MIB) } : {}) });
+        res.on('close', () => (sent.closed = true));
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (!sent.closed && sent.bytes < FIFTY_MIB) {
+            sent.bytes += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+      });
+      const client = new CoordinatorClient({ baseUrl: url, requestTimeoutMs: 10_000, logger });
+      const error = await failure(client.heartbeat('t', {}));
+      client.close();
+      expect(error).toBeInstanceOf(InvalidAnswerError);
+      expect(error).toMatchObject({ status: 200, retryable: true });
+      expect(error.message).toBe(`cluster_ReportNodeHeartbeat: ${url} answered HTTP 200 with more than 64 KiB; the agent stopped reading it (real answers are a few hundred bytes)`);
+      await waitFor(() => sent.closed, 10_000, { message: 'the connection is closed' });
+      // What the socket buffers took in before the agent hung up, not the 50 MiB.
+      expect(sent.bytes, announced ? 'announced' : 'chunked').toBeLessThan(16 * 1024 * 1024);
+    }
+    const padded = JSON.stringify({ healthCheckRequested: false, padding: 'x'.repeat(MAX_ANSWER_BYTES - 100) });
+    const near = new CoordinatorClient({ baseUrl: await serveRaw(200, padded), requestTimeoutMs: 2_000, logger });
+    expect(await near.heartbeat('t', {})).toMatchObject({ healthCheckRequested: false });
+    near.close();
+  });
+
+  it('carries the wait a 429 or 503 asks for in Retry-After (seconds or an HTTP date), and no other status\'s', async () => {
+    const busy = { error_code: 'StoreUnavailable', message: 'try later', details: {} };
+    const client = async (status: number, retryAfter: string) =>
+      new CoordinatorClient({ baseUrl: await serveRaw(status, JSON.stringify(busy), { 'content-type': 'application/json', 'retry-after': retryAfter }), requestTimeoutMs: 2_000, logger });
+    const limited = await client(429, '7');
+    const limitedError = await failure(limited.heartbeat('t', {}));
+    expect(limitedError).toMatchObject({ status: 429, retryable: true, retryAfterMs: 7_000 });
+    expect(limitedError.message).toMatch(/\(Retry-After: 7 s\)$/);
+    const unavailable = await client(503, new Date(Date.now() + 30_000).toUTCString());
+    const waitMs = (await failure(unavailable.register('t', {}))).retryAfterMs;
+    expect(waitMs).toBeGreaterThan(28_000);
+    expect(waitMs).toBeLessThanOrEqual(30_000);
+    const broken = await client(500, '7');
+    expect(await failure(broken.heartbeat('t', {}))).toMatchObject({ status: 500, retryAfterMs: undefined });
+    const garbled = await client(503, 'soon');
+    expect(await failure(garbled.heartbeat('t', {}))).toMatchObject({ status: 503, retryAfterMs: undefined });
+    for (const c of [limited, unavailable, broken, garbled]) c.close();
   });
 
   it('reads the token from a file on every call, so a rotated token is picked up', () => {

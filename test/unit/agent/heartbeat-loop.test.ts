@@ -97,6 +97,26 @@ describe('heartbeat loop', () => {
     expect(gaps).toEqual([999, 1_998, 2_997, 2_997, 2_997, 2_997]);
   });
 
+  it('waits what a Retry-After asked for instead of the shorter backoff, at most the slow-retry cap', async () => {
+    const times: number[] = [];
+    const outcomes: BeatOutcome[] = [
+      { kind: 'retry', retryAfterMs: 20_000 },
+      { kind: 'retry', retryAfterMs: 365 * 86_400_000 },
+      { kind: 'retry', retryAfterMs: 1 },
+      { kind: 'ok' },
+    ];
+    const loop = makeLoop(async () => {
+      times.push(Date.now());
+      return outcomes.shift() ?? { kind: 'ok' };
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(90_000);
+    await loop.stop();
+    const gaps = times.slice(1, 4).map((t, i) => t - times[i]!);
+    // 20 s as asked; a year capped at the slow retry's 60 s; 1 ms is shorter than the backoff (3,996 ms), which wins.
+    expect(gaps).toEqual([20_000, 60_000, 3_996]);
+  });
+
   it('retries slowly after an authorization failure', async () => {
     let calls = 0;
     const loop = makeLoop(async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, nextHeartbeatAt, nextSlot, phaseOffsetMs, startupDelayMs } from '../../../src/agent/schedule.ts';
+import { backoffDelayMs, nextHeartbeatAt, nextSlot, phaseOffsetMs, retryDelayMs, startupDelayMs } from '../../../src/agent/schedule.ts';
 
 describe('phase offset', () => {
   it('is stable for one node and within the interval', () => {
@@ -68,5 +68,17 @@ describe('backoff with full jitter', () => {
     const slow = { baseMs: 60_000, capMs: 60_000, jitter: 'equal' as const };
     expect(backoffDelayMs(0, slow, () => 0)).toBe(30_000);
     expect(backoffDelayMs(4, slow, () => 0.999999)).toBe(59_999);
+  });
+});
+
+describe('retry after a Retry-After', () => {
+  it('waits at least what the answer asked for, never less than the backoff', () => {
+    expect(retryDelayMs(1_000, 20_000, 60_000)).toBe(20_000);
+    expect(retryDelayMs(8_000, 2_000, 60_000)).toBe(8_000);
+    expect(retryDelayMs(1_000, undefined, 60_000)).toBe(1_000);
+  });
+
+  it('never waits longer than the cap, however long the answer asked for', () => {
+    expect(retryDelayMs(1_000, 365 * 86_400_000, 60_000)).toBe(60_000);
   });
 });
