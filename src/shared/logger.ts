@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { escapeControls } from './control-characters.ts';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
@@ -7,15 +8,19 @@ const SECRET_KEY = /token|secret|password|authorization|cookie/i;
 const BEARER = /\b(Bearer\s+)[^\s"']+/gi;
 const TOKEN_SHAPE = /\bnp[an]?_[A-Za-z0-9_.-]{8,}/g;
 
-/** Replaces anything that looks like a secret, by key or by shape, before a line is written. */
+/**
+ * Replaces anything that looks like a secret, by key or by shape, before a line is written, and
+ * escapes control and bidirectional characters in every string and key: a hostile value logged
+ * anywhere can neither forge a line nor reorder one.
+ */
 export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.replace(BEARER, '$1[redacted]').replace(TOKEN_SHAPE, '[redacted]');
+  if (typeof value === 'string') return escapeControls(value.replace(BEARER, '$1[redacted]').replace(TOKEN_SHAPE, '[redacted]'));
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { name: value.name, message: redact(value.message, depth + 1), stack: redact(value.stack, depth + 1) };
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    out[key] = SECRET_KEY.test(key) && !key.endsWith('Hash') ? '[redacted]' : redact(item, depth + 1);
+    out[escapeControls(key)] = SECRET_KEY.test(key) && !key.endsWith('Hash') ? '[redacted]' : redact(item, depth + 1);
   }
   return out;
 }

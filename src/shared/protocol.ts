@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { PRINTABLE_PATTERN } from './control-characters.ts';
 
 /**
  * The agent protocol (seed 000, Nexigon Hub cluster actions) plus nodepulse's additive
@@ -8,9 +9,8 @@ import { type Static, Type } from '@sinclair/typebox';
 
 export const ACTION_PREFIX = '/api/v1/actions/invoke/';
 
-/** Printable text: no control characters (they corrupt logs and terminals). */
-const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]*$';
-export const NameText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: PRINTABLE });
+/** Printable text: no control or bidirectional formatting characters (they corrupt logs and terminals, or reorder what they show). */
+export const NameText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: PRINTABLE_PATTERN });
 
 /** The longest hostname, and so the longest node name (a name stands in for a missing hostname): seed 003's limit. */
 export const HOSTNAME_MAX_LENGTH = 250;
@@ -77,8 +77,10 @@ export const NodeFacts = Type.Object({
 });
 export type NodeFacts = Static<typeof NodeFacts>;
 
-export const Labels = Type.Record(Type.String({ maxLength: 128, pattern: PRINTABLE }), Type.String({ maxLength: 256, pattern: PRINTABLE }), {
+/** A key outside the key pattern is refused (additionalProperties), not merely left unchecked. */
+export const Labels = Type.Record(Type.String({ maxLength: 128, pattern: PRINTABLE_PATTERN }), Type.String({ maxLength: 256, pattern: PRINTABLE_PATTERN }), {
   maxProperties: 64,
+  additionalProperties: false,
 });
 export type Labels = Static<typeof Labels>;
 

@@ -1,5 +1,6 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
+import { PRINTABLE_PATTERN, PRINTABLE_RULE } from '../../shared/control-characters.ts';
 
 /**
  * Bodies are validated strictly (a number where a string belongs is a 400, never coerced);
@@ -25,6 +26,7 @@ export function problemsOf(errors: readonly Partial<ErrorObject>[], part: string
     const params = (error.params ?? {}) as Record<string, unknown>;
     if (error.keyword === 'required' && typeof params.missingProperty === 'string') path = path ? `${path}.${params.missingProperty}` : params.missingProperty;
     let message = error.message ?? 'is invalid';
+    if (error.keyword === 'pattern' && params.pattern === PRINTABLE_PATTERN) message = PRINTABLE_RULE;
     if (Array.isArray(params.allowedValues)) message += `: ${params.allowedValues.join(', ')}`;
     return { path: path || part, message };
   });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PRINTABLE_RULE } from '../../../src/shared/control-characters.ts';
 import { HOSTNAME_MAX_LENGTH } from '../../../src/shared/protocol.ts';
 import { ACTION, ADMIN, ENROLL, type Harness, startHarness } from '../../helpers/coordinator-harness.ts';
 
@@ -35,6 +36,15 @@ const cases: Case[] = [
   { what: 'a facts hostname over the limit', action: 'cluster_RegisterNode', body: JSON.stringify({ facts: { hostname: 'x'.repeat(251) } }), status: 400, code: 'InvalidRequest', mentions: 'facts.hostname' },
   { what: 'control characters in a name', action: 'cluster_RegisterNode', body: JSON.stringify({ name: 'evil\u001b[31mred' }), status: 400, code: 'InvalidRequest', mentions: 'name' },
   { what: 'a newline in a hostname', action: 'cluster_RegisterNode', body: JSON.stringify({ hostname: 'a\nb' }), status: 400, code: 'InvalidRequest', mentions: 'hostname' },
+  { what: 'a C1 control (U+009B, CSI) in a name', action: 'cluster_RegisterNode', body: JSON.stringify({ name: 'web\u009b31m-1' }), status: 400, code: 'InvalidRequest', mentions: 'name' },
+  { what: 'NEL (U+0085) in a hostname', action: 'cluster_RegisterNode', body: JSON.stringify({ hostname: 'web\u0085-1' }), status: 400, code: 'InvalidRequest', mentions: 'hostname' },
+  { what: 'a right-to-left override (U+202E) in a hostname', action: 'cluster_RegisterNode', body: JSON.stringify({ hostname: 'web-\u202e1-bew' }), status: 400, code: 'InvalidRequest', mentions: 'hostname' },
+  { what: 'a left-to-right embedding (U+202A) in an identity', action: 'cluster_RegisterNode', body: JSON.stringify({ identity: '\u202aid-1' }), status: 400, code: 'InvalidRequest', mentions: 'identity' },
+  { what: 'a bidi isolate (U+2066) in a cluster name', action: 'cluster_RegisterNode', body: JSON.stringify({ cluster: 'edge\u2066' }), status: 400, code: 'InvalidRequest', mentions: 'cluster' },
+  { what: 'a pop directional isolate (U+2069) in a boot id', action: 'cluster_RegisterNode', body: JSON.stringify({ bootId: 'boot\u2069' }), status: 400, code: 'InvalidRequest', mentions: 'bootId' },
+  { what: 'a left-to-right mark (U+200E) in a label value', action: 'cluster_RegisterNode', body: JSON.stringify({ labels: { zone: 'a\u200e' } }), status: 400, code: 'InvalidRequest', mentions: 'labels.zone' },
+  { what: 'a right-to-left mark (U+200F) in a label key', action: 'cluster_RegisterNode', body: JSON.stringify({ labels: { 'zo\u200fne': 'a' } }), status: 400, code: 'InvalidRequest', mentions: 'labels' },
+  { what: 'a line separator (U+2028) in a facts hostname', action: 'cluster_RegisterNode', body: JSON.stringify({ facts: { hostname: 'a\u2028b' } }), status: 400, code: 'InvalidRequest', mentions: 'facts.hostname' },
   { what: 'negative memory in facts', action: 'cluster_RegisterNode', body: JSON.stringify({ facts: { memory: { totalBytes: -1, source: 'host' } } }), status: 400, code: 'InvalidRequest', mentions: 'facts.memory.totalBytes' },
   { what: 'an unknown figure source', action: 'cluster_RegisterNode', body: JSON.stringify({ facts: { cpu: { cpus: 2, source: 'guess' } } }), status: 400, code: 'InvalidRequest', mentions: 'facts.cpu.source' },
   { what: 'a huge body', action: 'cluster_RegisterNode', body: JSON.stringify({ name: 'a', padding: 'x'.repeat(10_000) }), status: 413, code: 'PayloadTooLarge' },
@@ -58,6 +68,13 @@ describe('bad input', () => {
     expect(typeof parsed.details).toBe('object');
     if (mentions) expect(parsed.message).toContain(mentions);
     expect(snapshot()).toBe(before);
+  });
+
+  it('names the field and the rule broken by a control or bidirectional character, not a regular expression', async () => {
+    const response = await h.call('cluster_RegisterNode', ENROLL, { hostname: 'web-\u202e1' });
+    expect(response.status).toBe(400);
+    expect(response.body.message).toBe(`Invalid body: hostname ${PRINTABLE_RULE}`);
+    expect(response.body.details.problems).toEqual([{ path: 'hostname', message: PRINTABLE_RULE }]);
   });
 
   it('refuses an unknown deregistration reason, naming the allowed values, and keeps the node Active', async () => {
