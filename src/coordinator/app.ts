@@ -12,6 +12,7 @@ import type { NodeService } from './node-service.ts';
 import { clusterActions } from './routes/cluster-actions.ts';
 import { clusterRoutes } from './routes/clusters.ts';
 import { eventRoutes } from './routes/events.ts';
+import { installResponsesAroundHandlers } from './routes/error-schemas.ts';
 import { installOpenApi } from './routes/openapi.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { type OpsDeps, opsRoutes } from './routes/ops.ts';
@@ -68,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       deps.logger.debug('request', { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
     });
   }
+  installResponsesAroundHandlers(app);
   await installOpenApi(app);
   await app.register(clusterActions, { nodes: deps.nodes, sweeper: deps.sweeper, store: deps.store });
   await app.register(opsRoutes, deps);

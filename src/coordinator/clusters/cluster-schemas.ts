@@ -50,10 +50,3 @@ export const ListClustersResponse = Type.Object({
   clusters: Type.Array(ClusterObj),
 });
 export type ListClustersResponse = Static<typeof ListClustersResponse>;
-
-export const PlainError = Type.Object({ error: Type.String() });
-
-/** Response schemas for the given error statuses, in seed 001's `{"error": "..."}` shape. */
-export function plainErrorResponses(...statuses: number[]): Record<number, typeof PlainError> {
-  return Object.fromEntries(statuses.map((status) => [status, PlainError]));
-}

@@ -45,9 +45,14 @@ export function toApiError(error: FastifyError): ApiError {
 /** Seed 001's API answers every failure as `{"error": "..."}`, an unknown path or method under it included. */
 const PLAIN_ERRORS = /^\/runtime\/api\/v1(\/|\?|$)/;
 
+/** Whether a request target (or a route's path) belongs to seed 001's API and its `{"error": "..."}` bodies. */
+export function answersPlainErrors(target: string): boolean {
+  return PLAIN_ERRORS.test(target);
+}
+
 /** The error body of the API a request target belongs to; the default API's when it is unknown (an unreadable request). */
 export function errorBodyFor(target: string | undefined, error: ApiError): ErrorBody | { error: string } {
-  return target !== undefined && PLAIN_ERRORS.test(target) ? { error: error.message } : error.toBody();
+  return target !== undefined && answersPlainErrors(target) ? { error: error.message } : error.toBody();
 }
 
 /**

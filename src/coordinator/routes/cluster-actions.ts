@@ -17,9 +17,8 @@ import type { NodeService } from '../node-service.ts';
 import type { Store } from '../store/store.ts';
 import { clusterNames } from '../clusters/cluster-names.ts';
 import type { Sweeper } from '../sweeper/sweeper.ts';
+import { errorResponses } from './error-schemas.ts';
 
-const ErrorBody = Type.Object({ error_code: Type.String(), message: Type.String(), details: Type.Object({}, { additionalProperties: true }) });
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody, 413: ErrorBody };
 
 export interface ClusterActionsDeps {
   nodes: NodeService;
@@ -33,19 +32,19 @@ export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = asy
 
   app.post(`${ACTION_PREFIX}cluster_RegisterNode`, {
     config: { permission: 'enroll' },
-    schema: { tags, operationId: 'cluster_RegisterNode', body: RegisterNodeRequest, response: { 200: RegisterNodeResponse, ...errors } },
+    schema: { tags, operationId: 'cluster_RegisterNode', body: RegisterNodeRequest, response: { 200: RegisterNodeResponse, ...errorResponses(409) } },
     handler: (request) => nodes.register(principalOf(request), request.body),
   });
 
   app.post(`${ACTION_PREFIX}cluster_ReportNodeHeartbeat`, {
     config: { permission: 'node' },
-    schema: { tags, operationId: 'cluster_ReportNodeHeartbeat', body: HeartbeatRequest, response: { 200: HeartbeatResponse, ...errors } },
+    schema: { tags, operationId: 'cluster_ReportNodeHeartbeat', body: HeartbeatRequest, response: { 200: HeartbeatResponse, ...errorResponses(410) } },
     handler: (request) => nodes.heartbeat(principalOf(request), request.body),
   });
 
   app.post(`${ACTION_PREFIX}cluster_DeregisterNode`, {
     config: { permission: 'node' },
-    schema: { tags, operationId: 'cluster_DeregisterNode', body: DeregisterRequest, response: { 200: EmptyResponse, ...errors } },
+    schema: { tags, operationId: 'cluster_DeregisterNode', body: DeregisterRequest, response: { 200: EmptyResponse, ...errorResponses(410) } },
     handler: async (request) => {
       await nodes.deregister(principalOf(request), request.body);
       return {};
@@ -54,13 +53,13 @@ export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = asy
 
   app.post(`${ACTION_PREFIX}cluster_GetDetails`, {
     config: { permission: 'read' },
-    schema: { tags, operationId: 'cluster_GetDetails', body: GetDetailsRequest, response: { 200: GetDetailsResponse, ...errors } },
+    schema: { tags, operationId: 'cluster_GetDetails', body: GetDetailsRequest, response: { 200: GetDetailsResponse } },
     handler: async (request) => ({ nodes: await nodes.details(request.body.cluster, request.body.includeTerminated ?? false) }),
   });
 
   app.post(`${ACTION_PREFIX}cluster_CleanupInactiveNodes`, {
     config: { permission: 'admin' },
-    schema: { tags, operationId: 'cluster_CleanupInactiveNodes', body: NoFieldsRequest, response: { 200: EmptyResponse, ...errors } },
+    schema: { tags, operationId: 'cluster_CleanupInactiveNodes', body: NoFieldsRequest, response: { 200: EmptyResponse } },
     handler: async () => {
       await sweeper.sweep();
       return {};
@@ -81,7 +80,6 @@ export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = asy
           /** False: another replica sweeps; it applies the lift on its next tick. */
           appliedHere: Type.Boolean(),
         }),
-        ...errors,
       },
     },
     handler: async () => {

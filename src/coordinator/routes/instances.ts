@@ -20,19 +20,19 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ instances: InstanceServ
 
   app.get(INSTANCES_PATH, {
     config: { permission: 'read' },
-    schema: { tags, operationId: 'instances_list', querystring: InstanceListQuery, response: { 200: InstancePage, ...errorResponses(400, 401, 403, 404) } },
+    schema: { tags, operationId: 'instances_list', querystring: InstanceListQuery, response: { 200: InstancePage, ...errorResponses(404) } },
     handler: (request) => instances.list(request.query),
   });
 
   app.post(INSTANCES_PATH, {
     config: { permission: 'admin' },
-    schema: { tags, operationId: 'instances_create', body: CreateInstanceBody, response: { 201: Instance, ...errorResponses(400, 401, 403, 409) } },
+    schema: { tags, operationId: 'instances_create', body: CreateInstanceBody, response: { 201: Instance, ...errorResponses(409) } },
     handler: async (request, reply) => reply.code(201).send(await instances.create(request.body)),
   });
 
   app.get(one, {
     config: { permission: 'read' },
-    schema: { tags, operationId: 'instances_read', params: InstanceParams, response: { 200: Instance, ...errorResponses(400, 401, 403, 404) } },
+    schema: { tags, operationId: 'instances_read', params: InstanceParams, response: { 200: Instance, ...errorResponses(404) } },
     handler: (request) => instances.get(request.params.id),
   });
 
@@ -43,14 +43,14 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ instances: InstanceServ
       operationId: 'instances_partial_update',
       params: InstanceParams,
       body: PatchInstanceBody,
-      response: { 200: Instance, ...errorResponses(400, 401, 403, 404, 409) },
+      response: { 200: Instance, ...errorResponses(404, 409) },
     },
     handler: (request) => instances.update(request.params.id, request.body),
   });
 
   app.delete(one, {
     config: { permission: 'admin' },
-    schema: { tags, operationId: 'instances_delete', params: InstanceParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409) } },
+    schema: { tags, operationId: 'instances_delete', params: InstanceParams, response: { 204: Type.Null(), ...errorResponses(404, 409) } },
     handler: async (request, reply) => {
       await instances.remove(request.params.id);
       return reply.code(204).send(null);
@@ -59,7 +59,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ instances: InstanceServ
 
   app.get(`${one}health_check/`, {
     config: { permission: 'read' },
-    schema: { tags, operationId: 'instances_health_check_read', params: InstanceParams, response: { 200: HealthView, ...errorResponses(400, 401, 403, 404) } },
+    schema: { tags, operationId: 'instances_health_check_read', params: InstanceParams, response: { 200: HealthView, ...errorResponses(404) } },
     handler: (request) => instances.healthView(request.params.id),
   });
 
@@ -69,7 +69,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ instances: InstanceServ
       tags,
       operationId: 'instances_health_check_create',
       params: InstanceParams,
-      response: { 200: HealthCheckStarted, ...errorResponses(400, 401, 403, 404) },
+      response: { 200: HealthCheckStarted, ...errorResponses(404) },
     },
     handler: (request) => instances.requestHealthCheck(request.params.id),
   });

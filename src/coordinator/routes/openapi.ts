@@ -4,21 +4,32 @@ import { VERSION } from '../../shared/version.ts';
 
 const SECURITY_SCHEME = 'bearerToken';
 
-/** The parts of the generated document that markOptionalBodies reads. */
-interface BodyDescriptions {
-  paths?: Record<string, { post?: { requestBody?: { required?: boolean; content: Record<string, { schema?: { required?: string[] } }> } } }>;
+/** The parts of the generated document that markOptional reads. */
+interface OperationParts {
+  requestBody?: { required?: boolean; content: Record<string, { schema?: { required?: string[] } }> };
+  parameters?: { required?: boolean; in: string; schema?: { default?: unknown } }[];
+}
+interface RequestDescriptions {
+  paths?: Record<string, Record<string, OperationParts>>;
 }
 
 /**
- * A POST body with no required field may be left out: the JSON parser reads an absent body as
- * `{}` (seed 000's "No fields" actions, seed 001's clusters). @fastify/swagger marks every body
- * required; this says the truth per operation.
+ * What a request may leave out, as the server accepts it. @fastify/swagger marks every body
+ * required, and every query parameter the schema lists as required, defaults included. A POST
+ * body with no required field may be left out (the JSON parser reads an absent POST body as `{}`:
+ * seed 000's "No fields" actions, seed 001's clusters); a parameter with a default may be left
+ * out (the default applies: `page`, `page_size`).
  */
-function markOptionalBodies<T extends BodyDescriptions>(document: T): T {
-  for (const path of Object.values(document.paths ?? {})) {
-    const body = path.post?.requestBody;
-    const schema = body?.content['application/json']?.schema;
-    if (body && schema && !schema.required?.length) body.required = false;
+function markOptional<T extends RequestDescriptions>(document: T): T {
+  for (const operations of Object.values(document.paths ?? {})) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const body = operation.requestBody;
+      const schema = body?.content['application/json']?.schema;
+      if (method === 'post' && body && schema && !schema.required?.length) body.required = false;
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.in !== 'path' && parameter.schema?.default !== undefined) parameter.required = false;
+      }
+    }
   }
   return document;
 }
@@ -47,7 +58,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       const described = { ...schema, security: [{ [SECURITY_SCHEME]: [] }] } as FastifySchema;
       return { schema: described, url };
     },
-    transformObject: (documents) => ('openapiObject' in documents ? markOptionalBodies(documents.openapiObject as BodyDescriptions & typeof documents.openapiObject) : documents.swaggerObject),
+    transformObject: (documents) => ('openapiObject' in documents ? markOptional(documents.openapiObject as RequestDescriptions & typeof documents.openapiObject) : documents.swaggerObject),
   });
   app.get(
     '/openapi.json',
