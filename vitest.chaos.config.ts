@@ -14,6 +14,8 @@ export default defineConfig({
     testTimeout: 30 * 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    maxWorkers: 2,
+    // One file at a time (its SQLite and PostgreSQL campaigns run side by side): on a small
+    // shared machine, more campaigns at once starve each other's coordinators and fleets.
+    maxWorkers: 1,
   },
 });

@@ -55,6 +55,9 @@ describe('ChaosProxy', () => {
     await new Promise<void>((resolve) => serverA!.close(() => resolve()));
     expect([await get(proxy.port), await get(proxy.port), await get(proxy.port)]).toEqual(['b', 'b', 'b']);
     expect(proxy.stats.failovers).toBeGreaterThan(0);
+    // Many connections at once: each one still tries every upstream before giving up.
+    const burst = await Promise.all(Array.from({ length: 60 }, () => get(proxy.port)));
+    expect(burst.filter((answer) => answer !== 'b')).toEqual([]);
 
     proxy.setUpstreams([a]);
     expect(await get(proxy.port)).toMatch(/^error/);

@@ -139,7 +139,8 @@ export class ChaosProxy {
     this.pairs.add(pair);
     client.setNoDelay(true);
     client.on('error', () => undefined);
-    client.on('close', () => this.sideClosed(pair, 'client'));
+    client.on('end', () => this.sideEnded(pair, 'client'));
+    client.on('close', (hadError) => this.sideClosed(pair, 'client', hadError));
     client.on('data', (chunk: Buffer) => {
       if (this.blackHoled(pair) || pair.tainted) {
         this.drop(pair, chunk.length);
@@ -154,17 +155,18 @@ export class ChaosProxy {
       client.resume();
       return;
     }
-    this.connectUpstream(pair, 0);
+    // This connection's turn: it tries the upstreams from there on, each once.
+    this.connectUpstream(pair, this.turn++, 0);
   }
 
-  private connectUpstream(pair: Pair, attempt: number): void {
+  private connectUpstream(pair: Pair, start: number, attempt: number): void {
     const ports = this.upstreamPorts;
     if (this.closed || pair.client.destroyed) return this.destroyPair(pair);
     if (attempt >= ports.length) {
       this.stats.refused += 1;
       return this.destroyPair(pair);
     }
-    const port = ports[this.turn++ % ports.length]!;
+    const port = ports[(start + attempt) % ports.length]!;
     pair.port = port;
     if (this.frozen.has(port)) {
       // A frozen host answers no SYN: the connection hangs until the client gives up.
@@ -180,13 +182,14 @@ export class ChaosProxy {
       if (!connected) {
         this.stats.failovers += 1;
         upstream.destroy();
-        this.connectUpstream(pair, attempt + 1);
+        this.connectUpstream(pair, start, attempt + 1);
       }
     });
     upstream.on('connect', () => {
       connected = true;
       pair.upstream = upstream;
-      upstream.on('close', () => this.sideClosed(pair, 'upstream'));
+      upstream.on('end', () => this.sideEnded(pair, 'upstream'));
+      upstream.on('close', (hadError) => this.sideClosed(pair, 'upstream', hadError));
       upstream.on('data', (chunk: Buffer) => {
         if (this.blackHoled(pair) || pair.tainted) {
           this.drop(pair, chunk.length);
@@ -206,16 +209,40 @@ export class ChaosProxy {
     this.stats.droppedBytes += bytes;
   }
 
-  /** One side closed: the other side hears of it, unless a cut lies between them. */
-  private sideClosed(pair: Pair, side: 'client' | 'upstream'): void {
+  /** One side finished sending (FIN): the other side hears of it once what was written is flushed, unless a cut lies between them. */
+  private sideEnded(pair: Pair, side: 'client' | 'upstream'): void {
     if (this.blackHoled(pair) || pair.tainted) {
       pair.tainted = true;
-      const other = side === 'client' ? pair.upstream : pair.client;
+      return;
+    }
+    const other = side === 'client' ? pair.upstream : pair.client;
+    other?.end();
+  }
+
+  /**
+   * One side closed: the other side hears of it (a reset as a reset; a clean close once what was
+   * written to it is flushed), unless a cut lies between them.
+   */
+  private sideClosed(pair: Pair, side: 'client' | 'upstream', hadError: boolean): void {
+    const other = side === 'client' ? pair.upstream : pair.client;
+    if (this.blackHoled(pair) || pair.tainted) {
+      pair.tainted = true;
       if (!other || other.destroyed) this.pairs.delete(pair);
       return;
     }
-    this.destroyPair(pair);
+    if (!other || other.destroyed) {
+      this.pairs.delete(pair);
+      return;
+    }
+    if (hadError) {
+      other.destroy();
+      this.pairs.delete(pair);
+      return;
+    }
+    other.end();
+    other.once('close', () => this.pairs.delete(pair));
   }
+
 
   private destroyPair(pair: Pair): void {
     this.pairs.delete(pair);

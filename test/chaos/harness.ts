@@ -8,11 +8,11 @@
  * in one worker, so killAll() of the shared helpers is not used).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { E2E_ADMIN, E2E_ENROLL } from '../helpers/coordinator-process.ts';
 import { type PostgresServer, type TestDatabase, createTestDatabase, startPostgresServer } from '../helpers/postgres.ts';
-import { type SpawnedProcess, freePort, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
+import { REPO_ROOT, type SpawnedProcess, freePort, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
 import { ChaosProxy } from './chaos-proxy.ts';
 import { RealAgent } from './real-agents.ts';
 import { type CampaignRow, reportRow } from './results.ts';
@@ -35,6 +35,8 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** A coordinator process on a fixed port, which a campaign kills, stops and restarts. */
 export class Replica {
   proc: SpawnedProcess | undefined;
+  /** Every process this replica ran (it is restarted), for the logs of a failed campaign. */
+  readonly procs: SpawnedProcess[] = [];
   stopped = false;
   readonly url: string;
 
@@ -60,6 +62,7 @@ export class Replica {
     });
     this.campaign.track(proc);
     this.proc = proc;
+    this.procs.push(proc);
     this.stopped = false;
     await proc.waitForLine(/"listening"/, 90_000);
     this.campaign.note(`${this.name} listening (pid ${proc.pid})`);
@@ -95,6 +98,8 @@ export interface ReadyObservation {
   at: number;
   replica: string;
   status: number;
+  /** How long /readyz took to answer. */
+  ms: number;
   sweeping: boolean;
   graceUntil: number | null;
   massSilence: { cluster: string; since: number; until: number; silent: number; active: number }[];
@@ -190,6 +195,10 @@ export class Campaign {
   private readonly tempDirs: string[] = [];
   private readonly background: Promise<unknown>[] = [];
   private watching = false;
+  /** /readyz polls of a running, not stopped replica that got no answer within 1 s. */
+  readonly unanswered: { at: number; replica: string }[] = [];
+  /** The machine's 1-minute load average, every 5 s. */
+  readonly load: { at: number; load1: number }[] = [];
   /** Stalls of this test process's event loop (over 250 ms): its simulated nodes' timers were late by that much. */
   readonly lags: { at: number; ms: number }[] = [];
   private lagTimer: NodeJS.Timeout | undefined;
@@ -402,6 +411,7 @@ export class Campaign {
   }
 
   private async readyz(replica: Replica): Promise<ReadyObservation | undefined> {
+    const started = Date.now();
     try {
       const response = await fetch(`${replica.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
       const body = (await response.json()) as {
@@ -413,6 +423,7 @@ export class Campaign {
         at: Date.now(),
         replica: replica.name,
         status: response.status,
+        ms: Date.now() - started,
         sweeping: body.sweeping === true,
         graceUntil: grace ? Date.parse(grace) : null,
         massSilence: (body.holds?.massSilence ?? []).map((hold) => ({ ...hold, since: Date.parse(hold.since), until: Date.parse(hold.until) })),
@@ -426,8 +437,10 @@ export class Campaign {
   private watchLag(): void {
     const periodMs = 100;
     let expected = Date.now() + periodMs;
+    let ticks = 0;
     this.lagTimer = setInterval(() => {
       const now = Date.now();
+      if (ticks++ % 50 === 0) this.load.push({ at: now, load1: loadavg()[0]! });
       const late = now - expected;
       if (late > 250) this.lags.push({ at: now, ms: late });
       expected = now + periodMs;
@@ -598,6 +611,8 @@ export class Campaign {
       failures.push(`test process event-loop stalls over 250 ms: ${lags.length === 0 ? 'none' : lags.slice(-30).join(', ')}`);
       failures.push(`timeline:\n${this.timeline.map((entry) => `  ${this.t(entry.at)} ${entry.what}`).join('\n')}`);
       failures.push(this.holdHistory());
+      failures.push(this.environment());
+      failures.push(`coordinator logs: ${this.saveLogs()}`);
     }
     if (this.inconclusive.length > 0) {
       process.stderr.write(
@@ -660,7 +675,7 @@ export class Campaign {
       const lastOk = node.lastOkBefore(terminatedAt);
       parts.push(`its last 200 ${lastOk === undefined ? 'never' : `${this.t(lastOk)} (${terminatedAt - lastOk} ms before)`}`);
       const window = node.attempts.filter((attempt) => attempt.startedAt >= from - 2_000 && attempt.startedAt <= terminatedAt);
-      parts.push(`requests in the last timeout: ${window.map((attempt) => `${this.t(attempt.startedAt)} ${attempt.kind} ${attempt.outcome}${attempt.status ? ` ${attempt.status}` : ''}`).join(', ') || 'none'}`);
+      parts.push(`requests in the last timeout: ${window.map((attempt) => `${this.t(attempt.startedAt)} ${attempt.kind} ${attempt.outcome}${attempt.status ? ` ${attempt.status}` : ''}${attempt.error && attempt.outcome === 'network' ? ` (${attempt.error})` : ''}`).join(', ') || 'none'}`);
       const gap = node.longestAttemptGap(from, terminatedAt);
       parts.push(`longest gap between its own requests ${gap} ms (a live agent tries at least every ${RETRY_CAP_MS + REQUEST_TIMEOUT_MS} ms)`);
     } else {
@@ -669,6 +684,45 @@ export class Campaign {
       parts.push(`agent log around it: ${lines.slice(-6).join(' | ') || 'no warnings'}`);
     }
     return parts.join('; ');
+  }
+
+  /** What the machine and the coordinators' responsiveness looked like, for a failure message. */
+  environment(): string {
+    const loads = this.load.map((sample) => `${this.t(sample.at)} ${sample.load1.toFixed(1)}`);
+    const stops = this.timeline.filter((entry) => /SIGSTOP|SIGCONT|killed/.test(entry.what));
+    const spans: string[] = [];
+    for (const replica of this.replicas) {
+      const misses = this.unanswered.filter((miss) => miss.replica === replica.name).map((miss) => miss.at);
+      let start: number | undefined;
+      let last = 0;
+      for (const at of [...misses, Infinity]) {
+        if (start !== undefined && at - last > 1_500) {
+          spans.push(`${replica.name} ${this.t(start)}..${this.t(last)}`);
+          start = undefined;
+        }
+        if (at !== Infinity && start === undefined) start = at;
+        last = at;
+      }
+    }
+    return (
+      `machine load (1 min) every 5 s: ${loads.join(', ')}\n` +
+      `replicas not answering /readyz within 1 s (running, not stopped by the campaign): ${spans.join(', ') || 'never'}` +
+      (stops.length > 0 ? ` (stops and kills: ${stops.map((entry) => `${this.t(entry.at)} ${entry.what}`).join(', ')})` : '')
+    );
+  }
+
+  /** Writes every replica process's output under test-results/chaos/logs/; returns the directory. */
+  saveLogs(): string {
+    const dir = join(REPO_ROOT, 'test-results', 'chaos', 'logs', `${this.name.replace(/[^a-z0-9]+/gi, '-')}-${new Date(this.startedAt).toISOString().replace(/[:.]/g, '-')}`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      for (const replica of this.replicas) replica.procs.forEach((proc, index) => writeFileSync(join(dir, `${replica.name}-${index + 1}.log`), proc.output()));
+      for (const agent of this.agents) writeFileSync(join(dir, `${agent.label}.log`), agent.proc.output());
+      writeFileSync(join(dir, 'timeline.txt'), this.timeline.map((entry) => `${this.t(entry.at)} ${new Date(entry.at).toISOString()} ${entry.what}`).join('\n'));
+    } catch (error) {
+      return `(not written: ${(error as Error).message})`;
+    }
+    return dir;
   }
 
   /** The mass-silence holds and graces the sweeping replicas showed, condensed. */
@@ -717,6 +771,10 @@ export async function runCampaign(options: CampaignOptions, body: (campaign: Cam
     try {
       // Whatever happened, every live node must end up Active.
       for (const replica of campaign.replicas) if (replica.stopped) replica.resume();
+      for (const proxy of campaign.proxies.values()) {
+        proxy.restore();
+        for (const replica of campaign.replicas) proxy.thaw(replica.port);
+      }
       await campaign.settle('every live member Active at the end');
     } catch (error) {
       campaign.extraFailures.push((error as Error).message);

@@ -42,6 +42,8 @@ export interface Attempt {
   endedAt: number;
   outcome: Outcome;
   status?: number;
+  /** Why it failed (the client's error message, shortened). */
+  error?: string;
   /** The node the request was about (heartbeat, deregister) or got (register). */
   nodeId?: string;
 }
@@ -128,7 +130,8 @@ class RecordingCoordinator implements Coordinator {
     } catch (error) {
       const status = error instanceof CoordinatorError ? error.status : undefined;
       const outcome: Outcome = status === undefined ? 'network' : status === 404 || status === 410 ? 'gone' : 'http';
-      this.node.attempts.push({ kind, startedAt, endedAt: Date.now(), outcome, ...(status ? { status } : {}), ...(nodeId ? { nodeId } : {}) });
+      const reason = (error as Error).message.replace(/^cluster_\w+: /, '').slice(0, 60);
+      this.node.attempts.push({ kind, startedAt, endedAt: Date.now(), outcome, error: reason, ...(status ? { status } : {}), ...(nodeId ? { nodeId } : {}) });
       throw error;
     }
   }
