@@ -35,7 +35,7 @@ export class CoordinatorError extends Error {
   readonly errorCode: string | undefined;
   /** The coordinator's `details` of the error (empty when it sent none). */
   readonly details: Record<string, unknown>;
-  /** Network failures, timeouts, 5xx and 429 are worth retrying with backoff. */
+  /** Network failures, timeouts (ours or the coordinator's 408), 5xx and 429 are worth retrying with backoff. */
   readonly retryable: boolean;
   /** How long a 429 or 503 asked the agent to wait (its Retry-After), in ms. */
   readonly retryAfterMs: number | undefined;
@@ -52,7 +52,7 @@ export class CoordinatorError extends Error {
     this.status = status;
     this.errorCode = errorCode;
     this.details = details;
-    this.retryable = status === undefined || status >= 500 || status === 429;
+    this.retryable = status === undefined || status >= 500 || status === 429 || status === 408;
     this.retryAfterMs = retryAfterMs;
   }
 }

@@ -80,7 +80,7 @@ describe('coordinator client', () => {
     expect(lines.join('')).not.toMatch(/npe_enrollsecret|npn_secretvalue1/);
   });
 
-  it('carries the error code and marks 5xx and 429 as retryable, 4xx as not', async () => {
+  it('carries the error code and marks 5xx, 429 and 408 as retryable, other 4xx as not', async () => {
     const gone = await serve(410, { error_code: 'NodeTerminated', message: 'register again', details: {} });
     const client = new CoordinatorClient({ baseUrl: gone, requestTimeoutMs: 2_000, logger });
     const error = await failure(client.heartbeat('t', {}));
@@ -90,7 +90,10 @@ describe('coordinator client', () => {
     expect(await failure(busy.heartbeat('t', {}))).toMatchObject({ status: 503, retryable: true });
     const limited = new CoordinatorClient({ baseUrl: await serve(429, {}), requestTimeoutMs: 2_000, logger });
     expect(await failure(limited.heartbeat('t', {}))).toMatchObject({ status: 429, retryable: true });
-    for (const c of [client, busy, limited]) c.close();
+    // The coordinator gave up receiving a request that came too slowly: the network, not the agent.
+    const slowLink = new CoordinatorClient({ baseUrl: await serve(408, { error_code: 'RequestTimeout', message: '', details: {} }), requestTimeoutMs: 2_000, logger });
+    expect(await failure(slowLink.heartbeat('t', {}))).toMatchObject({ status: 408, retryable: true });
+    for (const c of [client, busy, limited, slowLink]) c.close();
   });
 
   it('treats a refused connection and a timeout as retryable network failures', async () => {
