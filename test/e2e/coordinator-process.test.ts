@@ -45,6 +45,23 @@ describe('the coordinator process', () => {
     expect(after.body.nodes.filter((node: { terminationReason?: string }) => node.terminationReason === 'HeartbeatTimeout')).toHaveLength(4);
   });
 
+  it('after being stopped (SIGSTOP) and resumed, starts a timeout grace and keeps its log stream JSON', async () => {
+    const coordinator = await startCoordinatorProcess({ args: TIMING });
+    await coordinator.proc.waitForLine(/"why":"startup"/, 10_000);
+    coordinator.proc.kill('SIGSTOP');
+    const stoppedAt = Date.now();
+    await waitFor(() => Date.now() - stoppedAt > 4_000, 10_000, { intervalMs: 100 });
+    coordinator.proc.kill('SIGCONT');
+    const grace = JSON.parse(await coordinator.proc.waitForLine(/"why":"stall"/, 20_000));
+    expect(grace).toMatchObject({ level: 'warn', message: expect.stringContaining('timeout grace started') });
+    expect(grace.gapMs).toBeGreaterThan(3_000);
+    const ready = await (await fetch(`${coordinator.url}/readyz`)).json();
+    expect(ready.holds).toMatchObject({ graceReason: 'stall' });
+    // node-cron's own "missed execution" lines would be coloured text among the JSON lines.
+    expect(coordinator.proc.stderrLines.filter((line) => line.trim() !== '')).toEqual([]);
+    for (const line of coordinator.proc.stdoutLines.filter((text) => text.trim() !== '')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
   it.each(['SIGTERM', 'SIGINT'] as const)('writes buffered heartbeats on %s and exits 0', async (signal) => {
     const first = await startCoordinatorProcess({ args: ['--heartbeat-interval', '30'] });
     const { nodeToken } = (await first.post('cluster_RegisterNode', E2E_ENROLL, { name: 'n' })).body;

@@ -6,7 +6,7 @@
  * Checks run apart from the heartbeat loop, so a slow or hung check never delays a heartbeat;
  * the loop only reads the latest results.
  */
-import cron, { type ScheduledTask } from 'node-cron';
+import { scheduleCron } from '../../shared/cron-task.ts';
 import type { HealthReport } from '../../shared/protocol.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { CheckConfig } from '../config.ts';
@@ -84,29 +84,13 @@ export class HealthRunner {
 
   private scheduleCheck(check: CheckConfig): () => void {
     if (check.cron !== undefined) {
-      const task: ScheduledTask = cron.schedule(check.cron, () => this.runOne(check), {
-        name: `check:${check.name}`,
-        noOverlap: true,
-        logger: this.cronLogger(check.name),
-      });
+      const task = scheduleCron(check.cron, () => this.runOne(check), { name: `check:${check.name}`, logger: this.options.logger });
       return () => void task.destroy();
     }
     const everyMs = (check.interval ?? DEFAULT_CHECK_INTERVAL_SECS) * 1000;
     void this.runOne(check);
     const timer = setInterval(() => void this.runOne(check), everyMs);
     return () => clearInterval(timer);
-  }
-
-  /** node-cron's own messages (missed runs...) as JSON log lines, never bare console output. */
-  private cronLogger(name: string) {
-    const log = this.options.logger;
-    const text = (m: string | Error) => (m instanceof Error ? m.message : m);
-    return {
-      info: (m: string) => log.debug(m, { check: name, source: 'node-cron' }),
-      warn: (m: string) => log.warn(m, { check: name, source: 'node-cron' }),
-      error: (m: string | Error) => log.error(text(m), { check: name, source: 'node-cron' }),
-      debug: (m: string | Error) => log.debug(text(m), { check: name, source: 'node-cron' }),
-    };
   }
 
   runOne(check: CheckConfig): Promise<void> {

@@ -1,4 +1,5 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
+import { scheduleCron } from '../../shared/cron-task.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { MONITOR_COMPONENTS, type MonitorComponent, type MonitorEventRecord, type Store } from '../store/store.ts';
@@ -63,7 +64,7 @@ export class EventRecorder {
   }
 
   start(): void {
-    this.task = cron.schedule(this.deps.schedule, () => void this.scheduledCheck(), { name: 'cluster-monitor', noOverlap: true });
+    this.task = scheduleCron(this.deps.schedule, () => void this.scheduledCheck(), { name: 'cluster-monitor', logger: this.deps.logger, quietMissedRuns: true });
   }
 
   private async scheduledCheck(): Promise<void> {

@@ -1,4 +1,5 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
+import { scheduleCron } from '../../shared/cron-task.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { TimeoutSettings } from '../config.ts';
@@ -93,9 +94,11 @@ export class Sweeper {
     this.startedAt = this.deps.clock.now();
     this.grantGrace('startup');
     this.stallWatch.start();
-    this.task = cron.schedule(this.deps.schedule, () => void this.tick().catch((error: unknown) => this.deps.logger.error('sweep failed', { error })), {
+    // The stall watch reports a stall once; node-cron's line per missed tick would only repeat it.
+    this.task = scheduleCron(this.deps.schedule, () => void this.tick().catch((error: unknown) => this.deps.logger.error('sweep failed', { error })), {
       name: 'sweeper',
-      noOverlap: true,
+      logger: this.deps.logger,
+      quietMissedRuns: true,
     });
     const [first, second] = this.task.getNextRuns(2);
     if (first && second) this.periodMs = second.getTime() - first.getTime();
