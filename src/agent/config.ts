@@ -54,6 +54,9 @@ export const AgentConfigSchema = Type.Object({
   token: Type.Optional(Type.String({ minLength: 1 })),
   tokenFile: Type.Optional(Type.String({ minLength: 1 })),
   caFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** Client certificate (PEM, with its chain) and its key, for a coordinator that requires one (mutual TLS): both or neither. */
+  tlsCert: Type.Optional(Type.String({ minLength: 1 })),
+  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
   cluster: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   name: Type.Optional(Type.String({ minLength: 1, maxLength: HOSTNAME_MAX_LENGTH })),
   /** The hostname to register as (default: the host's); a second agent on one host needs its own. */

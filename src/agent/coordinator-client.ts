@@ -5,14 +5,13 @@
  * answer is read up to MAX_ANSWER_BYTES and believed only when it matches the protocol's schema.
  * Tokens never reach the logs.
  */
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { type Got, type RequestError, type Response, got } from 'got';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { ConfigError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
+import { keyPairPaths, readCertificates, readKeyPair } from '../shared/tls-files.ts';
 import {
   ACTION_PREFIX,
   type DeregisterRequest,
@@ -24,6 +23,7 @@ import {
 } from '../shared/protocol.ts';
 import { checkAnswer, errorBodyOf } from './answer-check.ts';
 import { RETRY_AFTER_STATUSES, parseRetryAfter } from './retry-after.ts';
+import { tlsFailureAdvice } from './tls-failure.ts';
 
 /** The largest answer the agent reads: the real ones are a few hundred bytes. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
@@ -66,12 +66,29 @@ export class InvalidAnswerError extends CoordinatorError {
   override readonly retryable = true;
 }
 
+/**
+ * The TLS handshake with the coordinator failed (an untrusted, expired or misnamed certificate, a
+ * refused client certificate): nothing changes until an operator fixes a certificate or a setting.
+ * The message names the coordinator URL, the reason's code and what to do.
+ */
+export class TlsFailureError extends CoordinatorError {
+  override readonly retryable = false;
+}
+
+/** A client certificate and its key (PEM), presented to a coordinator that requires one. */
+export interface ClientCertificate {
+  cert: Buffer;
+  key: Buffer;
+}
+
 export interface CoordinatorClientOptions {
   baseUrl: string;
   /** Per-request timeout in milliseconds. */
   requestTimeoutMs: number;
   /** CA bundle to trust for an https coordinator (readCaBundle). */
   ca?: Buffer | undefined;
+  /** Presented to an https coordinator that requires client certificates (readClientCertificate). */
+  clientCertificate?: ClientCertificate | undefined;
   logger: Logger;
 }
 
@@ -104,14 +121,17 @@ export class CoordinatorClient implements Coordinator {
     this.logger = options.logger;
     this.timeoutMs = options.requestTimeoutMs;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    const ca = options.ca;
-    this.agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ca }) };
+    const { ca, clientCertificate } = options;
+    this.agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ca, ...clientCertificate }) };
     this.http = got.extend({
       prefixUrl: this.baseUrl + ACTION_PREFIX,
       retry: { limit: 0 },
       throwHttpErrors: false,
       agent: this.agents,
-      ...(ca ? { https: { certificateAuthority: ca } } : {}),
+      https: {
+        ...(ca ? { certificateAuthority: ca } : {}),
+        ...(clientCertificate ? { certificate: clientCertificate.cert, key: clientCertificate.key } : {}),
+      },
     });
   }
 
@@ -180,6 +200,13 @@ export class CoordinatorClient implements Coordinator {
           undefined,
         );
       }
+      const code = (error as RequestError).code;
+      const advice = tlsFailureAdvice(code);
+      if (advice) {
+        // Node's text adds to a certificate check's code (which name, which date); OpenSSL's for an ERR_SSL_ alert is a dump of its error stack.
+        const text = code.startsWith('ERR_SSL_') ? '' : ` (${(error as Error).message})`;
+        throw new TlsFailureError(`${action}: TLS with ${this.baseUrl} failed: ${code}${text}; ${advice}`, undefined, undefined);
+      }
       throw new CoordinatorError(`${action}: ${(error as Error).message}`, undefined, undefined);
     }
   }
@@ -196,28 +223,20 @@ export class CoordinatorClient implements Coordinator {
   }
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
-
 /**
  * Reads the `caFile` bundle at start, so a missing or malformed file is a config error naming
  * the key (exit 78), not a raw ENOENT or a TLS failure retried forever.
  */
 export function readCaBundle(caFile: string | undefined): Buffer | undefined {
-  if (!caFile) return undefined;
-  let pem: Buffer;
-  try {
-    pem = readFileSync(caFile);
-  } catch (error) {
-    throw new ConfigError([`caFile: cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
-  }
-  const certificates = pem.toString('utf8').match(PEM_CERTIFICATE) ?? [];
-  try {
-    if (certificates.length === 0) throw new Error('no PEM certificate in it');
-    for (const certificate of certificates) new X509Certificate(certificate); // throws on a malformed one
-  } catch (error) {
-    throw new ConfigError([`caFile: ${caFile} is not a PEM CA bundle (${(error as Error).message})`]);
-  }
-  return pem;
+  return caFile ? readCertificates('caFile', caFile, 'a PEM CA bundle').pem : undefined;
+}
+
+/** The agent's client certificate for a coordinator that requires one (mutual TLS): tlsCert and tlsKey, both or neither. */
+export function readClientCertificate(config: { tlsCert?: string | undefined; tlsKey?: string | undefined }): ClientCertificate | undefined {
+  const paths = keyPairPaths('tlsCert', config.tlsCert, 'tlsKey', config.tlsKey);
+  if (!paths) return undefined;
+  const { cert, key } = readKeyPair('tlsCert', paths.certPath, 'tlsKey', paths.keyPath);
+  return { cert, key };
 }
 
 /** Names where the enrollment token comes from, for error messages; never the token. */

@@ -8,13 +8,16 @@ import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
 import { type Logger, createLogger } from '../shared/logger.ts';
 import { Agent, factsSettings } from './agent.ts';
 import { type AgentConfig, loadAgentConfig, requireRunSettings } from './config.ts';
-import { CoordinatorClient, readCaBundle, tokenReader, tokenSource } from './coordinator-client.ts';
+import { CoordinatorClient, readCaBundle, readClientCertificate, tokenReader, tokenSource } from './coordinator-client.ts';
 import { FactsCollector } from './facts-collector.ts';
 import { HealthRunner } from './health/health-runner.ts';
 import { loadIdentity, readBootId } from './identity.ts';
 import { type Probes, systemProbes, withHangingProbes } from './probes.ts';
 import { computeCapacity } from './capacity.ts';
 import { NOTIFY_ENV_KEYS, SystemdNotifier } from './systemd-notifier.ts';
+
+/** Settings read once at start: the connection to the coordinator is built from them. */
+const CONNECTION_KEYS = ['coordinator', 'caFile', 'tlsCert', 'tlsKey'] as const;
 
 /** How long past the shutdown deadline the process exits even if stopping has not finished. */
 const SHUTDOWN_GUARD_MS = 250;
@@ -63,9 +66,10 @@ export async function runAgent(invocation: AgentInvocation): Promise<void> {
   const logger = createLogger({ level: config.logLevel, component: 'agent' });
   const { coordinator } = requireRunSettings(config);
   const ca = orExitOnConfigError(() => readCaBundle(config.caFile));
+  const clientCertificate = orExitOnConfigError(() => readClientCertificate(config));
   const identity = loadIdentity({ stateDir: config.stateDir, override: config.identity });
   if (identity.warning) logger.warn(identity.warning, { identity: identity.identity });
-  const client = new CoordinatorClient({ baseUrl: coordinator, requestTimeoutMs: config.requestTimeout * 1000, ca, logger });
+  const client = new CoordinatorClient({ baseUrl: coordinator, requestTimeoutMs: config.requestTimeout * 1000, ca, clientCertificate, logger });
   const agent = new Agent({
     config,
     logger,
@@ -125,9 +129,8 @@ function reload(agent: Agent, logger: Logger, current: () => AgentConfig, replac
     return;
   }
   const before = current();
-  if (next.coordinator !== before.coordinator || next.caFile !== before.caFile) {
-    logger.warn('coordinator or caFile changed: restart the agent to apply');
-  }
+  const changed = CONNECTION_KEYS.filter((key) => next[key] !== before[key]);
+  if (changed.length > 0) logger.warn(`${changed.join(', ')} changed: restart the agent to apply`);
   const identityChanged = (next.identity ?? '') !== (before.identity ?? '') || next.stateDir !== before.stateDir;
   const identity = identityChanged ? loadIdentity({ stateDir: next.stateDir, override: next.identity }) : undefined;
   if (identity?.warning) logger.warn(identity.warning, { identity: identity.identity });

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../shared/logger.ts';
 import type { HeartbeatRequest, HeartbeatResponse, RegisterNodeRequest } from '../shared/protocol.ts';
-import { type Coordinator, CoordinatorError, InvalidAnswerError } from './coordinator-client.ts';
+import { type Coordinator, CoordinatorError, InvalidAnswerError, TlsFailureError } from './coordinator-client.ts';
 import type { BeatOutcome } from './heartbeat-loop.ts';
 
 export type ConnectionState =
@@ -14,6 +14,8 @@ export type ConnectionState =
   | 'unreachable'
   /** The coordinator's URL answered something that is not the protocol's answer, or too much of it. */
   | 'bad-answer'
+  /** The TLS handshake failed (an untrusted, expired or misnamed certificate; a refused client certificate). */
+  | 'tls-failure'
   /** The enrollment token cannot be read (a missing or unreadable token file). */
   | 'no-token'
   /** The coordinator refused the enrollment token (401/403 on registration). */
@@ -168,6 +170,11 @@ export class NodeSession {
           'Retrying with backoff.',
       );
       return { kind: 'retry' };
+    }
+    if (error instanceof TlsFailureError) {
+      // Only an operator can fix a certificate: retry slowly, not with the network backoff.
+      this.setState('tls-failure', 'error', `${what} failed: ${error.message}. Retrying slowly.`);
+      return { kind: 'slow-retry' };
     }
     if (error.retryable) {
       this.setState('unreachable', 'warn', `coordinator unreachable; retrying with backoff (${error.message})`);

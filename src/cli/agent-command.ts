@@ -16,6 +16,8 @@ function runOptions(yargs: Argv): Argv {
     .option('token', { type: 'string', describe: 'Enrollment token (prefer NODEPULSE_TOKEN or --token-file: flags show in ps)' })
     .option('token-file', { type: 'string', describe: 'File whose first line is the enrollment token' })
     .option('ca-file', { type: 'string', describe: 'CA bundle for an https coordinator' })
+    .option('tls-cert', { type: 'string', describe: 'Client certificate (PEM) for a coordinator that requires one (mutual TLS)' })
+    .option('tls-key', { type: 'string', describe: 'Private key (PEM) of --tls-cert' })
     .option('cluster', { type: 'string', describe: 'Cluster to join (with an admin token; an enroll token implies its cluster)' })
     .option('name', { type: 'string', describe: 'Node name (default: the hostname)' })
     .option('hostname', { type: 'string', describe: 'Hostname to register as (default: the host\'s; a second agent on one host needs its own)' })
@@ -31,6 +33,8 @@ function flagsOf(argv: Args): Record<string, unknown> {
     token: argv.token,
     tokenFile: argv['token-file'],
     caFile: argv['ca-file'],
+    tlsCert: argv['tls-cert'],
+    tlsKey: argv['tls-key'],
     cluster: argv.cluster,
     name: argv.name,
     hostname: argv.hostname,

@@ -1,3 +1,4 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../shared/logger.ts';
@@ -28,6 +29,8 @@ export interface AppDeps extends OpsDeps {
   bodyLimitBytes: number;
   /** The longest a request (headers and body) may take to arrive before it is answered 408. */
   requestReceiveTimeoutMs: number;
+  /** TLS options (tls-context.ts): with them the API is served over HTTPS only. */
+  https?: HttpsServerOptions | undefined;
 }
 
 /**
@@ -40,16 +43,18 @@ function deadlineCheckIntervalMs(timeoutMs: number): number {
 
 /** Builds the HTTP API from its dependencies. It never listens: main.ts and the tests do. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const serverOptions = {
+    headersTimeout: deps.requestReceiveTimeoutMs,
+    connectionsCheckingInterval: deadlineCheckIntervalMs(deps.requestReceiveTimeoutMs),
+    // installProtocolAnswers refuses an HTTP/1.1 request without Host in the API's error shape.
+    requireHostHeader: false,
+  };
   const app = Fastify({
     bodyLimit: deps.bodyLimitBytes,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestTimeout: deps.requestReceiveTimeoutMs,
-    http: {
-      headersTimeout: deps.requestReceiveTimeoutMs,
-      connectionsCheckingInterval: deadlineCheckIntervalMs(deps.requestReceiveTimeoutMs),
-      // installProtocolAnswers refuses an HTTP/1.1 request without Host in the API's error shape.
-      requireHostHeader: false,
-    },
+    // Fastify hands an https server only its `https` options: the HTTP ones go along.
+    ...(deps.https ? { https: { ...serverOptions, ...deps.https } } : { http: serverOptions }),
     // Errors below the routes are answered in the API's error shapes, not Node's or Fastify's.
     clientErrorHandler: clientErrorHandler(deps.logger),
     frameworkErrors: errorAnswerer(deps.logger),

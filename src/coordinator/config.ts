@@ -7,12 +7,20 @@ import { LOG_LEVELS } from '../shared/logger.ts';
  * Every coordinator setting with its default and a one-line description (the flag's help). The
  * same keys work in the config file (camelCase), as NODEPULSE_* environment variables and as
  * --kebab-case flags, all generated from this schema. config/coordinator.example.yaml documents
- * each key. No key is a secret: secrets never become flags (they show in `ps`).
+ * each key. No key is a secret: secrets never become flags (they show in `ps`); tlsKey is the path
+ * of a key file, never a key.
  */
 export const CoordinatorConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address to listen on' }),
     port: Type.Integer({ default: 8420, minimum: 0, maximum: 65535, description: 'Port to listen on (0 picks a free one)' }),
+    tlsCert: Type.Optional(
+      Type.String({ minLength: 1, description: 'Certificate file (PEM, with its chain): serve HTTPS only, with tlsKey; SIGHUP re-reads it' }),
+    ),
+    tlsKey: Type.Optional(Type.String({ minLength: 1, description: 'Private key file (PEM) of tlsCert' })),
+    tlsClientCa: Type.Optional(
+      Type.String({ minLength: 1, description: 'CA bundle (PEM): require client certificates signed by it (mutual TLS; with tlsCert)' }),
+    ),
     store: Type.String({ default: './data/nodepulse.db', minLength: 1, description: 'SQLite file path or postgres:// URL' }),
     storePoolSize: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'PostgreSQL pool size' }),
     logLevel: Type.Union(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
-import { buildApp } from './app.ts';
+import { type AppDeps, buildApp } from './app.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
@@ -32,6 +32,8 @@ export interface CoordinatorDeps {
   leaderCheckMs?: number;
   /** Expired nodes the sweeper terminates per cluster and sweep (tests use a small page). */
   sweepPageSize?: number;
+  /** TLS options of the HTTPS server (tls-context.ts); plain HTTP without them. */
+  https?: AppDeps['https'];
 }
 
 export interface Coordinator {
@@ -138,6 +140,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     accepting: () => accepting,
     bodyLimitBytes: config.bodyLimitBytes,
     requestReceiveTimeoutMs: config.requestReceiveTimeoutMs,
+    https: deps.https,
   });
 
   let flushTimer: NodeJS.Timeout | undefined;

@@ -1,3 +1,4 @@
+import type { Server as TlsServer } from 'node:tls';
 import { systemClock } from '../shared/clock.ts';
 import { type KnownEnv, loadConfig, unknownEnvNames } from '../shared/config-loader.ts';
 import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
@@ -9,6 +10,7 @@ import { createCoordinator } from './coordinator.ts';
 import { DEFAULT_CLUSTER } from './node-service.ts';
 import { migrateWhenReachable } from './store/migrate-when-reachable.ts';
 import { openLeaderLock, openStore } from './store/open-store.ts';
+import { cleartextWarning, httpsServerOptions, loadTls, logCertificate, reloadTls } from './tls-context.ts';
 
 export interface ServeOptions {
   /** --config; without it NODEPULSE_CONFIG names the file. */
@@ -32,9 +34,11 @@ function bootstrapTokens(env: NodeJS.ProcessEnv): BootstrapToken[] {
 export async function serveCoordinator(options: ServeOptions): Promise<void> {
   let config;
   let settings;
+  let tls;
   try {
     config = loadConfig(CoordinatorConfigSchema, { file: options.configFile, env: withEnvAliases(process.env), flags: options.flags });
     settings = resolveTimeouts(config);
+    tls = loadTls(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`nodepulse coordinator: ${error.message}\n`);
@@ -42,6 +46,9 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, component: 'coordinator' });
   for (const warning of timeoutWarnings(settings, config.flushIntervalMs)) logger.warn(warning);
+  const cleartext = cleartextWarning(config.host, tls !== undefined);
+  if (cleartext) logger.warn(cleartext);
+  if (tls) logCertificate(logger, 'TLS certificate loaded', tls);
   const unknownEnv = unknownEnvNames(process.env, options.knownEnv);
   // Names only: a value may be a secret.
   if (unknownEnv.length > 0) logger.warn('ignoring unknown NODEPULSE_* environment variables (misspelled?)', { variables: unknownEnv });
@@ -54,7 +61,15 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
     installBootstrapTokens(store, bootstrapTokens(process.env), systemClock.now()),
   );
   const leaderLock = openLeaderLock(store, onConnectionError);
-  const coordinator = await createCoordinator({ store, clock: systemClock, logger, config, settings, leaderLock });
+  const coordinator = await createCoordinator({
+    store,
+    clock: systemClock,
+    logger,
+    config,
+    settings,
+    leaderLock,
+    https: tls && httpsServerOptions(tls.context),
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -82,13 +97,18 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // SIGHUP reloads the certificate; without TLS there is nothing to reload, and it must not stop the coordinator either.
+  process.on('SIGHUP', () => {
+    if (tls) reloadTls(coordinator.app.server as unknown as TlsServer, tls.files, logger);
+    else logger.info('SIGHUP: nothing to reload (no TLS configured)');
+  });
 
   await coordinator.app.listen({ host: config.host, port: config.port });
   coordinator.start();
   const address = coordinator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info('listening', {
-    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     port,
     store: store.kind,
     version: VERSION,

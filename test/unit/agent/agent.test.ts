@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent, type AgentDeps } from '../../../src/agent/agent.ts';
 import { AgentConfigSchema, type AgentConfig } from '../../../src/agent/config.ts';
 import { nextSlot, phaseOffsetMs } from '../../../src/agent/schedule.ts';
-import { type Coordinator, CoordinatorError, InvalidAnswerError } from '../../../src/agent/coordinator-client.ts';
+import { type Coordinator, CoordinatorError, InvalidAnswerError, TlsFailureError } from '../../../src/agent/coordinator-client.ts';
 import type { Probes } from '../../../src/agent/probes.ts';
 import type { ServiceNotifier } from '../../../src/agent/systemd-notifier.ts';
 import { loadConfig } from '../../../src/shared/config-loader.ts';
@@ -240,6 +240,36 @@ describe('agent', () => {
     const errors = lines.filter((l) => l.includes('another host with identity id-1'));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/"level":"error"/);
+    await agent.stop(5_000);
+  });
+
+  it('refuses to hammer a coordinator whose certificate it refuses: one clear error, slow retries, a heartbeat keeps its registration', async () => {
+    const coordinator = new FakeCoordinator();
+    const refusal = () =>
+      new TlsFailureError('cluster_RegisterNode: TLS with https://coordinator.example:8420 failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE (...); give ... --ca-file', undefined, undefined);
+    coordinator.registerError = refusal;
+    const agent = makeAgent(coordinator);
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(120_000);
+    // The slow retry (authRetryDelay 60 s: 30 to 60 s), not the network backoff (0.5 s doubling to 8 s).
+    expect(coordinator.of('register').length).toBeGreaterThanOrEqual(2);
+    expect(coordinator.of('register').length).toBeLessThanOrEqual(5);
+    const errors = lines.filter((l) => l.includes('"state":"tls-failure"'));
+    expect(errors).toHaveLength(1);
+    expect(JSON.parse(errors[0]!)).toMatchObject({ level: 'error', state: 'tls-failure' });
+    expect(errors[0]).toMatch(/registration failed: .*https:\/\/coordinator.example:8420.*UNABLE_TO_VERIFY_LEAF_SIGNATURE.*--ca-file.*Retrying slowly/);
+
+    coordinator.registerError = undefined;
+    await vi.advanceTimersByTimeAsync(65_000);
+    expect(agent.session.current?.nodeId).toBe('node-1');
+    const registrations = coordinator.of('register').length;
+    const heartbeats = coordinator.of('heartbeat').length;
+    coordinator.heartbeatReply = refusal;
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(agent.session.current?.nodeId).toBe('node-1');
+    expect(coordinator.of('register')).toHaveLength(registrations);
+    expect(coordinator.of('heartbeat').length - heartbeats).toBeLessThanOrEqual(5);
+    expect(lines.filter((l) => l.includes('"state":"tls-failure"'))).toHaveLength(2);
     await agent.stop(5_000);
   });
 

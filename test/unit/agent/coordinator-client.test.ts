@@ -2,7 +2,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CoordinatorClient, CoordinatorError, InvalidAnswerError, MAX_ANSWER_BYTES, readCaBundle, tokenReader } from '../../../src/agent/coordinator-client.ts';
+import {
+  CoordinatorClient,
+  CoordinatorError,
+  InvalidAnswerError,
+  MAX_ANSWER_BYTES,
+  TlsFailureError,
+  readCaBundle,
+  readClientCertificate,
+  tokenReader,
+} from '../../../src/agent/coordinator-client.ts';
 import { ConfigError } from '../../../src/shared/errors.ts';
 import { waitFor } from '../../helpers/spawn-process.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
@@ -11,6 +20,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type CertFiles, makeTestCertificates } from '../../helpers/test-certificates.ts';
 
 let lines: string[] = [];
 const logger = createLogger({ level: 'debug', component: 'test', pretty: false, stream: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
@@ -235,6 +245,55 @@ describe('coordinator client', () => {
     expect((await failure(untrusted.heartbeat('t', {}))).message).toMatch(/self.signed|certificate/i);
     trusted.close();
     untrusted.close();
+  });
+
+  it('names the coordinator URL, the TLS reason and what to do when a handshake fails, and presents its client certificate', async () => {
+    const certs = makeTestCertificates(mkdtempSync(join(tmpdir(), 'np-tls-')));
+    const ca = readCaBundle(certs.ca);
+    const serveTls = async (files: CertFiles, clientCa?: string) => {
+      const mutual = clientCa ? { ca: readFileSync(clientCa), requestCert: true, rejectUnauthorized: true } : {};
+      const server = createHttpsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key), ...mutual }, (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      });
+      servers.push(server as unknown as Server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    const refusals = [
+      { files: certs.selfSigned, code: 'DEPTH_ZERO_SELF_SIGNED_CERT', advice: /not signed by a CA the agent trusts.*--ca-file/ },
+      { files: certs.wrongHost, code: 'ERR_TLS_CERT_ALTNAME_INVALID', advice: /not issued for the host name.*--coordinator/ },
+      { files: certs.expired, code: 'CERT_HAS_EXPIRED', advice: /expired or is not yet valid/ },
+    ];
+    for (const { files, code, advice } of refusals) {
+      const url = await serveTls(files);
+      const client = new CoordinatorClient({ baseUrl: url, requestTimeoutMs: 5_000, ca, logger });
+      const error = await failure(client.register('t', {}));
+      expect(error).toBeInstanceOf(TlsFailureError);
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain(`TLS with ${url} failed: ${code}`);
+      expect(error.message).toMatch(advice);
+      client.close();
+    }
+    const mutualUrl = await serveTls(certs.server, certs.ca);
+    const anonymous = new CoordinatorClient({ baseUrl: mutualUrl, requestTimeoutMs: 5_000, ca, logger });
+    expect((await failure(anonymous.heartbeat('t', {}))).message).toMatch(/ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED.*--tls-cert and --tls-key/);
+    const clientCertificate = readClientCertificate({ tlsCert: certs.client.cert, tlsKey: certs.client.key });
+    const identified = new CoordinatorClient({ baseUrl: mutualUrl, requestTimeoutMs: 5_000, ca, clientCertificate, logger });
+    expect(await identified.heartbeat('t', {})).toEqual({});
+    // A refused connection is no TLS failure: the network backoff applies.
+    expect(await failure(new CoordinatorClient({ baseUrl: 'https://127.0.0.1:1', requestTimeoutMs: 5_000, ca, logger }).heartbeat('t', {}))).not.toBeInstanceOf(
+      TlsFailureError,
+    );
+    for (const c of [anonymous, identified]) c.close();
+  });
+
+  it('reads a client certificate and its key together, or neither', () => {
+    const certs = makeTestCertificates(mkdtempSync(join(tmpdir(), 'np-tls-')));
+    expect(readClientCertificate({})).toBeUndefined();
+    expect(readClientCertificate({ tlsCert: certs.client.cert, tlsKey: certs.client.key })?.cert).toEqual(readFileSync(certs.client.cert));
+    expect(() => readClientCertificate({ tlsCert: certs.client.cert })).toThrow(/tlsKey: required with tlsCert/);
+    expect(() => readClientCertificate({ tlsCert: certs.client.cert, tlsKey: certs.server.key })).toThrow(/tlsKey: .* is not the private key/);
   });
 
   it('reports a missing or malformed caFile as a config error naming the key', () => {

@@ -22,10 +22,13 @@ const defaults = loadConfig(CoordinatorConfigSchema, {});
 
 describe('coordinator serve flags', () => {
   it('offers every config key as its --kebab-case flag', async () => {
-    const args = Object.entries(defaults).flatMap(([key, value]) => [`--${flagName(key)}`, String(value)]);
+    // Keys without a default (the TLS files) take a path.
+    const paths = Object.fromEntries(Object.keys(CoordinatorConfigSchema.properties).map((key) => [key, `/etc/nodepulse/${key}.pem`]));
+    const values = { ...paths, ...defaults };
+    const args = Object.entries(values).flatMap(([key, value]) => [`--${flagName(key)}`, String(value)]);
     const flags = configFlagValues(await parseServe(args), CoordinatorConfigSchema);
     for (const key of Object.keys(CoordinatorConfigSchema.properties)) expect(flags[key], key).not.toBeUndefined();
-    expect(loadConfig(CoordinatorConfigSchema, { flags })).toEqual(defaults);
+    expect(loadConfig(CoordinatorConfigSchema, { flags })).toEqual(values);
   });
 
   it('leaves a key to the file and the environment when its flag is not given', async () => {
