@@ -1,5 +1,6 @@
 import { cleanupAll } from '../test/helpers/spawn-process.ts';
 import { agentBenchmark } from './agent-footprint.ts';
+import { authBurstBenchmark } from './auth-burst.ts';
 import { detectionBenchmark } from './detection.ts';
 import { fleetStartBenchmark } from './fleet-start.ts';
 import { heartbeatBenchmark } from './heartbeat.ts';
@@ -19,6 +20,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   registrationBenchmark,
   agentBenchmark,
   fleetStartBenchmark,
+  authBurstBenchmark,
 ];
 
 export interface SuiteOptions {

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../shared/logger.ts';
 import type { Authenticator } from './auth/authenticator.ts';
+import type { AuthFailureGuard } from './auth/failure-guard.ts';
 import { installAuth } from './http/auth-hook.ts';
 import { clientErrorHandler, installProtocolAnswers } from './http/client-errors.ts';
 import { errorAnswerer, installClosingGuard, installErrorHandling, installJsonParser, MAX_PARAM_LENGTH } from './http/error-handler.ts';
@@ -22,6 +23,8 @@ import type { Sweeper } from './sweeper/sweeper.ts';
 export interface AppDeps extends OpsDeps {
   logger: Logger;
   authenticator: Authenticator;
+  /** Counts and limits failed authentications per client address. */
+  authFailures: AuthFailureGuard;
   nodes: NodeService;
   sweeper: Sweeper;
   instances: InstanceService;
@@ -68,7 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandling(app, deps.logger);
   installClosingGuard(app);
   installProtocolAnswers(app);
-  installAuth(app, deps.authenticator);
+  installAuth(app, deps.authenticator, deps.authFailures);
   if (deps.logger.isDebugEnabled()) {
     app.addHook('onResponse', async (request, reply) => {
       deps.logger.debug('request', { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });

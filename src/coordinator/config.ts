@@ -80,6 +80,19 @@ export const CoordinatorConfigSchema = Type.Object(
       maximum: 3600,
       description: 'Seconds a looked-up operator token is trusted before the store is asked again',
     }),
+    authFailureLimit: Type.Integer({
+      default: 100,
+      minimum: 1,
+      maximum: 1_000_000,
+      description: 'Failed authentications a client address may have per window; past it, its requests are answered 429 until the window ends',
+    }),
+    authFailureWindowSecs: Type.Integer({ default: 60, minimum: 1, maximum: 86_400, description: 'Seconds of the failed-authentication window' }),
+    authThrottleDelayMs: Type.Integer({
+      default: 1000,
+      minimum: 0,
+      maximum: 10_000,
+      description: 'Milliseconds a 429 for too many failed authentications is held before it is sent, so a client that waits for its answers slows down',
+    }),
     monitorSchedule: Type.String({ default: '*/10 * * * * *', format: 'cron', description: 'node-cron schedule of the cluster monitor' }),
     monitorKeepaliveSecs: Type.Integer({ default: 600, minimum: 10, maximum: 259_200, description: 'Seconds between keepalive monitor events (at most 72 h, the events retention)' }),
     healthCheckTimeoutSecs: Type.Integer({

@@ -4,6 +4,8 @@ import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { type AppDeps, buildApp } from './app.ts';
 import { Authenticator } from './auth/authenticator.ts';
+import { AuthFailureGuard } from './auth/failure-guard.ts';
+import { FailureLimiter } from './auth/failure-limiter.ts';
 import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
 import type { LeaderLock } from './leadership/leader-lock.ts';
@@ -52,6 +54,8 @@ export interface Coordinator {
 
 /** Pending health checks are re-read from the store this often (requests made through another replica). */
 const HEALTH_CHECK_REFRESH_MS = 5000;
+/** Client addresses the failed-authentication limit remembers at most (about 100 bytes each). */
+const AUTH_FAILURE_ADDRESSES = 10_000;
 /** Each replica says it is alive this often; the monitor counts replicas seen within three times that. */
 const REPLICA_PRESENCE_MS = 10_000;
 
@@ -127,9 +131,19 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     shouldRecordScheduled: () => leadership.isLeader(),
   });
   const authenticator = new Authenticator(store, directory, clock, config.tokenCacheSecs * 1000);
+  const authFailures = new AuthFailureGuard({
+    limiter: new FailureLimiter({ limit: config.authFailureLimit, windowMs: config.authFailureWindowSecs * 1000, maxAddresses: AUTH_FAILURE_ADDRESSES }),
+    clock,
+    logger,
+    windowSecs: config.authFailureWindowSecs,
+    throttleDelayMs: config.authThrottleDelayMs,
+    failures: metrics.authFailures,
+    throttled: metrics.authThrottled,
+  });
   const app = await buildApp({
     logger,
     authenticator,
+    authFailures,
     nodes,
     sweeper,
     instances,

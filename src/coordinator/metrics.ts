@@ -8,6 +8,8 @@ export interface CoordinatorMetrics {
   registry: Registry;
   terminations: Counter<'reason'>;
   stalls: Counter;
+  authFailures: Counter<'reason'>;
+  authThrottled: Counter;
 }
 
 /** Prometheus metrics: fleet size, soft-state backlog, sweep cost and every safety hold. */
@@ -25,6 +27,17 @@ export function createMetrics(parts: {
   const stalls = new Counter({
     name: 'nodepulse_coordinator_stalls_total',
     help: 'Gaps in the coordinator’s own progress (a blocked event loop, a stopped process, a frozen VM), each followed by a timeout grace',
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'nodepulse_auth_failures_total',
+    help: 'Failed authentications (answered 401), by reason: missing (no bearer token), invalid (an unknown, revoked or wrong token)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const authThrottled = new Counter({
+    name: 'nodepulse_auth_throttled_total',
+    help: 'Requests answered 429 because their client address had too many failed authentications in its window',
     registers: [registry],
   });
   new Gauge({
@@ -86,5 +99,5 @@ export function createMetrics(parts: {
       this.set(parts.isLeader?.() === false ? 0 : 1);
     },
   });
-  return { registry, terminations, stalls };
+  return { registry, terminations, stalls, authFailures, authThrottled };
 }

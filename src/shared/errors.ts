@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   NodeTerminated: { status: 410, message: 'The node is terminated; register again' },
   PayloadTooLarge: { status: 413, message: 'The request body is too large' },
   UnsupportedMediaType: { status: 415, message: 'The request body must be application/json' },
+  TooManyRequests: { status: 429, message: 'Too many failed authentications from this address; retry after the time in Retry-After' },
   HeadersTooLarge: { status: 431, message: 'The request headers are too large' },
   InternalError: { status: 500, message: 'Internal error' },
   StoreUnavailable: { status: 503, message: 'The store is unavailable; retry later' },
@@ -51,8 +52,13 @@ export class ApiError extends Error {
   }
 
   toBody(): ErrorBody {
-    return { error_code: this.code, message: this.message, details: this.details };
+    return errorBody(this);
   }
+}
+
+/** The body of an error; also for an answer that must not cost an Error (its stack) to build. */
+export function errorBody(error: { code: ErrorCode; message: string; details: ErrorDetails }): ErrorBody {
+  return { error_code: error.code, message: error.message, details: error.details };
 }
 
 /** A configuration problem: reported with the offending keys, the process exits 78 (EX_CONFIG). */

@@ -1,7 +1,7 @@
 import type { Clock } from '../../shared/clock.ts';
-import { ApiError } from '../../shared/errors.ts';
 import type { NodeDirectory, NodeEntry } from '../state/node-directory.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
+import { AuthenticationFailure } from './authentication-failure.ts';
 import type { Principal } from './principal.ts';
 import { bearerToken, hashToken, hashesEqual, nodeIdOfToken } from './tokens.ts';
 
@@ -30,21 +30,39 @@ export class Authenticator {
    * not know answers exactly like a known node's token with a wrong secret (401), on every
    * route, so no answer tells which node ids exist. The answer is synchronous when memory knows
    * the token (a known node, a cached operator token): the heartbeat path then costs no promise.
-   * Throws (synchronously, or by rejecting).
+   * Throws an AuthenticationFailure (synchronously, or by rejecting).
    */
   authenticate(header: string | undefined): Principal | Promise<Principal> {
     const token = bearerToken(header);
-    if (!token) throw new ApiError('Unauthorized', 'Missing bearer token: send Authorization: Bearer <token>');
+    if (!token) throw new AuthenticationFailure('missing', 'Missing bearer token: send Authorization: Bearer <token>');
     const hash = hashToken(token);
     const nodeId = nodeIdOfToken(token);
     if (nodeId !== undefined) {
       const known = this.directory.peek(nodeId);
-      if (known) return nodePrincipal(known, hash, nodeId);
-      return this.directory.get(nodeId).then((entry) => nodePrincipal(entry, hash, nodeId));
+      if (known) return nodePrincipal(known, hash, nodeId) ?? refuseNodeToken();
+      return this.directory.get(nodeId).then((entry) => nodePrincipal(entry, hash, nodeId) ?? refuseNodeToken());
     }
     const cached = this.cachedOperatorToken(hash);
-    if (cached) return operatorPrincipal(cached, hash);
-    return this.lookUpOperatorToken(hash).then((record) => operatorPrincipal(record, hash));
+    if (cached) return operatorPrincipal(cached, hash) ?? refuseOperatorToken();
+    return this.lookUpOperatorToken(hash).then((record) => operatorPrincipal(record, hash) ?? refuseOperatorToken());
+  }
+
+  /**
+   * The caller when memory alone proves its token valid (a node this replica knows, a cached
+   * operator token), else undefined: never a store query, never a signature check. What a
+   * throttled address may still be served with.
+   */
+  knownCaller(header: string | undefined): Principal | undefined {
+    const token = bearerToken(header);
+    if (!token) return undefined;
+    const nodeId = nodeIdOfToken(token);
+    if (nodeId !== undefined) {
+      const known = this.directory.peek(nodeId);
+      return known && nodePrincipal(known, hashToken(token), nodeId);
+    }
+    const hash = hashToken(token);
+    const cached = this.cachedOperatorToken(hash);
+    return cached && operatorPrincipal(cached, hash);
   }
 
   private cachedOperatorToken(hash: string): TokenRecord | undefined {
@@ -66,17 +84,25 @@ export class Authenticator {
   }
 }
 
-function nodePrincipal(entry: NodeEntry | undefined, hash: string, nodeId: string): Principal {
-  if (!entry || !hashesEqual(entry.tokenHash, hash)) throw invalidNodeToken();
+function nodePrincipal(entry: NodeEntry | undefined, hash: string, nodeId: string): Principal | undefined {
+  if (!entry || !hashesEqual(entry.tokenHash, hash)) return undefined;
   return { kind: 'node', nodeId, clusterId: entry.clusterId, instanceId: entry.instanceId };
 }
 
 /** The one answer to a node token that is not valid, whatever the reason (unknown node, wrong secret). */
-export function invalidNodeToken(): ApiError {
-  return new ApiError('Unauthorized', 'Invalid token');
+export function invalidNodeToken(): AuthenticationFailure {
+  return new AuthenticationFailure('invalid', 'Invalid token');
 }
 
-function operatorPrincipal(record: TokenRecord | undefined, hash: string): Principal {
-  if (!record || !hashesEqual(record.hash, hash)) throw new ApiError('Unauthorized', 'Invalid or revoked token');
+function refuseNodeToken(): never {
+  throw invalidNodeToken();
+}
+
+function operatorPrincipal(record: TokenRecord | undefined, hash: string): Principal | undefined {
+  if (!record || !hashesEqual(record.hash, hash)) return undefined;
   return { kind: 'operator', role: record.role, clusterId: record.clusterId, tokenId: record.id };
+}
+
+function refuseOperatorToken(): never {
+  throw new AuthenticationFailure('invalid', 'Invalid or revoked token');
 }

@@ -1,7 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../../shared/errors.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, ERROR_CODES } from '../../shared/errors.ts';
+import { AuthenticationFailure } from '../auth/authentication-failure.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
+import type { AuthFailureGuard } from '../auth/failure-guard.ts';
 import { type Permission, type Principal, allows } from '../auth/principal.ts';
+import { errorBodyFor } from './error-handler.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -16,10 +19,14 @@ declare module 'fastify' {
 /**
  * Checks the token and role of every route that declares a permission, before its body is read.
  * A callback hook: a token memory knows is admitted without a promise (the heartbeat path).
+ * Failed authentications are counted per client address (the socket's: behind a proxy, every
+ * client shares the proxy's); past the limit, the address is answered 429 without a store query
+ * or a signature check, except for a token memory alone proves valid (a known node, a cached
+ * operator token), so agents sharing an address with a prober keep being served.
  */
-export function installAuth(app: FastifyInstance, authenticator: Authenticator): void {
+export function installAuth(app: FastifyInstance, authenticator: Authenticator, failures: AuthFailureGuard): void {
   app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const permission = request.routeOptions.config.permission;
     if (!permission) return done();
     const admit = (principal: Principal) => {
@@ -28,19 +35,38 @@ export function installAuth(app: FastifyInstance, authenticator: Authenticator):
       }
       request.principal = principal;
     };
+    const address = request.ip ?? '';
+    const retryAfterSecs = failures.throttledFor(address);
     let pending: Promise<Principal> | undefined;
     let refused: Error | undefined;
     try {
-      const result = authenticator.authenticate(request.headers.authorization);
-      if (result instanceof Promise) pending = result;
-      else admit(result);
+      if (retryAfterSecs === undefined) {
+        const result = authenticator.authenticate(request.headers.authorization);
+        if (result instanceof Promise) pending = result;
+        else admit(result);
+      } else {
+        const known = authenticator.knownCaller(request.headers.authorization);
+        if (!known) return failures.answerThrottled(() => throttle(request, reply, retryAfterSecs));
+        admit(known);
+      }
     } catch (error) {
       refused = error as Error;
     }
+    const failed = (error: Error) => {
+      if (error instanceof AuthenticationFailure) failures.failed(address, error.reason);
+      done(error);
+    };
     // done() runs the rest of the request: called outside the try, so a later failure is not taken for ours.
-    if (!pending) return done(refused);
-    pending.then(admit).then(() => done(), done);
+    if (!pending) return refused ? failed(refused) : done();
+    pending.then(admit).then(() => done(), failed);
   });
+}
+
+/** 429 with Retry-After in the error body of the route's API, built without an Error (and its stack); nothing to a client gone meanwhile. */
+function throttle(request: FastifyRequest, reply: FastifyReply, retryAfterSecs: number): void {
+  if (request.raw.socket?.destroyed) return;
+  const refusal = { code: 'TooManyRequests', message: `Too many failed authentications from this address; retry in ${retryAfterSecs} s`, details: { retryAfterSecs } } as const;
+  void reply.code(ERROR_CODES.TooManyRequests.status).header('retry-after', String(retryAfterSecs)).send(errorBodyFor(request.url, refusal));
 }
 
 /** The authenticated caller of a route that declared a permission. */

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, type ErrorBody } from '../../shared/errors.ts';
+import { ApiError, type ErrorBody, errorBody } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { isStoreUnavailable } from '../store/store-unavailable.ts';
 import { OVERSIZE_DISCARD_BYTES, discardBody } from './discard-body.ts';
@@ -51,8 +51,8 @@ export function answersPlainErrors(target: string): boolean {
 }
 
 /** The error body of the API a request target belongs to; the default API's when it is unknown (an unreadable request). */
-export function errorBodyFor(target: string | undefined, error: ApiError): ErrorBody | { error: string } {
-  return target !== undefined && answersPlainErrors(target) ? { error: error.message } : error.toBody();
+export function errorBodyFor(target: string | undefined, error: Parameters<typeof errorBody>[0]): ErrorBody | { error: string } {
+  return target !== undefined && answersPlainErrors(target) ? { error: error.message } : errorBody(error);
 }
 
 /**

@@ -23,11 +23,12 @@ const BODY_METHODS: readonly string[] = ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTI
 /**
  * The error statuses a route may answer whatever its handler does: 400 (an HTTP/1.1 request
  * without Host, a malformed body or path parameter), 500 (a bug), 503 (shutting down, the store
- * unreachable); with a token, 401 and 403; with a body, 408 (not received in time), 413 and 415.
+ * unreachable); with a token, 401, 403 and 429 (too many failed authentications from the
+ * client's address); with a body, 408 (not received in time), 413 and 415.
  */
 function statusesAroundHandler(method: HTTPMethods, permission: unknown): number[] {
   const statuses = [400, 500, 503];
-  if (permission) statuses.push(401, 403);
+  if (permission) statuses.push(401, 403, 429);
   if (BODY_METHODS.includes(method)) statuses.push(408, 413, 415);
   return statuses;
 }

@@ -85,7 +85,7 @@ describe('GET /openapi.json', () => {
   it('documents seed 001’s {"error": ...} body for every error status of the clusters API', () => {
     const responses = doc.paths['/runtime/api/v1/clusters'].post.responses;
     const errors = Object.keys(responses).filter((status) => status !== '200');
-    expect(errors.sort()).toEqual(['400', '401', '403', '408', '413', '415', '500', '503']);
+    expect(errors.sort()).toEqual(['400', '401', '403', '408', '413', '415', '429', '500', '503']);
     for (const status of errors) expect(Object.keys(responses[status].content['application/json'].schema.properties), status).toEqual(['error']);
   });
 
