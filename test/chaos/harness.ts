@@ -197,6 +197,8 @@ export class Campaign {
   private watching = false;
   /** /readyz polls of a running, not stopped replica that got no answer within 1 s. */
   readonly unanswered: { at: number; replica: string }[] = [];
+  /** Each watched process's main-thread wait for a CPU (schedstat run_delay), twice a second. */
+  private readonly sched = new Map<number, { at: number; waitNs: number }[]>();
   /** The machine's 1-minute load average, every 5 s. */
   readonly load: { at: number; load1: number }[] = [];
   /** Stalls of this test process's event loop (over 250 ms): its simulated nodes' timers were late by that much. */
@@ -215,7 +217,7 @@ export class Campaign {
   /** Other failures the campaign found (a hold that never ended, a late detection, an error). */
   readonly extraFailures: string[] = [];
   /**
-   * Outcomes not judged because this test process was starved of CPU when they happened (see
+   * Outcomes not judged because the machine starved the campaign when they happened (see
    * starvedFor): reported with the row, neither counted nor failed.
    */
   readonly inconclusive: string[] = [];
@@ -440,12 +442,31 @@ export class Campaign {
     let ticks = 0;
     this.lagTimer = setInterval(() => {
       const now = Date.now();
-      if (ticks++ % 50 === 0) this.load.push({ at: now, load1: loadavg()[0]! });
+      if (ticks % 50 === 0) this.load.push({ at: now, load1: loadavg()[0]! });
+      if (ticks++ % 5 === 0) {
+        this.sampleSched(process.pid, now);
+        for (const replica of this.replicas) if (replica.running && replica.proc) this.sampleSched(replica.proc.pid, now);
+      }
       const late = now - expected;
       if (late > 250) this.lags.push({ at: now, ms: late });
       expected = now + periodMs;
     }, periodMs);
     this.lagTimer.unref();
+  }
+
+  /** Linux only (elsewhere nothing is sampled, and nothing is excused for it). */
+  private sampleSched(pid: number, at: number): void {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8');
+    } catch {
+      return;
+    }
+    const waitNs = Number(text.split(' ')[1]);
+    if (!Number.isFinite(waitNs)) return;
+    const samples = this.sched.get(pid) ?? [];
+    samples.push({ at, waitNs });
+    this.sched.set(pid, samples);
   }
 
   /** Polls every serving replica's /readyz four times a second, for the holds in force. */
@@ -561,9 +582,9 @@ export class Campaign {
           continue;
         }
         if (this.excuse?.(member, row)) continue;
-        const starvedFor = this.starvedFor(terminatedAt);
-        if (starvedFor !== undefined) {
-          this.inconclusive.push(`${member.label} node ${nodeId} timed out ${this.t(terminatedAt)}: ${this.describeTimeout(member, row)}`);
+        const starved = this.starvedFor(terminatedAt);
+        if (starved !== undefined) {
+          this.inconclusive.push(`${member.label} node ${nodeId} timed out ${this.t(terminatedAt)} (${starved} in its last timeout): ${this.describeTimeout(member, row)}`);
           continue;
         }
         wrong.push({ member: member.label, nodeId, terminatedAt, detail: this.describeTimeout(member, row) });
@@ -616,10 +637,10 @@ export class Campaign {
     }
     if (this.inconclusive.length > 0) {
       process.stderr.write(
-        `\n${this.name}: ${this.inconclusive.length} outcome(s) not judged: this test process (the simulated nodes, every member's proxy) was starved of CPU then:\n  ${this.inconclusive.join('\n  ')}\n`,
+        `\n${this.name}: ${this.inconclusive.length} outcome(s) not judged: the machine starved the campaign then (this test process, with the simulated nodes and every member's proxy, or a coordinator):\n  ${this.inconclusive.join('\n  ')}\n`,
       );
     }
-    const notJudged = this.inconclusive.length > 0 ? ` (${this.inconclusive.length} not judged: test process starved)` : '';
+    const notJudged = this.inconclusive.length > 0 ? ` (${this.inconclusive.length} not judged: machine starved the campaign)` : '';
     const outcome =
       failures.length === 0
         ? `PASS${notJudged}`
@@ -653,23 +674,59 @@ export class Campaign {
     return stalled;
   }
 
+  /** Milliseconds a process's main thread waited for a CPU (runnable, not running) within [from, to], from its schedstat samples. */
+  private runQueueWait(pid: number, from: number, to: number): number {
+    const samples = this.sched.get(pid) ?? [];
+    const inside = samples.filter((sample) => sample.at >= from - 500 && sample.at <= to + 500);
+    if (inside.length < 2) return 0;
+    return Math.round((inside.at(-1)!.waitNs - inside[0]!.waitNs) / 1e6);
+  }
+
   /**
-   * Whether a node's timeout is this test process's fault rather than the coordinator's: the
-   * simulated nodes, the proxies (every member's path to the coordinator) and their timers all
-   * live in this process, so when its event loop stalled for more than the timeout's margin
-   * (timeout − two intervals) within the timeout before the node was terminated, nothing can be
-   * said about the coordinator. Returns the stalled milliseconds, or undefined.
+   * How starved the machine left this campaign within [from, to]: the test process (the
+   * simulated nodes and every member's proxy live in it: its event-loop stalls and its wait for
+   * a CPU) and the most starved coordinator process (its wait for a CPU, as the kernel counts it;
+   * a SIGSTOPped process is not runnable, so a stall the campaign makes does not count).
    */
-  starvedFor(terminatedAt: number, from = terminatedAt - TIMEOUT_MS): number | undefined {
-    const stalled = this.stalledWithin(from, terminatedAt);
-    return stalled >= TIMEOUT_MS - 2 * INTERVAL_MS ? stalled : undefined;
+  starvation(from: number, to: number): { harnessMs: number; coordinatorMs: number; coordinator: string } {
+    const harnessMs = Math.max(this.stalledWithin(from, to), this.runQueueWait(process.pid, from, to));
+    let coordinatorMs = 0;
+    let coordinator = '-';
+    for (const replica of this.replicas) {
+      for (const proc of replica.procs) {
+        const waited = this.runQueueWait(proc.pid, from, to);
+        if (waited > coordinatorMs) {
+          coordinatorMs = waited;
+          coordinator = `${replica.name} (pid ${proc.pid})`;
+        }
+      }
+    }
+    return { harnessMs, coordinatorMs, coordinator };
+  }
+
+  /**
+   * Whether an outcome at `at` says nothing about the coordinator because the machine starved
+   * the campaign: within [from, at] the test process or a coordinator lost more than the
+   * timeout's margin (timeout − two intervals) to stalls or to waiting for a CPU. Returns why, or
+   * undefined when the campaign ran as it should.
+   */
+  starvedFor(at: number, from = at - TIMEOUT_MS): string | undefined {
+    const margin = TIMEOUT_MS - 2 * INTERVAL_MS;
+    const starved = this.starvation(from, at);
+    if (starved.harnessMs >= margin) return `this test process stalled or waited for a CPU ${starved.harnessMs} ms`;
+    if (starved.coordinatorMs >= margin) return `coordinator ${starved.coordinator} waited for a CPU ${starved.coordinatorMs} ms`;
+    return undefined;
   }
 
   /** What a wrongly timed-out node did around its timeout, to tell the coordinator's fault from the test's. */
   describeTimeout(member: Member, row: NodeRow): string {
     const terminatedAt = row.terminatedAt ?? 0;
     const from = terminatedAt - TIMEOUT_MS;
-    const parts = [`this test process stalled ${this.stalledWithin(from, terminatedAt)} ms in that timeout`, `store lastHeartbeat ${this.t(row.lastHeartbeat)} (${terminatedAt - row.lastHeartbeat} ms before)`];
+    const starved = this.starvation(from, terminatedAt);
+    const parts = [
+      `in that timeout this test process stalled or waited for a CPU ${starved.harnessMs} ms, the coordinator ${starved.coordinatorMs} ms`,
+      `store lastHeartbeat ${this.t(row.lastHeartbeat)} (${terminatedAt - row.lastHeartbeat} ms before)`,
+    ];
     if (member.kind === 'sim') {
       const node = member as SimNode;
       const lastOk = node.lastOkBefore(terminatedAt);

@@ -134,9 +134,9 @@ async function runTrial(campaign: Campaign, trial: Trial, cuts: CutRecord[]): Pr
     }
     if (late.length > 0) {
       const message = `cut ${label}: ${late.length} cut node(s) not timed out on time (bound ${DETECTION_BOUND_MS} ms):\n    ${late.slice(0, 10).join('\n    ')}`;
-      // A starved test process makes uncut nodes look silent too: a hold then is the guard's right call.
-      const stalled = campaign.starvedFor(Date.now(), cut.at);
-      if (stalled !== undefined) campaign.inconclusive.push(`${message}\n    (this test process stalled ${stalled} ms during the trial)`);
+      // A starved campaign makes uncut nodes look silent too: a hold then is the guard's right call.
+      const starved = campaign.starvedFor(Date.now(), cut.at);
+      if (starved !== undefined) campaign.inconclusive.push(`${message}\n    (during the trial ${starved})`);
       else failures.push(message);
     }
     const hold = holdSeen();

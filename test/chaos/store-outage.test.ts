@@ -57,12 +57,23 @@ describe.concurrent('fault campaign: the store unreachable for two timeouts', ()
             await waitFor(() => campaign.latestGraceUntil() === null, 120_000, { intervalMs: 250, message: 'no timeout grace in force' });
             await sleep(Math.random() * 2_000);
             campaign.note(`outage ${index + 1}`);
+            const downAt = Date.now();
             const down = outage(campaign);
             // Agents restarting during the outage: their calls fail and are retried.
             await sleep(OUTAGE_MS / 2);
             const alive = campaign.fleet.nodes.filter((node) => node.meantAlive && node.running && node.group !== 'dead');
-            for (const node of alive.sort(() => Math.random() - 0.5).slice(0, 2)) void node.restart(true);
+            const restarted = alive.sort(() => Math.random() - 0.5).slice(0, 2);
+            for (const node of restarted) void node.restart(true);
             await down;
+            const upAt = Date.now();
+            // What the coordinator answered them meanwhile (for the record: 503 StoreUnavailable is the contract).
+            const answers = new Map<string, number>();
+            for (const attempt of restarted.flatMap((node) => node.attempts)) {
+              if (attempt.kind === 'heartbeat' || attempt.startedAt < downAt || attempt.startedAt > upAt) continue;
+              const key = `${attempt.kind} ${attempt.outcome === 'network' ? 'no answer' : attempt.status ?? 200}`;
+              answers.set(key, (answers.get(key) ?? 0) + 1);
+            }
+            campaign.note(`during the outage the restarted nodes got: ${[...answers].map(([key, count]) => `${key} x${count}`).join(', ') || 'nothing'}`);
             await waitFor(
               async () => {
                 const answers = await Promise.all(campaign.servingReplicas().map((replica) => fetch(`${replica.url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status)));

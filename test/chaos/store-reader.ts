@@ -108,6 +108,16 @@ export class StoreReader {
 
   private async readNow(): Promise<StoreSnapshot> {
     if (!isPostgres(this.store)) return readSqlite(this.store);
+    try {
+      return await this.readPostgres();
+    } catch {
+      // The kept connection may have died with the server (an outage campaign): once more, afresh.
+      await this.close();
+      return this.readPostgres();
+    }
+  }
+
+  private async readPostgres(): Promise<StoreSnapshot> {
     if (!this.client) {
       const client = new pg.Client({ connectionString: this.store });
       client.on('error', () => undefined);
