@@ -93,6 +93,22 @@ export const CoordinatorConfigSchema = Type.Object(
       maximum: 10_000,
       description: 'Milliseconds a 429 for too many failed authentications is held before it is sent, so a client that waits for its answers slows down',
     }),
+    jwtSecretFile: Type.Optional(
+      Type.String({ minLength: 1, description: 'File holding the HS256 secret of JWT bearer tokens (or NODEPULSE_JWT_SECRET; never a flag)' }),
+    ),
+    jwtJwksFile: Type.Optional(Type.String({ minLength: 1, description: 'JSON Web Key Set file of RS256/ES256 JWT keys; re-read when it changes' })),
+    jwtJwksUrl: Type.Optional(Type.String({ minLength: 1, description: 'https:// URL of the RS256/ES256 JWT keys (a JSON Web Key Set), cached and refreshed' })),
+    jwtAudience: Type.Optional(Type.String({ minLength: 1, description: 'The aud a JWT must name (required with JWT keys)' })),
+    jwtIssuer: Type.Optional(Type.String({ minLength: 1, description: 'The iss a JWT must name (required with JWT keys)' })),
+    jwtClockToleranceSecs: Type.Integer({ default: 30, minimum: 0, maximum: 300, description: 'Seconds of clock skew allowed on a JWT’s exp and nbf' }),
+    jwtRoleClaim: Type.String({ default: 'nodepulse_role', minLength: 1, description: 'The JWT claim that names the role: admin, reader or enroll' }),
+    jwtClusterClaim: Type.String({ default: 'nodepulse_cluster', minLength: 1, description: 'The JWT claim that names an enroll token’s cluster' }),
+    jwtJwksRefreshSecs: Type.Integer({
+      default: 60,
+      minimum: 1,
+      maximum: 86_400,
+      description: 'Seconds between refreshes of the JWT key set (jwtJwksUrl fetched again, jwtJwksFile re-read if changed)',
+    }),
     monitorSchedule: Type.String({ default: '*/10 * * * * *', format: 'cron', description: 'node-cron schedule of the cluster monitor' }),
     monitorKeepaliveSecs: Type.Integer({ default: 600, minimum: 10, maximum: 259_200, description: 'Seconds between keepalive monitor events (at most 72 h, the events retention)' }),
     healthCheckTimeoutSecs: Type.Integer({
@@ -109,6 +125,8 @@ export type CoordinatorConfig = Static<typeof CoordinatorConfigSchema>;
 /** Bootstrap tokens (first start, quick start, containers): secrets, so environment only, never flags. */
 export const ADMIN_TOKEN_ENV = 'NODEPULSE_ADMIN_TOKEN';
 export const ENROLL_TOKEN_ENV = 'NODEPULSE_ENROLL_TOKEN';
+/** The HS256 secret of JWT bearer tokens, when not in jwtSecretFile. */
+export const JWT_SECRET_ENV = 'NODEPULSE_JWT_SECRET';
 /** The usual spelling for a connection string: names the store like NODEPULSE_STORE. */
 const STORE_URL_ENV = 'NODEPULSE_STORE_URL';
 
@@ -118,6 +136,7 @@ export const COORDINATOR_ENV_NAMES: readonly string[] = [
   CONFIG_FILE_ENV,
   ADMIN_TOKEN_ENV,
   ENROLL_TOKEN_ENV,
+  JWT_SECRET_ENV,
   STORE_URL_ENV,
 ];
 

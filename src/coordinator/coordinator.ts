@@ -6,6 +6,8 @@ import { type AppDeps, buildApp } from './app.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { AuthFailureGuard } from './auth/failure-guard.ts';
 import { FailureLimiter } from './auth/failure-limiter.ts';
+import type { JwtSettings } from './auth/jwt-settings.ts';
+import { JwtVerifier } from './auth/jwt-verifier.ts';
 import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
 import type { LeaderLock } from './leadership/leader-lock.ts';
@@ -34,6 +36,8 @@ export interface CoordinatorDeps {
   leaderCheckMs?: number;
   /** Expired nodes the sweeper terminates per cluster and sweep (tests use a small page). */
   sweepPageSize?: number;
+  /** JWT bearer tokens (resolveJwtSettings); absent, only API keys are accepted. */
+  jwt?: JwtSettings | undefined;
   /** TLS options of the HTTPS server (tls-context.ts); plain HTTP without them. */
   https?: AppDeps['https'];
 }
@@ -130,7 +134,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     // With several replicas on one store, only the sweeping replica records scheduled events.
     shouldRecordScheduled: () => leadership.isLeader(),
   });
-  const authenticator = new Authenticator(store, directory, clock, config.tokenCacheSecs * 1000);
+  const jwt = deps.jwt && { verifier: new JwtVerifier(deps.jwt, clock, logger), clusterId: (name: string) => nodes.clusterId(name, clock.now()) };
+  const authenticator = new Authenticator(store, directory, clock, config.tokenCacheSecs * 1000, jwt);
   const authFailures = new AuthFailureGuard({
     limiter: new FailureLimiter({ limit: config.authFailureLimit, windowMs: config.authFailureWindowSecs * 1000, maxAddresses: AUTH_FAILURE_ADDRESSES }),
     clock,

@@ -5,6 +5,7 @@ import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
 import { VERSION } from '../shared/version.ts';
 import { type BootstrapToken, installBootstrapTokens } from './auth/bootstrap-tokens.ts';
+import { resolveJwtSettings } from './auth/jwt-settings.ts';
 import { ADMIN_TOKEN_ENV, CoordinatorConfigSchema, ENROLL_TOKEN_ENV, resolveTimeouts, timeoutWarnings, withEnvAliases } from './config.ts';
 import { createCoordinator } from './coordinator.ts';
 import { DEFAULT_CLUSTER } from './node-service.ts';
@@ -35,10 +36,12 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
   let config;
   let settings;
   let tls;
+  let jwt;
   try {
     config = loadConfig(CoordinatorConfigSchema, { file: options.configFile, env: withEnvAliases(process.env), flags: options.flags });
     settings = resolveTimeouts(config);
     tls = loadTls(config);
+    jwt = resolveJwtSettings(config, process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`nodepulse coordinator: ${error.message}\n`);
@@ -69,6 +72,7 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
     settings,
     leaderLock,
     https: tls && httpsServerOptions(tls.context),
+    jwt,
   });
 
   let stopping = false;

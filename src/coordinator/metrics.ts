@@ -31,7 +31,7 @@ export function createMetrics(parts: {
   });
   const authFailures = new Counter({
     name: 'nodepulse_auth_failures_total',
-    help: 'Failed authentications (answered 401), by reason: missing (no bearer token), invalid (an unknown, revoked or wrong token)',
+    help: 'Failed authentications (answered 401), by reason: missing (no bearer token), invalid (an unknown, revoked or wrong token), jwt_* (a JWT that failed that check)',
     labelNames: ['reason'],
     registers: [registry],
   });

@@ -45,8 +45,8 @@ export class NodeService {
 
   constructor(private readonly deps: NodeServiceDeps) {}
 
-  /** The id of the cluster of that name, created on first use. */
-  private async clusterId(name: string, now: number): Promise<number> {
+  /** The id of the cluster of that name, created on first use (by a registration, or an enroll JWT naming it). */
+  async clusterId(name: string, now: number): Promise<number> {
     const known = this.clusterIds.get(name);
     if (known !== undefined) return known;
     const { id } = await this.deps.store.ensureCluster(name, now);

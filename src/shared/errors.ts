@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   HeadersTooLarge: { status: 431, message: 'The request headers are too large' },
   InternalError: { status: 500, message: 'Internal error' },
   StoreUnavailable: { status: 503, message: 'The store is unavailable; retry later' },
+  KeysUnavailable: { status: 503, message: 'The keys that check JWT bearer tokens cannot be fetched; retry later' },
   ShuttingDown: { status: 503, message: 'The coordinator is shutting down; retry (another replica, or this one once restarted)' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

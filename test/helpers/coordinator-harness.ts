@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { installBootstrapTokens } from '../../src/coordinator/auth/bootstrap-tokens.ts';
+import { resolveJwtSettings } from '../../src/coordinator/auth/jwt-settings.ts';
 import { type CoordinatorConfig, CoordinatorConfigSchema, resolveTimeouts } from '../../src/coordinator/config.ts';
 import { type Coordinator, createCoordinator } from '../../src/coordinator/coordinator.ts';
 import type { LeaderLock } from '../../src/coordinator/leadership/leader-lock.ts';
@@ -56,7 +57,9 @@ export async function startHarness(
   let logged = '';
   sink.on('data', (chunk: Buffer) => (logged += chunk.toString()));
   const logger = createLogger({ level: 'debug', component: 'coordinator', pretty: false, stream: sink });
-  const coordinator = await createCoordinator({ store, clock, logger, config, settings, leaderLock, sweepPageSize });
+  // JWT keys only from the config (jwtSecretFile, a key set): never the test runner's environment.
+  const jwt = resolveJwtSettings(config, {});
+  const coordinator = await createCoordinator({ store, clock, logger, config, settings, leaderLock, sweepPageSize, jwt });
   coordinator.sweeper.grantGrace('startup');
   const call: Harness['call'] = async (action, token, body) => {
     const response = await coordinator.app.inject({

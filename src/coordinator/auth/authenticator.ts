@@ -3,7 +3,15 @@ import type { NodeDirectory, NodeEntry } from '../state/node-directory.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
 import { AuthenticationFailure } from './authentication-failure.ts';
 import type { Principal } from './principal.ts';
-import { bearerToken, hashToken, hashesEqual, nodeIdOfToken } from './tokens.ts';
+import type { JwtVerifier } from './jwt-verifier.ts';
+import { bearerToken, hashToken, hashesEqual, isJwtShaped, nodeIdOfToken } from './tokens.ts';
+
+/** JWT bearer tokens, when the coordinator accepts them. */
+export interface JwtAuthentication {
+  verifier: JwtVerifier;
+  /** The id of an enroll token's cluster, created on first use like a registration's. */
+  clusterId: (name: string) => Promise<number>;
+}
 
 interface CachedToken {
   record: TokenRecord;
@@ -13,7 +21,9 @@ interface CachedToken {
 /**
  * Turns an Authorization header into a Principal. Node tokens are checked against the node
  * directory (no query on the heartbeat path); operator tokens are looked up by hash and trusted
- * for `cacheMs`, so a revocation takes effect within that time on every replica.
+ * for `cacheMs`, so a revocation takes effect within that time on every replica; a JWT (three
+ * dot-separated segments, where API keys have none) is checked by its signature and claims and
+ * acts as an operator token of its role.
  */
 export class Authenticator {
   private readonly cache = new Map<string, CachedToken>();
@@ -23,6 +33,7 @@ export class Authenticator {
     private readonly directory: NodeDirectory,
     private readonly clock: Clock,
     private readonly cacheMs: number,
+    private readonly jwt?: JwtAuthentication,
   ) {}
 
   /**
@@ -35,6 +46,7 @@ export class Authenticator {
   authenticate(header: string | undefined): Principal | Promise<Principal> {
     const token = bearerToken(header);
     if (!token) throw new AuthenticationFailure('missing', 'Missing bearer token: send Authorization: Bearer <token>');
+    if (isJwtShaped(token)) return this.authenticateJwt(token);
     const hash = hashToken(token);
     const nodeId = nodeIdOfToken(token);
     if (nodeId !== undefined) {
@@ -54,7 +66,7 @@ export class Authenticator {
    */
   knownCaller(header: string | undefined): Principal | undefined {
     const token = bearerToken(header);
-    if (!token) return undefined;
+    if (!token || isJwtShaped(token)) return undefined;
     const nodeId = nodeIdOfToken(token);
     if (nodeId !== undefined) {
       const known = this.directory.peek(nodeId);
@@ -63,6 +75,13 @@ export class Authenticator {
     const hash = hashToken(token);
     const cached = this.cachedOperatorToken(hash);
     return cached && operatorPrincipal(cached, hash);
+  }
+
+  private async authenticateJwt(token: string): Promise<Principal> {
+    if (!this.jwt) throw new AuthenticationFailure('invalid', 'JWT bearer tokens are not accepted here (no JWT keys configured)');
+    const caller = await this.jwt.verifier.verify(token);
+    const clusterId = caller.cluster === undefined ? null : await this.jwt.clusterId(caller.cluster);
+    return { kind: 'operator', role: caller.role, clusterId, tokenId: `jwt:${caller.subject ?? ''}` };
   }
 
   private cachedOperatorToken(hash: string): TokenRecord | undefined {

@@ -35,6 +35,13 @@ export function nodeIdOfToken(token: string): string | undefined {
   return token.slice(NODE_PREFIX.length, NODE_PREFIX.length + NODE_ID_LENGTH);
 }
 
+/** A JWT's compact form: three base64url segments (the signature empty when unsigned, which is refused); API keys have no dots. */
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+
+export function isJwtShaped(token: string): boolean {
+  return JWT_SHAPE.test(token);
+}
+
 /** The bearer token of an Authorization header, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
