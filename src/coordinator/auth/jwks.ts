@@ -7,10 +7,10 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 /** A key set larger than this, or with more keys, is refused: it is read into memory and searched per token. */
-export const JWKS_MAX_BYTES = 128 * 1024;
+const JWKS_MAX_BYTES = 128 * 1024;
 export const JWKS_MAX_KEYS = 50;
 /** A JWKS URL that has not answered within this is given up (the token waiting for it is answered 503). */
-export const JWKS_FETCH_TIMEOUT_MS = 5000;
+const JWKS_FETCH_TIMEOUT_MS = 5000;
 /** After a fetch, a token naming an unknown key fetches the set again no sooner than this. */
 const JWKS_COOLDOWN_MS = 30_000;
 

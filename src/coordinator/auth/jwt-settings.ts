@@ -17,7 +17,7 @@ export interface JwtSettings {
 }
 
 /** HS256 keys shorter than its hash are guessable offline from any token (RFC 7518, section 3.2). */
-export const JWT_SECRET_MIN_BYTES = 32;
+const JWT_SECRET_MIN_BYTES = 32;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
