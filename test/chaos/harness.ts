@@ -26,7 +26,7 @@ import {
   TIMEOUT_MS,
 } from './settings.ts';
 import { type Member, SimFleet, type SimNode } from './sim-fleet.ts';
-import { type NodeRow, StoreReader } from './store-reader.ts';
+import { type NodeRow, type StoreSnapshot, StoreReader } from './store-reader.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -114,9 +114,12 @@ export interface GroupSpec {
 }
 
 export interface CampaignOptions {
+  /** The world's label (process names, hostnames, logs); each phase names its own row. */
   name: string;
   store: StoreKind;
   groups: GroupSpec[];
+  /** How many phases (campaigns) will run in this world: each kills DEAD_NODES nodes of its own. */
+  phases?: number;
   /** A PostgreSQL server of the campaign's own (to stop it), instead of the suite's shared one. */
   ownPostgres?: boolean;
   /** More coordinator flags. */
@@ -173,6 +176,13 @@ async function withSetupLock<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The group and cluster of the nodes kept to be killed for good. */
+const SPARE_GROUP = 'spare';
+const SPARE_CLUSTER = 'spare';
+
+/** An inconclusive trial (the machine starved the campaign) runs again at most this many times. */
+const MAX_REPEATS = 2;
+
 /** Deadlines for conditions: generous, the machine is small and shared. */
 const SETTLE_DEADLINE_MS = 90_000;
 
@@ -184,7 +194,15 @@ export class Campaign {
   readonly timeline: { at: number; what: string }[] = [];
   readonly readiness: ReadyObservation[] = [];
   readonly tokens: { id: string; token: string; at: number }[] = [];
+  /** Nodes kept to be killed for good, DEAD_NODES per phase (and some that stay), in a cluster of their own. */
+  readonly spares: SimNode[] = [];
+  /** The nodes killed for good in the current phase. */
   readonly dead: SimNode[] = [];
+  /** The current phase (one campaign, one row) and when it began. */
+  phaseName = '';
+  phaseStartedAt = 0;
+  /** The end of the last phase's verdict: the next one judges what happened after it (the first one, the setup too). */
+  private judgedUntil = -Infinity;
   fleet!: SimFleet;
   store = '';
   /** Reads the store directly (the verdict's source of truth). */
@@ -204,28 +222,31 @@ export class Campaign {
   /** Stalls of this test process's event loop (over 250 ms): its simulated nodes' timers were late by that much. */
   readonly lags: { at: number; ms: number }[] = [];
   private lagTimer: NodeJS.Timeout | undefined;
-  private doubleActiveSeen = new Set<number>();
-  /** Trials run so far (the row's count). */
+  private readonly doubleActiveSeen = new Set<number>();
+  /** Trials run so far (the row's count), repeats included. */
   trials = 0;
+  /** Trials run again because the machine starved the campaign during them. */
+  repeated = 0;
   /**
    * Timeouts the campaign judges itself (a node behind a cut): true excuses it from the generic
    * "live node timed out" count.
    */
   excuse: ((member: Member, row: NodeRow) => boolean) | undefined;
   /** Wrong timeouts the campaign found itself (a cut node terminated before its hold ended). */
-  readonly extraWrong: WrongTimeout[] = [];
+  extraWrong: WrongTimeout[] = [];
   /** Other failures the campaign found (a hold that never ended, a late detection, an error). */
-  readonly extraFailures: string[] = [];
+  extraFailures: string[] = [];
   /**
    * Outcomes not judged because the machine starved the campaign when they happened (see
    * starvedFor): reported with the row, neither counted nor failed.
    */
-  readonly inconclusive: string[] = [];
+  inconclusive: string[] = [];
 
   private constructor(private readonly options: CampaignOptions) {}
 
+  /** The current phase (campaign) and store, for messages. */
   get name(): string {
-    return `${this.options.name}/${this.options.store}`;
+    return `${this.phaseName || this.options.name}/${this.options.store}`;
   }
 
   get storeKind(): StoreKind {
@@ -254,13 +275,12 @@ export class Campaign {
 
   /**
    * Starts the coordinator(s), a proxy per group, the fleet and the real agents; returns once
-   * every member is registered and Active, and the nodes killed for good are timed out.
+   * every member is registered and Active.
    */
   static async open(options: CampaignOptions): Promise<Campaign> {
     const campaign = new Campaign(options);
     try {
       await withSetupLock(() => campaign.setUp());
-      await campaign.killDeadNodes();
     } catch (error) {
       await campaign.close();
       throw error;
@@ -285,7 +305,9 @@ export class Campaign {
       this.replicas.push(new Replica(name, await freePort(), this.store, this, options.args ?? []));
     }
     const ports = this.replicas.map((replica) => replica.port);
-    const groups = [...options.groups, { name: 'dead', sims: DEAD_NODES, agents: 0 }];
+    // DEAD_NODES to kill per phase, and twice as many that stay: a phase never kills more than a
+    // third of that cluster (or the mass-silence guard would rightly hold their timeouts).
+    const groups = [...options.groups, { name: SPARE_GROUP, sims: DEAD_NODES * ((options.phases ?? 1) + 2), agents: 0 }];
     for (const group of groups) this.proxies.set(group.name, await ChaosProxy.start(group.name, ports));
 
     // The first replica migrates the store; the fleet and the agents (slow to start on a busy
@@ -317,8 +339,10 @@ export class Campaign {
         this.track(agent.proc);
         this.agents.push(agent);
       }
-      const added = this.fleet.add(group.sims, group.name, proxy.url);
-      if (group.name === 'dead') this.dead.push(...added);
+      // The nodes to be killed for good live in a cluster of their own: the others' counts (the
+      // mass-silence guard's) stay what each campaign means them to be.
+      if (group.name === SPARE_GROUP) this.spares.push(...this.fleet.add(group.sims, group.name, proxy.url, { token: E2E_ADMIN, cluster: SPARE_CLUSTER }));
+      else this.fleet.add(group.sims, group.name, proxy.url);
     }
     // Agents are slow to start (TypeScript through tsx, facts): let them register before the
     // second replica compiles its own, so the machine is not swamped at once.
@@ -331,8 +355,33 @@ export class Campaign {
     await this.settle('every member registered');
   }
 
+  /**
+   * Begins a phase: one campaign of this world, judged on its own (its row counts what happened
+   * from the end of the previous phase's verdict on). Kills its own nodes for good first, and
+   * waits until they are timed out.
+   */
+  async beginPhase(name: string): Promise<void> {
+    this.phaseName = name;
+    this.phaseStartedAt = Date.now();
+    this.trials = 0;
+    this.repeated = 0;
+    this.excuse = undefined;
+    this.extraWrong = [];
+    this.extraFailures = [];
+    this.inconclusive = [];
+    this.tokens.length = 0;
+    this.doubleActiveSeen.clear();
+    this.note(`campaign ${name} begins`);
+    await this.killDeadNodes();
+  }
+
   members(): Member[] {
     return [...this.fleet.nodes, ...this.agents];
+  }
+
+  /** The simulated nodes that run and are meant to: not killed, not kept to be killed later. */
+  liveSims(): SimNode[] {
+    return this.fleet.nodes.filter((node) => node.meantAlive && node.running && !this.spares.includes(node));
   }
 
   liveMembers(): Member[] {
@@ -360,9 +409,13 @@ export class Campaign {
 
   /** The Active nodeIds of the default cluster, as the coordinator shows them. */
   async activeNodeIds(): Promise<Set<string>> {
-    const response = await this.post('cluster_GetDetails', { includeTerminated: false });
-    if (response.status !== 200) throw new Error(`GetDetails answered ${response.status}`);
-    return new Set((response.body.nodes as { nodeId: string }[]).map((node) => node.nodeId));
+    const ids = new Set<string>();
+    for (const cluster of ['default', SPARE_CLUSTER]) {
+      const response = await this.post('cluster_GetDetails', { includeTerminated: false, cluster });
+      if (response.status !== 200) throw new Error(`GetDetails answered ${response.status}`);
+      for (const node of response.body.nodes as { nodeId: string }[]) ids.add(node.nodeId);
+    }
+    return ids;
   }
 
   /** Every live member has a node, Active in the coordinator's view; the store has no double-Active instance. */
@@ -498,7 +551,9 @@ export class Campaign {
    * over (so their deadline falls after it and the detection delay measures the sweeper, not the
    * grace), and waits until each is timed out.
    */
-  async killDeadNodes(): Promise<void> {
+  private async killDeadNodes(): Promise<void> {
+    const next = this.spares.filter((node) => node.meantAlive).slice(0, DEAD_NODES);
+    this.dead.splice(0, this.dead.length, ...next);
     await this.sweepingReplica();
     await waitFor(() => this.readiness.some((observation) => observation.sweeping), 10_000, { message: 'a readiness observation' });
     const graceUntil = this.latestGraceUntil();
@@ -559,24 +614,22 @@ export class Campaign {
     return refused;
   }
 
-  /** Judges the campaign from the store and the members' records; prints and returns its row. */
-  async verdict(): Promise<Verdict> {
-    await this.checkDoubleActive();
-    const snapshot = await this.reader.read();
-    const failures: string[] = [...this.extraFailures];
-    const wrong: WrongTimeout[] = [...this.extraWrong];
-    const lost: string[] = [];
+  /**
+   * The members' nodes timed out (HeartbeatTimeout) with terminatedAt in [from, to]: the dead
+   * ones (their detection delays), the live ones the machine's starvation explains (not judged),
+   * and the live ones that are the coordinator's doing (wrong). Timeouts the campaign judges
+   * itself (excuse) are left out.
+   */
+  liveTimeouts(snapshot: StoreSnapshot, from = -Infinity, to = Infinity): { wrong: WrongTimeout[]; inconclusive: string[]; detections: number[] } {
+    const wrong: WrongTimeout[] = [];
+    const inconclusive: string[] = [];
     const detections: number[] = [];
-
     for (const member of this.members()) {
-      for (const { nodeId, at } of member.registrations()) {
+      for (const { nodeId } of member.registrations()) {
         const row = snapshot.nodes.get(nodeId);
-        if (!row) {
-          lost.push(`registration of ${member.label}: node ${nodeId} (acknowledged ${this.t(at)}) is not in the store`);
-          continue;
-        }
-        if (row.terminationReason !== 'HeartbeatTimeout') continue;
+        if (row?.terminationReason !== 'HeartbeatTimeout') continue;
         const terminatedAt = row.terminatedAt ?? 0;
+        if (terminatedAt < from || terminatedAt > to) continue;
         if (member.killedAt !== undefined && terminatedAt >= member.killedAt) {
           detections.push(terminatedAt - (row.lastHeartbeat + TIMEOUT_MS));
           continue;
@@ -584,13 +637,67 @@ export class Campaign {
         if (this.excuse?.(member, row)) continue;
         const starved = this.starvedFor(terminatedAt);
         if (starved !== undefined) {
-          this.inconclusive.push(`${member.label} node ${nodeId} timed out ${this.t(terminatedAt)} (${starved} in its last timeout): ${this.describeTimeout(member, row)}`);
+          inconclusive.push(`${member.label} node ${nodeId} timed out ${this.t(terminatedAt)} (${starved} in its last timeout): ${this.describeTimeout(member, row)}`);
           continue;
         }
         wrong.push({ member: member.label, nodeId, terminatedAt, detail: this.describeTimeout(member, row) });
       }
+    }
+    return { wrong, inconclusive, detections };
+  }
+
+  /**
+   * A trial's own outcome, [from, to]: 'wrong' when a live node was timed out by the coordinator's
+   * doing, 'inconclusive' when the only timeouts fall where the machine starved the campaign (the
+   * trial is worth running again), else 'clean'.
+   */
+  async judgeTrial(from: number, to: number): Promise<'clean' | 'wrong' | 'inconclusive'> {
+    const timeouts = this.liveTimeouts(await this.reader.read(), from, to);
+    const outcome = timeouts.wrong.length > 0 ? 'wrong' : timeouts.inconclusive.length > 0 ? 'inconclusive' : 'clean';
+    if (outcome !== 'clean') this.note(`trial outcome: ${outcome} (${timeouts.wrong.length} live timed out, ${timeouts.inconclusive.length} not judged)`);
+    return outcome;
+  }
+
+  /**
+   * Runs one trial, and runs it again (at most MAX_REPEATS times) while its outcome is
+   * inconclusive: the machine starved the campaign just when it mattered. `run` may say so itself
+   * (true) for outcomes only it can judge.
+   */
+  async trial(label: string, run: () => Promise<boolean | void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const from = Date.now();
+      this.note(`trial ${label}${attempt > 1 ? ` again (attempt ${attempt}: the last one was inconclusive)` : ''}`);
+      const inconclusiveItself = (await run()) === true;
+      this.trials += 1;
+      const outcome = inconclusiveItself ? 'inconclusive' : await this.judgeTrial(from, Date.now());
+      if (outcome !== 'inconclusive' || attempt > MAX_REPEATS) return;
+      this.repeated += 1;
+    }
+  }
+
+  /** Judges the campaign from the store and the members' records; prints and returns its row. */
+  async verdict(): Promise<Verdict> {
+    await this.checkDoubleActive();
+    const snapshot = await this.reader.read();
+    const from = this.judgedUntil;
+    const to = Date.now();
+    this.judgedUntil = to;
+    const failures: string[] = [...this.extraFailures];
+    const wrong: WrongTimeout[] = [...this.extraWrong];
+    const lost: string[] = [];
+    const detections: number[] = [];
+
+    const timeouts = this.liveTimeouts(snapshot, from, to);
+    wrong.push(...timeouts.wrong);
+    this.inconclusive.push(...timeouts.inconclusive);
+    detections.push(...timeouts.detections);
+    for (const member of this.members()) {
+      for (const { nodeId, at } of member.registrations()) {
+        if (at < from || at > to) continue;
+        if (!snapshot.nodes.has(nodeId)) lost.push(`registration of ${member.label}: node ${nodeId} (acknowledged ${this.t(at)}) is not in the store`);
+      }
       for (const deregistration of member.deregistrations) {
-        if (!deregistration.acked) continue;
+        if (!deregistration.acked || deregistration.at < from || deregistration.at > to) continue;
         const row = snapshot.nodes.get(deregistration.nodeId);
         if (row?.status !== 'Terminated' || row.terminationReason !== 'Shutdown') {
           lost.push(
@@ -630,7 +737,7 @@ export class Campaign {
     if (failures.length > 0) {
       const lags = this.lags.map((lag) => `${this.t(lag.at)} ${lag.ms} ms`);
       failures.push(`test process event-loop stalls over 250 ms: ${lags.length === 0 ? 'none' : lags.slice(-30).join(', ')}`);
-      failures.push(`timeline:\n${this.timeline.map((entry) => `  ${this.t(entry.at)} ${entry.what}`).join('\n')}`);
+      failures.push(`timeline:\n${this.timeline.filter((entry) => entry.at >= from).map((entry) => `  ${this.t(entry.at)} ${entry.what}`).join('\n')}`);
       failures.push(this.holdHistory());
       failures.push(this.environment());
       failures.push(`coordinator logs: ${this.saveLogs()}`);
@@ -640,11 +747,15 @@ export class Campaign {
         `\n${this.name}: ${this.inconclusive.length} outcome(s) not judged: the machine starved the campaign then (this test process, with the simulated nodes and every member's proxy, or a coordinator):\n  ${this.inconclusive.join('\n  ')}\n`,
       );
     }
-    const notJudged = this.inconclusive.length > 0 ? ` (${this.inconclusive.length} not judged: machine starved the campaign)` : '';
+    const notes = [
+      this.repeated > 0 ? `${this.repeated} trial(s) repeated` : '',
+      this.inconclusive.length > 0 ? `${this.inconclusive.length} outcome(s) not judged` : '',
+    ].filter(Boolean);
+    const notJudged = notes.length > 0 ? ` (${notes.join(', ')}: the machine starved the campaign)` : '';
     const outcome =
       failures.length === 0
         ? `PASS${notJudged}`
-        : `FAIL: ${[
+        : `FAIL${notJudged}: ${[
             wrong.length > 0 ? `${wrong.length} live timed out` : '',
             lost.length > 0 ? `${lost.length} lost` : '',
             doubleActive > 0 ? `${doubleActive} double-Active` : '',
@@ -653,14 +764,14 @@ export class Campaign {
             .filter(Boolean)
             .join('; ')}`;
     const row: CampaignRow = {
-      campaign: this.options.name,
+      campaign: this.phaseName || this.options.name,
       store: this.options.store === 'sqlite' ? 'SQLite' : 'PostgreSQL',
       trials: this.trials,
       wronglyTimedOut: wrong.length,
       recordsLost: lost.length,
       doubleActive,
       maxDetectionMs: maxDetection === null ? null : Math.round(maxDetection),
-      durationSecs: Math.round((Date.now() - this.startedAt) / 1000),
+      durationSecs: Math.round((to - (Number.isFinite(from) ? from : this.startedAt)) / 1000),
       outcome,
     };
     reportRow(row);
@@ -812,34 +923,56 @@ export class Campaign {
   }
 }
 
-/**
- * Runs a campaign: opens it, runs its trials, waits for the fleet to settle, judges it (the row
- * is printed even when a trial broke off) and closes it; fails with the verdict's story.
- */
-export async function runCampaign(options: CampaignOptions, body: (campaign: Campaign) => Promise<void>): Promise<Verdict> {
-  const campaign = await Campaign.open(options);
-  let verdict: Verdict;
+export interface PhaseSpec {
+  /** The campaign's name: its row's first column. */
+  name: string;
+  run: (campaign: Campaign) => Promise<void>;
+}
+
+/** Runs one phase to its verdict: its trials, then the fleet settled, whatever happened. */
+async function runPhase(campaign: Campaign, phase: PhaseSpec): Promise<Verdict> {
+  await campaign.beginPhase(phase.name);
   try {
-    try {
-      await body(campaign);
-    } catch (error) {
-      campaign.extraFailures.push(`the campaign broke off: ${(error as Error).stack ?? String(error)}`);
+    await phase.run(campaign);
+  } catch (error) {
+    campaign.extraFailures.push(`the campaign broke off: ${(error as Error).stack ?? String(error)}`);
+  }
+  try {
+    // Whatever happened, every live node must end up Active.
+    for (const replica of campaign.replicas) if (replica.stopped) replica.resume();
+    for (const proxy of campaign.proxies.values()) {
+      proxy.restore();
+      for (const replica of campaign.replicas) proxy.thaw(replica.port);
     }
-    try {
-      // Whatever happened, every live node must end up Active.
-      for (const replica of campaign.replicas) if (replica.stopped) replica.resume();
-      for (const proxy of campaign.proxies.values()) {
-        proxy.restore();
-        for (const replica of campaign.replicas) proxy.thaw(replica.port);
-      }
-      await campaign.settle('every live member Active at the end');
-    } catch (error) {
-      campaign.extraFailures.push((error as Error).message);
-    }
-    verdict = await campaign.verdict();
+    await campaign.settle('every live member Active at the end');
+  } catch (error) {
+    campaign.extraFailures.push((error as Error).message);
+  }
+  return campaign.verdict();
+}
+
+/**
+ * Opens a world (coordinators, proxies, fleet, agents), runs the given campaigns in it one after
+ * the other, each judged and printed as its own row, closes it, and fails with every failed
+ * campaign's story.
+ */
+export async function runCampaigns(options: CampaignOptions, phases: PhaseSpec[]): Promise<Verdict[]> {
+  const campaign = await Campaign.open({ ...options, phases: phases.length });
+  const verdicts: Verdict[] = [];
+  try {
+    for (const phase of phases) verdicts.push(await runPhase(campaign, phase));
   } finally {
     await campaign.close();
   }
-  if (verdict.failures.length > 0) throw new Error(`${campaign.name}: ${verdict.row.outcome}\n${verdict.failures.join('\n')}`);
-  return verdict;
+  const failed = verdicts.filter((verdict) => verdict.failures.length > 0);
+  if (failed.length > 0) {
+    throw new Error(failed.map((verdict) => `${verdict.row.campaign}/${options.store}: ${verdict.row.outcome}\n${verdict.failures.join('\n')}`).join('\n\n'));
+  }
+  return verdicts;
+}
+
+/** One campaign in a world of its own. */
+export async function runCampaign(options: CampaignOptions, run: (campaign: Campaign) => Promise<void>): Promise<Verdict> {
+  const [verdict] = await runCampaigns(options, [{ name: options.name, run }]);
+  return verdict!;
 }

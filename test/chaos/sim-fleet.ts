@@ -79,6 +79,8 @@ export interface Member {
 export interface SimFleetOptions {
   /** Enrollment token (or an admin token). */
   enrollToken: string;
+  /** The cluster to join (with an admin token; an enroll token implies its own). */
+  cluster?: string;
   /** Per-request timeout: about one interval. */
   requestTimeoutMs: number;
   /** The interval before the coordinator says one. */
@@ -211,6 +213,7 @@ export class SimNode implements Member {
           name: this.hostname,
           bootId: this.bootId,
           labels: { chaos: options.label, group: this.group },
+          ...(options.cluster ? { cluster: options.cluster } : {}),
         }),
         heartbeatBody: () => ({}),
         heartbeatSent: () => undefined,
@@ -312,11 +315,15 @@ export class SimFleet {
 
   constructor(private readonly options: SimFleetOptions) {}
 
-  /** Adds `count` nodes in `group`, reaching the coordinator at `url` (their proxy), and starts them. */
-  add(count: number, group: string, url: string): SimNode[] {
+  /**
+   * Adds `count` nodes in `group`, reaching the coordinator at `url` (their proxy), and starts
+   * them; `as` registers them with another token (an admin token may name a cluster).
+   */
+  add(count: number, group: string, url: string, as: { token?: string; cluster?: string } = {}): SimNode[] {
     const added: SimNode[] = [];
+    const options: SimFleetOptions = { ...this.options, ...(as.token ? { enrollToken: as.token } : {}), ...(as.cluster ? { cluster: as.cluster } : {}) };
     for (let index = 0; index < count; index++) {
-      const node = new SimNode(`${this.options.label}-${group}-${String(++this.serial).padStart(4, '0')}`, group, url, this.options);
+      const node = new SimNode(`${this.options.label}-${group}-${String(++this.serial).padStart(4, '0')}`, group, url, options);
       this.nodes.push(node);
       added.push(node);
       node.start();
