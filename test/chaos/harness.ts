@@ -738,8 +738,8 @@ export class Campaign {
       const lags = this.lags.map((lag) => `${this.t(lag.at)} ${lag.ms} ms`);
       failures.push(`test process event-loop stalls over 250 ms: ${lags.length === 0 ? 'none' : lags.slice(-30).join(', ')}`);
       failures.push(`timeline:\n${this.timeline.filter((entry) => entry.at >= from).map((entry) => `  ${this.t(entry.at)} ${entry.what}`).join('\n')}`);
-      failures.push(this.holdHistory());
-      failures.push(this.environment());
+      failures.push(this.holdHistory(from));
+      failures.push(this.environment(from));
       failures.push(`coordinator logs: ${this.saveLogs()}`);
     }
     if (this.inconclusive.length > 0) {
@@ -855,12 +855,12 @@ export class Campaign {
   }
 
   /** What the machine and the coordinators' responsiveness looked like, for a failure message. */
-  environment(): string {
-    const loads = this.load.map((sample) => `${this.t(sample.at)} ${sample.load1.toFixed(1)}`);
-    const stops = this.timeline.filter((entry) => /SIGSTOP|SIGCONT|killed/.test(entry.what));
+  environment(from = -Infinity): string {
+    const loads = this.load.filter((sample) => sample.at >= from).map((sample) => `${this.t(sample.at)} ${sample.load1.toFixed(1)}`);
+    const stops = this.timeline.filter((entry) => entry.at >= from && /SIGSTOP|SIGCONT|killed/.test(entry.what));
     const spans: string[] = [];
     for (const replica of this.replicas) {
-      const misses = this.unanswered.filter((miss) => miss.replica === replica.name).map((miss) => miss.at);
+      const misses = this.unanswered.filter((miss) => miss.replica === replica.name && miss.at >= from).map((miss) => miss.at);
       let start: number | undefined;
       let last = 0;
       for (const at of [...misses, Infinity]) {
@@ -894,10 +894,10 @@ export class Campaign {
   }
 
   /** The mass-silence holds and graces the sweeping replicas showed, condensed. */
-  holdHistory(): string {
+  holdHistory(from = -Infinity): string {
     const seen = new Map<string, string>();
     for (const observation of this.readiness) {
-      if (!observation.sweeping) continue;
+      if (!observation.sweeping || observation.at < from) continue;
       if (observation.graceUntil !== null) seen.set(`grace ${observation.graceUntil}`, `grace until ${this.t(observation.graceUntil)} (${observation.replica}, first seen ${this.t(observation.at)})`);
       for (const hold of observation.massSilence) {
         const key = `hold ${hold.since}`;
