@@ -33,7 +33,7 @@ for (const impl of STORES) {
       await dispose?.();
     });
 
-    async function call(method: 'GET' | 'POST' | 'PATCH', url: string, token: string, body?: unknown) {
+    async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, token: string, body?: unknown) {
       const response = await coordinator.app.inject({
         method,
         url,
@@ -89,6 +89,25 @@ for (const impl of STORES) {
       expect(events.body.length).toBeGreaterThanOrEqual(1);
 
       expect((await coordinator.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    });
+
+    it('refuses an instance id past the ids a store can hold (PostgreSQL integer) as invalid, on every instance route', async () => {
+      const routes = [
+        ['GET', ''],
+        ['PATCH', ''],
+        ['DELETE', ''],
+        ['GET', 'health_check/'],
+        ['POST', 'health_check/'],
+      ] as const;
+      for (const [method, rest] of routes) {
+        const body = method === 'PATCH' ? { enabled: true } : undefined;
+        for (const id of ['2147483648', '9999999999', '1e308']) {
+          const answer = await call(method, `/api/v2/instances/${id}/${rest}`, ADMIN, body);
+          expect([method, rest, id, answer.status, answer.body.error_code]).toEqual([method, rest, id, 400, 'InvalidRequest']);
+        }
+        const largest = await call(method, `/api/v2/instances/2147483647/${rest}`, ADMIN, body);
+        expect([method, rest, largest.status, largest.body.error_code]).toEqual([method, rest, 404, 'InstanceNotFound']);
+      }
     });
   });
 }

@@ -80,7 +80,10 @@ export const InstanceListQuery = Type.Object({
 });
 export type InstanceListQuery = Static<typeof InstanceListQuery>;
 
-export const InstanceParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+/** The largest id a store holds: PostgreSQL's `integer` ends here (a larger id in a query is an error there, not a miss). */
+export const MAX_INSTANCE_ID = 2_147_483_647;
+
+export const InstanceParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_INSTANCE_ID }) });
 
 /**
  * capacity_adjustment: a decimal from 0 to 1 with at most two places, as a string ("0.50", the
