@@ -109,5 +109,14 @@ for (const impl of STORES) {
         expect([method, rest, largest.status, largest.body.error_code]).toEqual([method, rest, 404, 'InstanceNotFound']);
       }
     });
+
+    it('refuses a clusters page key past the ids a store can hold as invalid, and serves the largest as an empty page', async () => {
+      for (const nextKey of ['2147483648', '999999999999999']) {
+        const answer = await call('POST', '/runtime/api/v1/clusters', ADMIN, { next_key: nextKey });
+        expect([nextKey, answer.status, Object.keys(answer.body)]).toEqual([nextKey, 400, ['error']]);
+      }
+      const largest = await call('POST', '/runtime/api/v1/clusters', ADMIN, { next_key: '2147483647' });
+      expect([largest.status, largest.body.clusters]).toEqual([200, []]);
+    });
   });
 }

@@ -2,7 +2,7 @@ import { toRfc3339 } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/version.ts';
 import type { NodeService } from '../node-service.ts';
-import type { ClusterRecord, InstanceTally, Store } from '../store/store.ts';
+import { type ClusterRecord, type InstanceTally, MAX_STORE_ID, type Store } from '../store/store.ts';
 import { toClusterSummary } from './cluster-view.ts';
 import type { ClusterObj, ListClustersBody, ListClustersResponse } from './cluster-schemas.ts';
 
@@ -24,11 +24,12 @@ export function parseLimit(limit: ListClustersBody['limit']): number {
   return value;
 }
 
-/** The cluster id after which the page starts: next_key is the last id of the previous page. */
+/** The cluster id after which the page starts: next_key is the last id of the previous page, so never past the ids a store holds. */
 export function parseNextKey(nextKey: string | undefined): number {
   if (nextKey === undefined || nextKey === '') return 0;
-  if (!/^[0-9]{1,15}$/.test(nextKey)) throw new ApiError('InvalidRequest', 'next_key must be the next_key of a previous page', { next_key: nextKey });
-  return Number(nextKey);
+  const id = /^[0-9]{1,15}$/.test(nextKey) ? Number(nextKey) : Number.NaN;
+  if (!(id <= MAX_STORE_ID)) throw new ApiError('InvalidRequest', 'next_key must be the next_key of a previous page', { next_key: nextKey });
+  return id;
 }
 
 /** Seed 001: every cluster, key-paginated by id, so clusters added between pages never cause duplicates or gaps. */

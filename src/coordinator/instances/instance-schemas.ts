@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { HOSTNAME_MAX_LENGTH, NameText } from '../../shared/protocol.ts';
+import { MAX_STORE_ID } from '../store/store.ts';
 
 /** The wire shapes of seeds 002/003 (AWX instances): one definition validates, types and documents. */
 
@@ -80,10 +81,7 @@ export const InstanceListQuery = Type.Object({
 });
 export type InstanceListQuery = Static<typeof InstanceListQuery>;
 
-/** The largest id a store holds: PostgreSQL's `integer` ends here (a larger id in a query is an error there, not a miss). */
-export const MAX_INSTANCE_ID = 2_147_483_647;
-
-export const InstanceParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_INSTANCE_ID }) });
+export const InstanceParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_STORE_ID }) });
 
 /**
  * capacity_adjustment: a decimal from 0 to 1 with at most two places, as a string ("0.50", the

@@ -10,6 +10,12 @@ export type { InstanceTally } from './instance-tally.ts';
  * coordinator's clock. Every method that changes hard state commits before it resolves.
  */
 
+/**
+ * The largest id of an instance or a cluster: PostgreSQL's `integer` ends here, and a larger one
+ * in a query is an error there, not a miss. Requests naming a larger id are refused as invalid.
+ */
+export const MAX_STORE_ID = 2_147_483_647;
+
 export type Role = 'admin' | 'reader' | 'enroll';
 export const ROLES: readonly Role[] = ['admin', 'reader', 'enroll'];
 
