@@ -108,6 +108,26 @@ export function installClosingGuard(app: FastifyInstance): void {
   app.addHook('onRequest', (_request, _reply, done) => done(closing ? new ApiError('ShuttingDown') : undefined));
 }
 
+/** A JSON text that may hold U+0000 (it can only arrive escaped): the cheap test before a body is searched. */
+const NUL_ESCAPE = /\\u0000/i;
+
+/** Where the first string (or key) holding U+0000 is in a parsed body, as validation names a field; undefined when none does. */
+function nulPath(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || 'body' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const itemPath = path ? `${path}.${key}` : key;
+    const found = key.includes('\u0000') ? itemPath : nulPath(item, itemPath);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** U+0000 in a body string is refused: PostgreSQL's text and jsonb cannot hold it, so no store would keep it alike. */
+function refuseNul(path: string): ApiError {
+  return new ApiError('InvalidRequest', `Invalid body: ${path} must not contain NUL (U+0000)`, { problems: [{ path, message: 'must not contain NUL (U+0000)' }] });
+}
+
 /** JSON bodies; an absent or empty body is `{}` so seed 000's "No fields" actions accept a bare POST. */
 export function installJsonParser(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
@@ -121,6 +141,10 @@ export function installJsonParser(app: FastifyInstance): void {
       done(null, {});
       return;
     }
-    parse(request, text, done);
+    parse(request, text, (error: Error | null, body?: unknown) => {
+      const nul = error || !NUL_ESCAPE.test(text) ? undefined : nulPath(body);
+      if (nul !== undefined) done(refuseNul(nul), undefined);
+      else done(error, body);
+    });
   });
 }

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { PRINTABLE_PATTERN } from '../../shared/control-characters.ts';
 import { HOSTNAME_MAX_LENGTH, NameText } from '../../shared/protocol.ts';
 import { MAX_STORE_ID } from '../store/store.ts';
 
@@ -74,7 +75,8 @@ export function parseQueryBoolean(text: string): boolean {
 export const InstanceListQuery = Type.Object({
   page: Type.Integer({ minimum: 1, default: 1 }),
   page_size: Type.Integer({ minimum: 1, maximum: 200, default: 25 }),
-  hostname: Type.Optional(Type.String({ maxLength: HOSTNAME_MAX_LENGTH })),
+  // Printable like every stored hostname (so no filter with a control character, NUL included, reaches a store).
+  hostname: Type.Optional(Type.String({ maxLength: HOSTNAME_MAX_LENGTH, pattern: PRINTABLE_PATTERN })),
   node_state: Type.Optional(NodeState),
   enabled: Type.Optional(QueryBoolean),
   cluster: Type.Optional(NameText(128)),
