@@ -110,7 +110,7 @@ for (const impl of STORES) {
       }
     });
 
-    it('refuses NUL (U+0000) in any string of a body or in a query, which PostgreSQL cannot store, as invalid', async () => {
+    it('refuses NUL (U+0000) or an unpaired surrogate in any string of a body, or NUL in a query, which PostgreSQL cannot store, as invalid', async () => {
       const node = (await action('cluster_RegisterNode', ENROLL, { name: 'nul-1', hostname: 'nul-1' })).body;
       const refusals = [
         await action('cluster_RegisterNode', ENROLL, { name: 'nul-2', facts: { os: 'linux\u0000' } }),
@@ -118,9 +118,12 @@ for (const impl of STORES) {
         await action('cluster_ReportNodeHeartbeat', node.nodeToken, { health: { status: 'passing', checks: [{ name: 'disk', status: 'passing', output: 'a\u0000b' }] } }),
         await call('POST', '/api/v2/instances/', ADMIN, { hostname: 'nul-3', peers: ['peer\u0000'] }),
         await call('GET', '/api/v2/instances/?hostname=%00', ADMIN),
+        // An unpaired surrogate (JSON can carry one escaped) is no text either: PostgreSQL's json refuses it.
+        await action('cluster_RegisterNode', ENROLL, { name: 'nul-4', facts: { agentVersion: '\ud800' } }),
+        await action('cluster_ReportNodeHeartbeat', node.nodeToken, { facts: { os: 'x\udc00' } }),
       ];
       expect(refusals.map((answer) => [answer.status, answer.body.error_code])).toEqual(refusals.map(() => [400, 'InvalidRequest']));
-      expect((await action('cluster_ReportNodeHeartbeat', node.nodeToken, { facts: { os: 'linux \\u0000 as text' } })).status).toBe(200);
+      expect((await action('cluster_ReportNodeHeartbeat', node.nodeToken, { facts: { os: 'linux \\u0000 as text \ud83d\ude00' } })).status).toBe(200);
     });
 
     it('refuses a clusters page key past the ids a store can hold as invalid, and serves the largest as an empty page', async () => {

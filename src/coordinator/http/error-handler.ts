@@ -108,24 +108,29 @@ export function installClosingGuard(app: FastifyInstance): void {
   app.addHook('onRequest', (_request, _reply, done) => done(closing ? new ApiError('ShuttingDown') : undefined));
 }
 
-/** A JSON text that may hold U+0000 (it can only arrive escaped): the cheap test before a body is searched. */
-const NUL_ESCAPE = /\\u0000/i;
+/**
+ * What no store keeps: NUL (PostgreSQL's text and jsonb cannot hold it) and an unpaired surrogate
+ * (no text at all; PostgreSQL's json refuses its escape). A JSON body can carry them only escaped,
+ * so its text is tested for the escapes before the parsed body is searched.
+ */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+const UNSTORABLE = /\u0000|\p{Surrogate}/u;
+const UNSTORABLE_RULE = 'must not contain NUL (U+0000) or an unpaired surrogate';
 
-/** Where the first string (or key) holding U+0000 is in a parsed body, as validation names a field; undefined when none does. */
-function nulPath(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path || 'body' : undefined;
+/** Where the first string (or key) holding such a character is in a parsed body, as validation names a field; undefined when none does. */
+function unstorablePath(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path || 'body' : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   for (const [key, item] of Object.entries(value)) {
     const itemPath = path ? `${path}.${key}` : key;
-    const found = key.includes('\u0000') ? itemPath : nulPath(item, itemPath);
+    const found = UNSTORABLE.test(key) ? itemPath : unstorablePath(item, itemPath);
     if (found !== undefined) return found;
   }
   return undefined;
 }
 
-/** U+0000 in a body string is refused: PostgreSQL's text and jsonb cannot hold it, so no store would keep it alike. */
-function refuseNul(path: string): ApiError {
-  return new ApiError('InvalidRequest', `Invalid body: ${path} must not contain NUL (U+0000)`, { problems: [{ path, message: 'must not contain NUL (U+0000)' }] });
+function refuseUnstorable(path: string): ApiError {
+  return new ApiError('InvalidRequest', `Invalid body: ${path} ${UNSTORABLE_RULE}`, { problems: [{ path, message: UNSTORABLE_RULE }] });
 }
 
 /** JSON bodies; an absent or empty body is `{}` so seed 000's "No fields" actions accept a bare POST. */
@@ -142,8 +147,8 @@ export function installJsonParser(app: FastifyInstance): void {
       return;
     }
     parse(request, text, (error: Error | null, body?: unknown) => {
-      const nul = error || !NUL_ESCAPE.test(text) ? undefined : nulPath(body);
-      if (nul !== undefined) done(refuseNul(nul), undefined);
+      const unstorable = error || !UNSTORABLE_ESCAPE.test(text) ? undefined : unstorablePath(body);
+      if (unstorable !== undefined) done(refuseUnstorable(unstorable), undefined);
       else done(error, body);
     });
   });
