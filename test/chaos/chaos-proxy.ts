@@ -84,10 +84,6 @@ export class ChaosProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  get cutNow(): boolean {
-    return this.isCut;
-  }
-
   setUpstreams(ports: number[]): void {
     this.upstreamPorts = [...ports];
   }

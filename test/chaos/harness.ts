@@ -1,11 +1,21 @@
 /**
- * One fault campaign's world: the coordinator (one SQLite process, or two PostgreSQL replicas),
- * a proxy per group of nodes, the simulated fleet, three real agents, a watcher of every
- * replica's /readyz, a timeline of what the campaign did, and the verdict at the end.
+ * A world for fault campaigns: the coordinator (one SQLite process, or two PostgreSQL replicas),
+ * a proxy per group of nodes (tcp, round-robin over the replicas), the simulated fleet, three
+ * real agents, a watcher of every replica's /readyz, of this process's own stalls and of every
+ * process's wait for a CPU, and a timeline. Campaigns run in it as phases, one after the other;
+ * each is judged from the store and the members' own records and printed as one row:
+ *
+ * - live nodes wrongly timed out: a member's node timed out (HeartbeatTimeout) while it was meant
+ *   to be alive, unless the campaign judges it itself (a node behind a cut) or the machine starved
+ *   the campaign then (reported as not judged, and the trial runs again);
+ * - records lost: a registration acknowledged with a 200, a deregistration acknowledged, a token
+ *   created, missing from the store (or refused by the coordinator);
+ * - double-Active: an instance with two Active nodes at any check;
+ * - detection delay of the nodes killed for good: terminatedAt − (lastHeartbeat + timeout).
  *
  * Everything listens on 127.0.0.1 (ephemeral ports) and lives in temporary directories; every
- * process this campaign started is killed by close(), and only those (campaigns run side by side
- * in one worker, so killAll() of the shared helpers is not used).
+ * process the world started is killed by close(), and only those (worlds run side by side in one
+ * worker, so killAll() of the shared helpers is not used).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -591,11 +601,6 @@ export class Campaign {
     this.note(`token ${created.id} created`);
   }
 
-  /** Runs `work` in the background until close() (or until awaited with drain()). */
-  spawnBackground(work: Promise<unknown>): void {
-    this.background.push(work.catch((error: unknown) => this.note(`background task failed: ${(error as Error).message}`)));
-  }
-
   /** Lets time pass (during a fault: that is the scenario; never to decide an outcome). */
   async pass(ms: number): Promise<void> {
     await sleep(ms);
@@ -872,8 +877,13 @@ export class Campaign {
         last = at;
       }
     }
+    const slowest = this.replicas.map((replica) => {
+      const times = this.readiness.filter((observation) => observation.replica === replica.name && observation.at >= from).map((observation) => observation.ms);
+      return `${replica.name} ${times.length > 0 ? Math.max(...times) : '-'} ms`;
+    });
     return (
       `machine load (1 min) every 5 s: ${loads.join(', ')}\n` +
+      `slowest /readyz answer: ${slowest.join(', ')}\n` +
       `replicas not answering /readyz within 1 s (running, not stopped by the campaign): ${spans.join(', ') || 'never'}` +
       (stops.length > 0 ? ` (stops and kills: ${stops.map((entry) => `${this.t(entry.at)} ${entry.what}`).join(', ')})` : '')
     );

@@ -331,14 +331,6 @@ export class SimFleet {
     return added;
   }
 
-  inGroup(group: string): SimNode[] {
-    return this.nodes.filter((node) => node.group === group);
-  }
-
-  alive(): SimNode[] {
-    return this.nodes.filter((node) => node.meantAlive);
-  }
-
   async shutdown(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.shutdown()));
   }
