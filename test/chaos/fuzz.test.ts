@@ -37,6 +37,12 @@ const CONNECTIONS = 12;
 const BOUND_MS = 20_000;
 /** Failures described in full; the rest are counted. */
 const DESCRIBED = 30;
+/**
+ * From this many requests on, every operation's handler must have answered. A smaller campaign
+ * may miss one by chance (a few percent of an operation's requests get past its checks): it only
+ * says so.
+ */
+const COVERAGE_FROM = 10_000;
 
 type FuzzItem = { draft: Draft } | { raw: RawCase };
 
@@ -192,7 +198,9 @@ async function campaign(store: 'sqlite' | 'postgres', requests: number): Promise
     }
     if (proc.exitStatus() !== undefined) tally.fail(`the coordinator exited: ${JSON.stringify(proc.exitStatus())}\n${proc.lines.slice(-20).join('\n')}`);
     const unserved = operations.filter((operation) => !tally.served.has(operation.key)).map((operation) => operation.key);
-    if (unserved.length > 0) tally.fail(`never answered by their handler (a 2xx, or a refusal only it gives), so never fuzzed past their checks: ${unserved.join(', ')}`);
+    const coverage = `never answered by their handler (a 2xx, or a refusal only it gives), so never fuzzed past their checks: ${unserved.join(', ')}`;
+    if (unserved.length > 0 && requests >= COVERAGE_FROM) tally.fail(coverage);
+    else if (unserved.length > 0) process.stderr.write(`fuzz ${store} (seed ${SEED}): ${coverage}\n`);
   } finally {
     client.close();
     proc.kill('SIGKILL');
