@@ -14,7 +14,7 @@ import { COORDINATOR_ARGS } from './settings.ts';
 const JWT_AUDIENCE = 'nodepulse-fuzz';
 const JWT_ISSUER = 'fuzz-issuer';
 /** The longest a request's headers and body may take to arrive: short, so slow writers and truncated bodies are answered 408 quickly. */
-export const RECEIVE_TIMEOUT_MS = 2000;
+const RECEIVE_TIMEOUT_MS = 2000;
 /** Nodes registered afresh before each batch, and how many batches' worth the pool keeps (older ones are mostly timed out by then: 410s). */
 const POOL_PER_BATCH = 6;
 const POOL_BATCHES = 2;

@@ -22,7 +22,7 @@ export type TokenChoice =
   | { kind: 'jwt mutated'; role: Role; mutation: JwtMutation; at: number }
   | { kind: 'jwt-shaped garbage'; text: string };
 
-export type JwtMutation = 'signature flipped' | 'payload flipped' | 'alg none' | 'segment dropped' | 'segment added';
+type JwtMutation = 'signature flipped' | 'payload flipped' | 'alg none' | 'segment dropped' | 'segment added';
 
 /** A path parameter: one that exists in the coordinator (by index), or a literal. */
 type ParamChoice = { known: number } | { literal: string };

@@ -89,7 +89,6 @@ const POOLS: Record<string, readonly string[]> = {
   // Seed 001's page key is the last cluster id of a page: mostly one that could be, or just past what an id can be.
   next_key: ['', '1', '2', '3', '2147483648', '999999999999999'],
 };
-export const POOLED_CLUSTERS = POOLS.cluster!;
 
 /** Strings that break naive handling: controls, bidirectional overrides, lookalikes of numbers and paths. */
 export const HOSTILE_STRINGS: readonly string[] = [
