@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { vi } from 'vitest';
 import { installBootstrapTokens } from '../../src/coordinator/auth/bootstrap-tokens.ts';
 import { resolveJwtSettings } from '../../src/coordinator/auth/jwt-settings.ts';
 import { type CoordinatorConfig, CoordinatorConfigSchema, resolveTimeouts } from '../../src/coordinator/config.ts';
@@ -88,4 +89,24 @@ export async function startHarness(
       await store.close();
     },
   };
+}
+
+/**
+ * Listens on 127.0.0.1 (a free port) and holds every cluster lookup in the store until
+ * `release()`: requests stay in flight, so a shutdown finds their connections busy. `lookup`
+ * counts the lookups that arrived.
+ */
+export async function listenHoldingClusterLookups(h: Harness) {
+  const app = h.coordinator.app;
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const findCluster = h.store.findClusterByName.bind(h.store);
+  const lookup = vi.spyOn(h.store, 'findClusterByName').mockImplementation(async (name) => {
+    await held;
+    return findCluster(name);
+  });
+  return { port, release, lookup };
 }

@@ -10,6 +10,19 @@ function makeLoop(beat: () => Promise<BeatOutcome>, intervalMs = 10_000, random 
   return new HeartbeatLoop({ intervalMs, phaseKey: 'node-1', beat, retry, slowRetry, clock, random });
 }
 
+/** A loop whose first `failures` beats fail (retry), then succeed; `times` records every beat. */
+function failingLoop(failures: number) {
+  const times: number[] = [];
+  let left = failures;
+  const loop = makeLoop(async () => {
+    times.push(Date.now());
+    if (left === 0) return { kind: 'ok' };
+    left -= 1;
+    return { kind: 'retry' };
+  });
+  return { loop, times };
+}
+
 describe('heartbeat loop', () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -58,16 +71,7 @@ describe('heartbeat loop', () => {
   });
 
   it('backs off exponentially on failures up to the cap, then returns to the schedule', async () => {
-    const times: number[] = [];
-    let fail = 5;
-    const loop = makeLoop(async () => {
-      times.push(Date.now());
-      if (fail > 0) {
-        fail -= 1;
-        return { kind: 'retry' };
-      }
-      return { kind: 'ok' };
-    });
+    const { loop, times } = failingLoop(5);
     loop.start();
     await vi.advanceTimersByTimeAsync(120_000);
     await loop.stop();
@@ -78,16 +82,7 @@ describe('heartbeat loop', () => {
   });
 
   it('adopts the coordinator\'s backoff cap for later failures', async () => {
-    const times: number[] = [];
-    let fail = 6;
-    const loop = makeLoop(async () => {
-      times.push(Date.now());
-      if (fail > 0) {
-        fail -= 1;
-        return { kind: 'retry' };
-      }
-      return { kind: 'ok' };
-    });
+    const { loop, times } = failingLoop(6);
     loop.setRetryCap(3_000);
     expect(loop.retryCapMs).toBe(3_000);
     loop.start();

@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ACTION, ADMIN, ENROLL, type Harness, READER, startHarness } from '../../helpers/coordinator-harness.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTION, ADMIN, ENROLL, type Harness, READER, listenHoldingClusterLookups, startHarness } from '../../helpers/coordinator-harness.ts';
 import { waitFor } from '../../helpers/spawn-process.ts';
 import { recorderFor } from './events-helpers.ts';
 
@@ -200,17 +200,8 @@ describe('every answer of every route matches /openapi.json', () => {
 
   it('answers every route during shutdown with a documented 503 ShuttingDown, /readyz and /v0/cluster_healthz included', async () => {
     const app = h.coordinator.app;
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
     // One connection per route, each busy with a request held in the store, so closing leaves it open.
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const findCluster = h.store.findClusterByName.bind(h.store);
-    const lookup = vi.spyOn(h.store, 'findClusterByName').mockImplementation(async (name) => {
-      await held;
-      return findCluster(name);
-    });
+    const { port, release, lookup } = await listenHoldingClusterLookups(h);
     const busy = `POST ${ACTION}cluster_GetDetails HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${READER}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`;
     const connections = operations.map((operation) => {
       const socket = connect(port, '127.0.0.1');

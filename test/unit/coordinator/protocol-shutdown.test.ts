@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ACTION, READER, type Harness, startHarness } from '../../helpers/coordinator-harness.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ACTION, READER, type Harness, listenHoldingClusterLookups, startHarness } from '../../helpers/coordinator-harness.ts';
 import { waitFor } from '../../helpers/spawn-process.ts';
 
 let h: Harness;
@@ -27,17 +27,8 @@ const getDetails = (port: number) =>
 describe('a request that arrives while the coordinator shuts down', () => {
   it('is answered 503 ShuttingDown in the API error shape, after the request in flight completes', async () => {
     const app = h.coordinator.app;
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
     // Hold the first request in the store until the shutdown has begun.
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const findCluster = h.store.findClusterByName.bind(h.store);
-    const lookup = vi.spyOn(h.store, 'findClusterByName').mockImplementation(async (name) => {
-      await held;
-      return findCluster(name);
-    });
+    const { port, release, lookup } = await listenHoldingClusterLookups(h);
     const client = await connection(port);
     client.send(getDetails(port));
     await waitFor(() => lookup.mock.calls.length === 1, 10_000, { message: 'the first request in flight' });
