@@ -25,7 +25,7 @@ import { FuzzInvariants } from './fuzz-invariants.ts';
 import { type RawCase, anyRawCase, sendRaw } from './fuzz-raw.ts';
 import { type Draft, type FuzzRequest, anyDraft, resolve } from './fuzz-requests.ts';
 import { type OpenApiDocument, type Operation, operationsOf } from './fuzz-schema.ts';
-import { reportRow } from './results.ts';
+import { reportRow, storeLabel } from './results.ts';
 import { FULL } from './settings.ts';
 import { StoreReader } from './store-reader.ts';
 
@@ -211,7 +211,7 @@ async function campaign(store: 'sqlite' | 'postgres', requests: number): Promise
   const passed = tally.failures.length === 0;
   reportRow({
     campaign: 'fuzz',
-    store,
+    store: storeLabel(store),
     trials: tally.requests,
     wronglyTimedOut: 0,
     recordsLost: invariants.violations.length,

@@ -19,7 +19,8 @@ export function setup(project: TestProject): void {
   project.provide('chaosResultsFile', file);
 }
 
-const ORDER = ['kill -9', 'SIGSTOP', 'store outage', 'network cut'];
+const ORDER = ['kill -9', 'SIGSTOP', 'store outage', 'network cut', 'guard 120k', 'fuzz'];
+const STORES = ['SQLite', 'PostgreSQL'];
 
 export function teardown(): void {
   if (!file) return;
@@ -29,9 +30,11 @@ export function teardown(): void {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as CampaignRow)
     : [];
-  rows.sort((a, b) => ORDER.indexOf(a.campaign) - ORDER.indexOf(b.campaign) || a.store.localeCompare(b.store));
+  rows.sort((a, b) => ORDER.indexOf(a.campaign) - ORDER.indexOf(b.campaign) || STORES.indexOf(a.store) - STORES.indexOf(b.store));
   const minutes = ((Date.now() - startedAt) / 60_000).toFixed(1);
   const table = `${formatTable(rows)}\n\n${rows.length} campaign(s) in ${minutes} min, ${new Date(startedAt).toISOString()}`;
-  writeFileSync(join(DIR, 'last-run.md'), `${table}\n`);
-  process.stdout.write(`\nnodepulse fault campaigns (npm run chaos):\n${table}\n(rows: ${file})\n`);
+  // A run against another build's coordinator (NODEPULSE_CHAOS_BASELINE) keeps its table apart.
+  const baseline = process.env.NODEPULSE_CHAOS_BASELINE;
+  writeFileSync(join(DIR, baseline ? 'baseline-run.md' : 'last-run.md'), `${baseline ? `coordinator of ${baseline}\n\n` : ''}${table}\n`);
+  process.stdout.write(`\nnodepulse fault campaigns (npm run chaos${baseline ? `, coordinator of ${baseline}` : ''}):\n${table}\n(rows: ${file})\n`);
 }

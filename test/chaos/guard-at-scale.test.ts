@@ -16,7 +16,7 @@ import { ManualClock } from '../../src/shared/clock.ts';
 import { loadConfig } from '../../src/shared/config-loader.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { STORES } from '../contract/stores.ts';
-import { reportRow } from './results.ts';
+import { reportRow, storeLabel } from './results.ts';
 import { FULL } from './settings.ts';
 
 const FLEET = 120_000;
@@ -138,14 +138,14 @@ describe('fault campaign: the mass-silence guard at 120,000 nodes', () => {
       const delays = outcomes.flatMap((outcome) => (outcome.maxDelay === null ? [] : [outcome.maxDelay]));
       reportRow({
         campaign: 'guard 120k',
-        store: impl.name,
+        store: storeLabel(impl.name),
         trials: outcomes.length,
         wronglyTimedOut: wrongly,
         recordsLost: 0,
         doubleActive: 0,
         maxDetectionMs: delays.length > 0 ? Math.max(...delays) : null,
         durationSecs: Math.round((Date.now() - started) / 1000),
-        outcome: wrongly === 0 ? 'PASS' : `${wrongly} nodes timed out wrongly`,
+        outcome: wrongly === 0 ? 'PASS' : `FAIL: ${wrongly} nodes timed out wrongly`,
       });
       const minority = outcomes.at(-1);
       for (const held of outcomes.slice(0, -1)) expect(held).toMatchObject({ terminated: 0, held: true });

@@ -22,16 +22,17 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { E2E_ADMIN, E2E_ENROLL } from '../helpers/coordinator-process.ts';
 import { type PostgresServer, type TestDatabase, createTestDatabase, startPostgresServer } from '../helpers/postgres.ts';
-import { REPO_ROOT, type SpawnedProcess, freePort, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
+import { REPO_ROOT, type SpawnOptions, type SpawnedProcess, freePort, spawnNodepulse, spawnProcess, waitFor } from '../helpers/spawn-process.ts';
 import { ChaosProxy } from './chaos-proxy.ts';
 import { RealAgent } from './real-agents.ts';
-import { type CampaignRow, reportRow } from './results.ts';
+import { type CampaignRow, reportRow, storeLabel } from './results.ts';
 import {
   COORDINATOR_ARGS,
   DEAD_NODES,
   INTERVAL_MS,
   INTERVAL_SECS,
   REQUEST_TIMEOUT_MS,
+  BASELINE,
   RETRY_CAP_MS,
   TIMEOUT_MS,
 } from './settings.ts';
@@ -41,6 +42,12 @@ import { type NodeRow, type StoreSnapshot, StoreReader } from './store-reader.ts
 export type StoreKind = 'sqlite' | 'postgres';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The coordinator's CLI: this checkout's, or the baseline's (NODEPULSE_CHAOS_BASELINE). */
+function spawnCoordinatorCli(args: string[], options: SpawnOptions): SpawnedProcess {
+  if (!BASELINE) return spawnNodepulse(args, options);
+  return spawnProcess(process.execPath, [join(BASELINE, 'bin', 'nodepulse'), ...args], options);
+}
 
 /** A coordinator process on a fixed port, which a campaign kills, stops and restarts. */
 export class Replica {
@@ -66,7 +73,7 @@ export class Replica {
 
   /** Starts `nodepulse coordinator serve` on this replica's port and waits until it listens. */
   async start(): Promise<void> {
-    const proc = spawnNodepulse(['coordinator', 'serve', '--port', String(this.port), '--store', this.store, ...COORDINATOR_ARGS, ...this.args], {
+    const proc = spawnCoordinatorCli(['coordinator', 'serve', '--port', String(this.port), '--store', this.store, ...COORDINATOR_ARGS, ...this.args], {
       name: `${this.campaign.name} ${this.name}`,
       env: { NODEPULSE_ADMIN_TOKEN: E2E_ADMIN, NODEPULSE_ENROLL_TOKEN: E2E_ENROLL },
     });
@@ -590,7 +597,7 @@ export class Campaign {
 
   /** `nodepulse token create` against the store, as an operator does while the coordinator runs (or not). */
   async createToken(): Promise<void> {
-    const proc = spawnNodepulse(['token', 'create', '--role', 'reader', '--label', `chaos-${this.tokens.length + 1}`, '--store', this.store, '--json'], {
+    const proc = spawnCoordinatorCli(['token', 'create', '--role', 'reader', '--label', `chaos-${this.tokens.length + 1}`, '--store', this.store, '--json'], {
       name: `${this.name} token create`,
     });
     this.track(proc);
@@ -770,7 +777,7 @@ export class Campaign {
             .join('; ')}`;
     const row: CampaignRow = {
       campaign: this.phaseName || this.options.name,
-      store: this.options.store === 'sqlite' ? 'SQLite' : 'PostgreSQL',
+      store: storeLabel(this.options.store),
       trials: this.trials,
       wronglyTimedOut: wrong.length,
       recordsLost: lost.length,

@@ -31,6 +31,11 @@ export interface CampaignRow {
   outcome: string;
 }
 
+/** The store as the table names it. */
+export function storeLabel(kind: 'sqlite' | 'postgres'): string {
+  return kind === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+}
+
 const COLUMNS: { title: string; width: number; cell: (row: CampaignRow) => string }[] = [
   { title: 'campaign', width: 13, cell: (row) => row.campaign },
   { title: 'store', width: 10, cell: (row) => row.store },

@@ -24,13 +24,20 @@ export const WATCH_AFTER_FAULT_MS = GRACE_MS + TIMEOUT_MS;
 /** Agents' per-request timeout: one interval. */
 export const REQUEST_TIMEOUT_MS = INTERVAL_MS;
 
+/**
+ * NODEPULSE_CHAOS_BASELINE=<checkout>: the campaigns run against that checkout's coordinator
+ * (its bin/nodepulse serves and creates tokens) while the fleet and the judging stay this
+ * checkout's, to show what an older build does in the same world. A build from before
+ * agentRetryMaxDelaySecs is not told the cap (its agents keep theirs: RETRY_CAP_SECS).
+ */
+export const BASELINE = process.env.NODEPULSE_CHAOS_BASELINE;
+
 export const COORDINATOR_ARGS = [
   '--heartbeat-interval',
   String(INTERVAL_SECS),
   '--heartbeat-timeout',
   String(TIMEOUT_SECS),
-  '--agent-retry-max-delay-secs',
-  String(RETRY_CAP_SECS),
+  ...(BASELINE ? [] : ['--agent-retry-max-delay-secs', String(RETRY_CAP_SECS)]),
   '--mass-silence-max-hold-secs',
   String(MAX_HOLD_SECS),
   '--log-level',

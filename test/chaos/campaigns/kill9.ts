@@ -59,7 +59,7 @@ export const kill9Campaign: PhaseSpec = {
         // A random moment: some load first, and an operator creating a token at some point.
         const tokenAfter = Math.random() * 3_000;
         tokenTasks.push(sleep(tokenAfter).then(() => campaign.createToken()));
-        await sleep(1_000 + Math.random() * 3_000);
+        await sleep(500 + Math.random() * 2_500);
         const replica = await victim(campaign, cycle);
         const downMs = Math.round(downFor(cycle) * TIMEOUT_MS);
         campaign.note(`cycle ${cycle + 1}: kill -9 ${replica.name}, restart after ${downMs} ms`);
