@@ -3,19 +3,11 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { AgentConfigSchema, loadAgentConfig, requireRunSettings } from '../../../src/agent/config.ts';
-import { ConfigError } from '../../../src/shared/errors.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', '..', 'config', 'agent.example.yaml');
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('agent config', () => {
   it('loads the shipped example, and the example documents every key', () => {

@@ -12,13 +12,12 @@ import {
   readClientCertificate,
   tokenReader,
 } from '../../../src/agent/coordinator-client.ts';
-import { ConfigError } from '../../../src/shared/errors.ts';
-import { waitFor } from '../../helpers/spawn-process.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
+import { makeTempDir, removeTempDirs, waitFor } from '../../helpers/spawn-process.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CertFiles, makeTestCertificates } from '../../helpers/test-certificates.ts';
 
@@ -28,6 +27,7 @@ const servers: Server[] = [];
 afterEach(() => {
   for (const server of servers.splice(0)) server.close();
   lines = [];
+  removeTempDirs();
 });
 
 interface Seen {
@@ -218,7 +218,7 @@ describe('coordinator client', () => {
   });
 
   it('reads the token from a file on every call, so a rotated token is picked up', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'np-token-')), 'token');
+    const file = join(makeTempDir('np-token-'), 'token');
     writeFileSync(file, 'first\n');
     const read = tokenReader({ tokenFile: file });
     expect(read()).toBe('first');
@@ -228,7 +228,7 @@ describe('coordinator client', () => {
   });
 
   it('trusts an https coordinator signed by the configured CA bundle, and refuses it without', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'np-tls-'));
+    const dir = makeTempDir('np-tls-');
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
       '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
     expect(made.status).toBe(0);
@@ -248,7 +248,7 @@ describe('coordinator client', () => {
   });
 
   it('names the coordinator URL, the TLS reason and what to do when a handshake fails, and presents its client certificate', async () => {
-    const certs = makeTestCertificates(mkdtempSync(join(tmpdir(), 'np-tls-')));
+    const certs = makeTestCertificates(makeTempDir('np-tls-'));
     const ca = readCaBundle(certs.ca);
     const serveTls = async (files: CertFiles, clientCa?: string) => {
       const mutual = clientCa ? { ca: readFileSync(clientCa), requestCert: true, rejectUnauthorized: true } : {};
@@ -289,7 +289,7 @@ describe('coordinator client', () => {
   });
 
   it('reads a client certificate and its key together, or neither', () => {
-    const certs = makeTestCertificates(mkdtempSync(join(tmpdir(), 'np-tls-')));
+    const certs = makeTestCertificates(makeTempDir('np-tls-'));
     expect(readClientCertificate({})).toBeUndefined();
     expect(readClientCertificate({ tlsCert: certs.client.cert, tlsKey: certs.client.key })?.cert).toEqual(readFileSync(certs.client.cert));
     expect(() => readClientCertificate({ tlsCert: certs.client.cert })).toThrow(/tlsKey: required with tlsCert/);
@@ -297,16 +297,8 @@ describe('coordinator client', () => {
   });
 
   it('reports a missing or malformed caFile as a config error naming the key', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'np-ca-'));
-    const configError = (file: string) => {
-      try {
-        readCaBundle(file);
-      } catch (error) {
-        if (error instanceof ConfigError) return error.problems;
-        throw error;
-      }
-      throw new Error('expected a ConfigError');
-    };
+    const dir = makeTempDir('np-ca-');
+    const configError = (file: string) => configProblems(() => readCaBundle(file));
     expect(configError(join(dir, 'missing.pem'))).toEqual([`caFile: cannot read ${join(dir, 'missing.pem')}: ENOENT`]);
     writeFileSync(join(dir, 'notes.txt'), 'not a certificate\n');
     expect(configError(join(dir, 'notes.txt'))).toEqual([`caFile: ${join(dir, 'notes.txt')} is not a PEM CA bundle (no PEM certificate in it)`]);

@@ -1,13 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { resolveJwtSettings } from '../../../src/coordinator/auth/jwt-settings.ts';
 import { CoordinatorConfigSchema } from '../../../src/coordinator/config.ts';
 import { loadConfig } from '../../../src/shared/config-loader.ts';
-import { ConfigError } from '../../../src/shared/errors.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nodepulse-jwt-settings-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const SECRET = 'a'.repeat(32);
 const withAudience = { jwtAudience: 'nodepulse', jwtIssuer: 'https://issuer.example.test' };
 
@@ -15,15 +16,7 @@ function resolve(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
   return resolveJwtSettings(loadConfig(CoordinatorConfigSchema, { flags }), env);
 }
 
-function problems(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    resolve(flags, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => configProblems(() => resolve(flags, env));
 
 describe('JWT settings', () => {
   it('are off without a key source, whatever else is set', () => {

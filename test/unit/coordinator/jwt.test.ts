@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CryptoKey, type JWK, SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
@@ -14,6 +14,7 @@ const AUDIENCE = 'nodepulse-test';
 const ISSUER = 'https://issuer.example.test';
 const SECRET = randomBytes(32).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'nodepulse-jwt-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface SigningKey {
   alg: 'HS256' | 'HS384' | 'RS256' | 'ES256';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorConfigSchema } from '../../../src/coordinator/config.ts';
 import { cleartextWarning, isLoopbackHost, loadTls } from '../../../src/coordinator/tls-context.ts';
 import { loadConfig } from '../../../src/shared/config-loader.ts';
-import { ConfigError } from '../../../src/shared/errors.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
 import { type TestCertificates, makeTestCertificates } from '../../helpers/test-certificates.ts';
 
 let certs: TestCertificates;
@@ -14,15 +14,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(certs.dir, { recursive: true, force: true }));
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('the coordinator TLS settings', () => {
   it('reads tlsCert, tlsKey and tlsClientCa from the environment like every key', () => {
