@@ -1,10 +1,10 @@
 /**
  * The agent process entry: loads the config, wires the real dependencies, and owns signals, the
  * environment and the exit code. SIGTERM/SIGINT: stop schedules, deregister within the deadline,
- * exit 0; a second signal exits at once. SIGHUP: reload the config file. Config errors exit 78
- * (EX_CONFIG).
+ * exit 0; a second signal exits at once. SIGHUP: reload the config file. Config errors are
+ * thrown as ConfigError: the CLI turns them into exit 78 (EX_CONFIG) for every command.
  */
-import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
+import { type KnownEnv, warnAboutUnknownEnv } from '../shared/config-loader.ts';
 import { type Logger, createLogger } from '../shared/logger.ts';
 import { Agent, factsSettings } from './agent.ts';
 import { type AgentConfig, loadAgentConfig, requireRunSettings } from './config.ts';
@@ -27,24 +27,14 @@ export interface AgentInvocation {
   flags: Record<string, unknown>;
 }
 
-/** Runs `step`, or exits 78 with every config problem it reports. */
-function orExitOnConfigError<T>(step: () => T): T {
-  try {
-    return step();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`nodepulse agent: ${error.message}\n`);
-    process.exit(EXIT_CONFIG);
-  }
+export interface RunInvocation extends AgentInvocation {
+  /** Every NODEPULSE_* variable nodepulse reads (the coordinator's too: they often share an environment). */
+  knownEnv: KnownEnv;
 }
 
-/** Loads the config or exits 78 with every problem listed. */
-function loadOrExit(invocation: AgentInvocation, forRun: boolean): AgentConfig {
-  return orExitOnConfigError(() => {
-    const config = loadAgentConfig({ file: invocation.configFile, env: process.env, flags: invocation.flags });
-    if (forRun) requireRunSettings(config);
-    return config;
-  });
+/** Loads the config; a ConfigError lists every problem (the CLI exits 78). */
+function load(invocation: AgentInvocation): AgentConfig {
+  return loadAgentConfig({ file: invocation.configFile, env: process.env, flags: invocation.flags });
 }
 
 /** systemd's notification settings, taken out of the environment so command checks cannot ping on the agent's behalf. */
@@ -61,12 +51,13 @@ function probesFor(config: AgentConfig): Probes {
   return hang.length > 0 ? withHangingProbes(probes, hang) : probes;
 }
 
-export async function runAgent(invocation: AgentInvocation): Promise<void> {
-  let config = loadOrExit(invocation, true);
-  const logger = createLogger({ level: config.logLevel, component: 'agent' });
+export async function runAgent(invocation: RunInvocation): Promise<void> {
+  let config = load(invocation);
   const { coordinator } = requireRunSettings(config);
-  const ca = orExitOnConfigError(() => readCaBundle(config.caFile));
-  const clientCertificate = orExitOnConfigError(() => readClientCertificate(config));
+  const ca = readCaBundle(config.caFile);
+  const clientCertificate = readClientCertificate(config);
+  const logger = createLogger({ level: config.logLevel, component: 'agent' });
+  warnAboutUnknownEnv(logger, process.env, invocation.knownEnv);
   const identity = loadIdentity({ stateDir: config.stateDir, override: config.identity });
   if (identity.warning) logger.warn(identity.warning, { identity: identity.identity });
   const client = new CoordinatorClient({ baseUrl: coordinator, requestTimeoutMs: config.requestTimeout * 1000, ca, clientCertificate, logger });
@@ -122,7 +113,7 @@ function handleSignals(agent: Agent, logger: Logger, current: () => AgentConfig,
 function reload(agent: Agent, logger: Logger, current: () => AgentConfig, replace: (c: AgentConfig) => void, invocation: AgentInvocation): void {
   let next: AgentConfig;
   try {
-    next = loadAgentConfig({ file: invocation.configFile, env: process.env, flags: invocation.flags });
+    next = load(invocation);
     requireRunSettings(next);
   } catch (error) {
     logger.error('config reload failed; keeping the running configuration', { error: (error as Error).message });
@@ -140,7 +131,7 @@ function reload(agent: Agent, logger: Logger, current: () => AgentConfig, replac
 
 /** `agent facts`: one collection, printed as JSON with the capacity figures. */
 export async function printFacts(invocation: AgentInvocation): Promise<void> {
-  const config = loadOrExit(invocation, false);
+  const config = load(invocation);
   const collector = new FactsCollector(probesFor(config), factsSettings(config));
   await collector.collectAll();
   const facts = collector.facts();
@@ -153,7 +144,7 @@ export async function printFacts(invocation: AgentInvocation): Promise<void> {
 
 /** `agent check`: runs every configured check once; exits 2 if any is critical. */
 export async function runChecksOnce(invocation: AgentInvocation): Promise<void> {
-  const config = loadOrExit(invocation, false);
+  const config = load(invocation);
   const logger = createLogger({ level: 'error', component: 'agent' });
   const collector = new FactsCollector(probesFor(config), factsSettings(config));
   const runner = new HealthRunner(config.checks, {

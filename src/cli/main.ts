@@ -10,9 +10,11 @@ import { quickstartCommand } from './quickstart-command.ts';
 import { tokenCommand } from './token-command.ts';
 
 /**
- * The one `nodepulse` CLI. Config errors exit 78 (EX_CONFIG) so systemd does not restart-loop.
+ * The one `nodepulse` CLI. A ConfigError from any command (a flag, the config file, a file it
+ * names) becomes exit 78 (EX_CONFIG) here and nowhere else, so systemd does not restart-loop.
  * The command modules hold only their flags; each handler imports its implementation, so
- * `agent run` never loads the coordinator, its store drivers or the operator HTTP client.
+ * `agent run` loads of the coordinator only its config schema (for the NODEPULSE_* names it
+ * knows), never its store drivers or the operator HTTP client.
  */
 await yargs(hideBin(process.argv))
   .scriptName('nodepulse')

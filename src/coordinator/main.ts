@@ -1,7 +1,6 @@
 import type { Server as TlsServer } from 'node:tls';
 import { systemClock } from '../shared/clock.ts';
-import { type KnownEnv, loadConfig, unknownEnvNames } from '../shared/config-loader.ts';
-import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
+import { type KnownEnv, loadConfig, warnAboutUnknownEnv } from '../shared/config-loader.ts';
 import { createLogger } from '../shared/logger.ts';
 import { VERSION } from '../shared/version.ts';
 import { type BootstrapToken, installBootstrapTokens } from './auth/bootstrap-tokens.ts';
@@ -33,28 +32,17 @@ function bootstrapTokens(env: NodeJS.ProcessEnv): BootstrapToken[] {
 
 /** `nodepulse coordinator serve`: the coordinator process, from config to graceful shutdown. */
 export async function serveCoordinator(options: ServeOptions): Promise<void> {
-  let config;
-  let settings;
-  let tls;
-  let jwt;
-  try {
-    config = loadConfig(CoordinatorConfigSchema, { file: options.configFile, env: withEnvAliases(process.env), flags: options.flags });
-    settings = resolveTimeouts(config);
-    tls = loadTls(config);
-    jwt = resolveJwtSettings(config, process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`nodepulse coordinator: ${error.message}\n`);
-    process.exit(EXIT_CONFIG);
-  }
+  // A ConfigError from any of these lists every problem; the CLI exits 78.
+  const config = loadConfig(CoordinatorConfigSchema, { file: options.configFile, env: withEnvAliases(process.env), flags: options.flags });
+  const settings = resolveTimeouts(config);
+  const tls = loadTls(config);
+  const jwt = resolveJwtSettings(config, process.env);
   const logger = createLogger({ level: config.logLevel, component: 'coordinator' });
   for (const warning of timeoutWarnings(settings, config.flushIntervalMs)) logger.warn(warning);
   const cleartext = cleartextWarning(config.host, tls !== undefined);
   if (cleartext) logger.warn(cleartext);
   if (tls) logCertificate(logger, 'TLS certificate loaded', tls);
-  const unknownEnv = unknownEnvNames(process.env, options.knownEnv);
-  // Names only: a value may be a secret.
-  if (unknownEnv.length > 0) logger.warn('ignoring unknown NODEPULSE_* environment variables (misspelled?)', { variables: unknownEnv });
+  warnAboutUnknownEnv(logger, process.env, options.knownEnv);
 
   const onConnectionError = (error: Error) => logger.warn('store connection lost', { error: error.message });
   const store = await openStore(config.store, { poolSize: config.storePoolSize, onConnectionError });

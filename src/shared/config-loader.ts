@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Static, type TObject, type TSchema, FormatRegistry, Kind } from '@sinclair/typebox';
-import { ValueErrorType } from '@sinclair/typebox/errors';
+import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { validate as validateCron } from 'node-cron';
 import YAML from 'yaml';
@@ -75,6 +75,12 @@ export function unknownEnvNames(env: NodeJS.ProcessEnv, known: KnownEnv): string
     .sort();
 }
 
+/** One warning naming every NODEPULSE_* variable of `env` that nothing reads; the daemon keeps going. Names only: a value may be a secret. */
+export function warnAboutUnknownEnv(logger: { warn(message: string, meta: object): unknown }, env: NodeJS.ProcessEnv, known: KnownEnv): void {
+  const variables = unknownEnvNames(env, known);
+  if (variables.length > 0) logger.warn('ignoring unknown NODEPULSE_* environment variables (misspelled?)', { variables });
+}
+
 /** A scalar from the environment or a flag, converted to the type the schema asks for. */
 function parseTextValue(schema: TSchema, raw: string): unknown {
   const kind = schema[Kind] as string;
@@ -92,10 +98,22 @@ function pathName(instancePath: string): string {
   return instancePath.replace(/^\//, '').replace(/\//g, '.');
 }
 
+/**
+ * A value that matches no member of a union (a check of any type) is reported by the errors of
+ * the one member its literals select (`type: command`), so a problem names the key inside it
+ * (`checks.0.cron`); when the literals select no single member, the union's own error stands.
+ */
+function keyedErrors(error: ValueError): ValueError[] {
+  if (error.type !== ValueErrorType.Union) return [error];
+  const members = error.errors.map((iterator) => [...iterator]);
+  const selected = members.filter((errors) => !errors.some((inner) => inner.type === ValueErrorType.Literal));
+  return selected.length === 1 ? selected[0]!.flatMap(keyedErrors) : [error];
+}
+
 /** Validates one layered object against the schema and lists every problem by key. */
 function problemsOf<T extends TObject>(schema: T, value: unknown, origin: Map<string, string>): string[] {
   const problems: string[] = [];
-  for (const error of Value.Errors(schema, value)) {
+  for (const error of [...Value.Errors(schema, value)].flatMap(keyedErrors)) {
     const key = pathName(error.path);
     if (error.schema === schema && error.message.includes('additional')) continue;
     const from = origin.get(key.split('.')[0] ?? '') ?? 'default';

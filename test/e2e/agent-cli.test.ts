@@ -43,6 +43,16 @@ describe('nodepulse agent commands', () => {
     expect(proc.output()).toMatch(/colour: unknown key/);
   });
 
+  it('names an unknown NODEPULSE_* variable in one warning and runs on', async () => {
+    const env = { NODEPULSE_TOKEN: 'x', NODEPULSE_COORDINATOR: 'http://127.0.0.1:1', NODEPULSE_HEARTBEAT_INTERVL: '5' };
+    const proc = spawnNodepulse(['agent', 'run', '--state-dir', makeTempDir(), '--log-level', 'warn'], { env });
+    const warning = JSON.parse(await proc.waitForLine(/unknown NODEPULSE_/, 60_000)) as Record<string, unknown>;
+    expect(warning).toMatchObject({ level: 'warn', variables: ['NODEPULSE_HEARTBEAT_INTERVL'] });
+    expect(proc.exitStatus()).toBeUndefined();
+    proc.kill('SIGTERM');
+    expect(await proc.waitForExit(30_000)).toEqual({ code: 0, signal: null });
+  });
+
   it('exits 78 naming caFile when the CA bundle does not exist', async () => {
     const missing = join(makeTempDir(), 'nonexistent-ca.pem');
     const proc = spawnNodepulse(['agent', 'run', '--ca-file', missing], { env: { NODEPULSE_TOKEN: 'x', NODEPULSE_COORDINATOR: 'https://127.0.0.1:1' } });

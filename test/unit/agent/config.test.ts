@@ -39,13 +39,42 @@ describe('agent config', () => {
     const schema = problems(() => loadAgentConfig({ env: { NODEPULSE_HEARTBEAT_INTERVAL: 'soon', NODEPULSE_LOG_LEVEL: 'loud' } }));
     expect(schema.join('\n')).toMatch(/heartbeatInterval.*NODEPULSE_HEARTBEAT_INTERVAL/);
     expect(schema.join('\n')).toMatch(/logLevel/);
-    const found = problems(() =>
-      loadAgentConfig({
-        flags: { checks: [{ name: 'a', type: 'command', command: ['true'], cron: 'not a cron' }, { name: 'a', type: 'memory' }] },
-      }),
-    );
-    expect(found.join('\n')).toMatch(/invalid cron expression/);
-    expect(found.join('\n')).toMatch(/duplicate check name/);
+    const badCron = problems(() => loadAgentConfig({ flags: { checks: [{ name: 'a', type: 'command', command: ['true'], cron: 'not a cron' }] } }));
+    expect(badCron).toEqual(['checks.0.cron: expected a node-cron schedule such as "*/10 * * * * *" (got "not a cron" from option --checks)']);
+    const twice = [
+      { name: 'a', type: 'command', command: ['true'], cron: '*/5 * * * * *', interval: 5 },
+      { name: 'a', type: 'memory' },
+    ];
+    expect(problems(() => loadAgentConfig({ flags: { checks: twice } }))).toEqual([
+      'checks.0: give either interval or cron, not both',
+      'checks.1.name: duplicate check name "a"',
+    ]);
+  });
+
+  it('names the key inside the check its type selects, from the file and the environment alike', () => {
+    const checks = [
+      { name: 'web', type: 'http', url: 'http://127.0.0.1', cron: '61 * * * *' },
+      { name: 'db', type: 'tcp', host: 'db', port: 'five' },
+    ];
+    const found = problems(() => loadAgentConfig({ env: { NODEPULSE_CHECKS: JSON.stringify(checks) } }));
+    expect(found).toEqual([expect.stringMatching(/^checks\.0\.cron: expected a node-cron schedule/), expect.stringMatching(/^checks\.1\.port: /)]);
+    expect(found.join('\n')).toMatch(/from environment NODEPULSE_CHECKS/);
+    // A type no check has selects no member: the problem names the check.
+    expect(problems(() => loadAgentConfig({ flags: { checks: [{ name: 'x', type: 'ping' }] } }))).toEqual([expect.stringMatching(/^checks\.0: /)]);
+  });
+
+  it('gives every duration in seconds, as its flag help and the key table of docs/agent.md say', () => {
+    const docs = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'agent.md'), 'utf8');
+    // Rows `| key / key | default | unit | meaning |`: the unit of each key.
+    const units = new Map<string, string>();
+    for (const [, keys = '', unit = ''] of docs.matchAll(/^\| (`\w+`(?: \/ `\w+`)*) \| [^|]* \| ([^|]*) \|/gm)) {
+      for (const key of keys.match(/\w+/g) ?? []) units.set(key, unit.trim());
+    }
+    for (const [key, property] of Object.entries(AgentConfigSchema.properties)) {
+      const seconds = String(property.description).startsWith('Seconds ');
+      expect(units.has(key), key).toBe(true);
+      expect(units.get(key) === 'seconds', key).toBe(seconds);
+    }
   });
 
   it('requires a coordinator and a token to run', () => {

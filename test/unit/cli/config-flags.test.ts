@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yargs from 'yargs';
-import { agentCommand } from '../../../src/cli/agent-command.ts';
 import { configFlagValues } from '../../../src/cli/config-flags.ts';
 import { serveOptions } from '../../../src/cli/coordinator-command.ts';
 import { CoordinatorConfigSchema } from '../../../src/coordinator/config.ts';
@@ -49,20 +48,10 @@ describe('coordinator serve flags', () => {
 });
 
 describe('an unknown argument to a daemon', () => {
+  // The agent's commands: test/unit/cli/agent-command.test.ts.
   it('is a configuration error naming the flag (exit 78), for coordinator serve', async () => {
     const failure = parseServe(['--heartbeat-intervl', '5', 'extra']);
     await expect(failure).rejects.toBeInstanceOf(ConfigError);
     await expect(failure).rejects.toMatchObject({ problems: ['--heartbeat-intervl: unknown option', 'extra: unexpected argument'] });
-  });
-
-  it('is a configuration error naming the flag (exit 78), for agent run', async () => {
-    const cli = yargs(['agent', 'run', '--coordinator', 'http://127.0.0.1:1', '--heartbeat-intervl', '5'])
-      .command(agentCommand)
-      .strict()
-      .fail((_message, error) => {
-        throw error;
-      });
-    // A synchronous builder fails synchronously: wrap it to see the failure as a rejection.
-    await expect((async () => cli.parseAsync())()).rejects.toMatchObject({ problems: ['--heartbeat-intervl: unknown option'] });
   });
 });
