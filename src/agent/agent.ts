@@ -6,6 +6,7 @@
  * READY once the loop runs, a watchdog ping whenever a beat completes, and STOPPING on stop().
  */
 import { hostname } from 'node:os';
+import { type Clock, systemClock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { HealthReport, HeartbeatRequest, HeartbeatResponse, NodeFacts, RegisterNodeRequest } from '../shared/protocol.ts';
 import type { AgentConfig } from './config.ts';
@@ -31,6 +32,8 @@ export interface AgentDeps {
   /** systemd (Type=notify); nothing is sent without one. */
   notifier?: ServiceNotifier;
   timers?: Timers;
+  /** The time every timing decision reads (the heartbeat loop's too); the system clock by default. */
+  clock?: Clock;
   /** Runs one health check; the real checks by default. */
   runCheck?: CheckRunner;
 }
@@ -58,6 +61,7 @@ export class Agent {
   readonly session: NodeSession;
   private config: AgentConfig;
   private readonly deps: AgentDeps;
+  private readonly clock: Clock;
   private readonly self = new SelfMonitor();
   private sent = { facts: '', factsAt: 0, healthRuns: -1, labels: '' };
   private forceHealth = false;
@@ -66,6 +70,7 @@ export class Agent {
 
   constructor(deps: AgentDeps) {
     this.deps = deps;
+    this.clock = deps.clock ?? systemClock;
     this.config = deps.config;
     this.identity = deps.identity;
     this.facts = new FactsCollector(deps.probes, factsSettings(deps.config));
@@ -99,6 +104,7 @@ export class Agent {
       slowRetry: { baseMs: deps.config.authRetryDelay * 1000, capMs: Math.max(deps.config.authRetryDelay * 1000, retryCap), jitter: 'equal' },
       // Any completed beat, a failed one included: the loop is alive even while the coordinator is down.
       onProgress: () => deps.notifier?.watchdog(),
+      clock: this.clock,
       ...(deps.timers ? { timers: deps.timers } : {}),
     });
   }
@@ -127,14 +133,14 @@ export class Agent {
 
   /** Stops all schedules, then deregisters: the whole of it within `deadlineMs`. Resolves true when deregistered. */
   async stop(deadlineMs: number): Promise<boolean> {
-    const started = Date.now();
+    const started = this.clock.now();
     this.deps.notifier?.stopping();
     this.health.stop();
     this.facts.stop();
     this.self.stop();
     // A beat in flight (maybe a registration) gets a share of the deadline to finish.
     await Promise.race([this.loop.stop(), new Promise((resolve) => setTimeout(resolve, Math.min(1_000, deadlineMs / 2)))]);
-    const left = Math.max(100, deadlineMs - (Date.now() - started));
+    const left = Math.max(100, deadlineMs - (this.clock.now() - started));
     const done = await this.session.deregister(left);
     this.deps.coordinator.close();
     return done;
@@ -183,7 +189,7 @@ export class Agent {
   private heartbeatBody(): HeartbeatRequest {
     const body: HeartbeatRequest = { agent: this.self.sample() };
     const facts = this.facts.facts();
-    const stale = Date.now() - this.sent.factsAt >= this.config.factsRefreshInterval * 1000;
+    const stale = this.clock.now() - this.sent.factsAt >= this.config.factsRefreshInterval * 1000;
     if (factsFingerprint(facts) !== this.sent.facts || stale) body.facts = facts;
     const health = this.health.report() ?? (this.forceHealth ? { status: 'passing' as const, checks: [] } : undefined);
     if (health && (this.forceHealth || this.health.runCount !== this.sent.healthRuns)) body.health = health;
@@ -193,7 +199,7 @@ export class Agent {
   }
 
   private markSent(body: HeartbeatRequest): void {
-    if (body.facts) this.sent = { ...this.sent, facts: factsFingerprint(body.facts), factsAt: Date.now() };
+    if (body.facts) this.sent = { ...this.sent, facts: factsFingerprint(body.facts), factsAt: this.clock.now() };
     if (body.health) {
       this.sent.healthRuns = this.health.runCount;
       this.forceHealth = false;
@@ -203,7 +209,7 @@ export class Agent {
 
   private onRegistered(registration: Registration): void {
     const facts = this.facts.facts();
-    this.sent = { facts: factsFingerprint(facts), factsAt: Date.now(), healthRuns: -1, labels: JSON.stringify(this.config.labels) };
+    this.sent = { facts: factsFingerprint(facts), factsAt: this.clock.now(), healthRuns: -1, labels: JSON.stringify(this.config.labels) };
     this.adoptInterval(registration.heartbeatIntervalSecs);
     this.adoptRetryCap(registration.retryMaxDelaySecs);
   }

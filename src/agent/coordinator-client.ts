@@ -10,6 +10,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { type Got, type RequestError, type Response, got } from 'got';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { type Clock, systemClock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { keyPairPaths, readCertificates, readKeyPair } from '../shared/tls-files.ts';
 import {
@@ -90,6 +91,8 @@ export interface CoordinatorClientOptions {
   /** Presented to an https coordinator that requires client certificates (readClientCertificate). */
   clientCertificate?: ClientCertificate | undefined;
   logger: Logger;
+  /** Turns a Retry-After date into a delay; the system clock by default. */
+  clock?: Clock;
 }
 
 export interface Coordinator {
@@ -114,12 +117,14 @@ export class CoordinatorClient implements Coordinator {
   private readonly logger: Logger;
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
   private readonly timeoutMs: number;
+  private readonly clock: Clock;
   /** Named in the errors about its answers, so the one log line says who answered. */
   private readonly baseUrl: string;
 
   constructor(options: CoordinatorClientOptions) {
     this.logger = options.logger;
     this.timeoutMs = options.requestTimeoutMs;
+    this.clock = options.clock ?? systemClock;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     const { ca, clientCertificate } = options;
     this.agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ca, ...clientCertificate }) };
@@ -216,7 +221,7 @@ export class CoordinatorClient implements Coordinator {
     const status = response.statusCode;
     const error = errorBodyOf(response.body);
     const text = error ? error.message : `${response.statusMessage ?? ''} (the body is not a coordinator error)`;
-    const retryAfterMs = RETRY_AFTER_STATUSES.includes(status) ? parseRetryAfter(response.headers['retry-after'], Date.now()) : undefined;
+    const retryAfterMs = RETRY_AFTER_STATUSES.includes(status) ? parseRetryAfter(response.headers['retry-after'], this.clock.now()) : undefined;
     const waitNote = retryAfterMs === undefined ? '' : ` (Retry-After: ${Math.ceil(retryAfterMs / 1000)} s)`;
     const code = error?.error_code;
     return new CoordinatorError(`${action}: HTTP ${status}${code ? ` ${code}` : ''}: ${text}${waitNote}`, status, code, error?.details ?? {}, retryAfterMs);

@@ -6,6 +6,7 @@ import { nextSlot, phaseOffsetMs } from '../../../src/agent/schedule.ts';
 import { type Coordinator, CoordinatorError, InvalidAnswerError, TlsFailureError } from '../../../src/agent/coordinator-client.ts';
 import type { Probes } from '../../../src/agent/probes.ts';
 import type { ServiceNotifier } from '../../../src/agent/systemd-notifier.ts';
+import { ManualClock } from '../../../src/shared/clock.ts';
 import { loadConfig } from '../../../src/shared/config-loader.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
 import type { HeartbeatRequest, HeartbeatResponse, RegisterNodeRequest } from '../../../src/shared/protocol.ts';
@@ -115,6 +116,25 @@ describe('agent', () => {
     expect(beats.every((b) => b.token === 'npn_token1')).toBe(true);
     expect(beats[0]?.body.agent?.rssBytes).toBeGreaterThan(0);
     expect(beats.every((b) => b.body.facts === undefined)).toBe(true);
+    await agent.stop(5_000);
+  });
+
+  it('sends unchanged facts again once factsRefreshInterval has passed on its own clock', async () => {
+    const clock = new ManualClock(Date.now());
+    const coordinator = new FakeCoordinator();
+    const agent = makeAgent(coordinator, config({ factsRefreshInterval: 300 }), probes(), { clock });
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(25_000);
+    const early = coordinator.of('heartbeat');
+    expect(early.length).toBeGreaterThanOrEqual(1);
+    expect(early.every((b) => b.body.facts === undefined)).toBe(true);
+    // Only the agent's clock moves past the refresh: the timers (and Date.now()) stay seconds in.
+    clock.advance(300_000);
+    await vi.advanceTimersByTimeAsync(20_000);
+    const late = coordinator.of('heartbeat').slice(early.length);
+    expect(late.length).toBeGreaterThanOrEqual(2);
+    expect(late[0]?.body.facts).toMatchObject({ hostname: 'web-1' });
+    expect(late.slice(1).every((b) => b.body.facts === undefined)).toBe(true);
     await agent.stop(5_000);
   });
 

@@ -14,6 +14,7 @@ import {
 } from '../../../src/agent/coordinator-client.ts';
 import { configProblems } from '../../helpers/config-problems.ts';
 import { makeTempDir, removeTempDirs, waitFor } from '../../helpers/spawn-process.ts';
+import { ManualClock } from '../../../src/shared/clock.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -104,6 +105,14 @@ describe('coordinator client', () => {
     const slowLink = new CoordinatorClient({ baseUrl: await serve(408, { error_code: 'RequestTimeout', message: '', details: {} }), requestTimeoutMs: 2_000, logger });
     expect(await failure(slowLink.heartbeat('t', {}))).toMatchObject({ status: 408, retryable: true });
     for (const c of [client, busy, limited, slowLink]) c.close();
+  });
+
+  it('turns a Retry-After date into a delay on its own clock', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1, 12, 0, 0));
+    const retryAt = new Date(Date.UTC(2030, 0, 1, 12, 0, 40)).toUTCString();
+    const busy = new CoordinatorClient({ baseUrl: await serveRaw(503, '{}', { 'retry-after': retryAt }), requestTimeoutMs: 2_000, logger, clock });
+    expect(await failure(busy.heartbeat('t', {}))).toMatchObject({ status: 503, retryAfterMs: 40_000 });
+    busy.close();
   });
 
   it('treats a refused connection and a timeout as retryable network failures', async () => {
