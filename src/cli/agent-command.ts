@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { AgentInvocation } from '../agent/main.ts';
-import { configFlagValues, configOptions, unknownArgumentsAreConfigErrors } from './config-flags.ts';
+import { configCommandOptions, configFlagValues } from './config-flags.ts';
 
 /**
  * Every agent subcommand takes --config plus one flag per config key, from the config schema
@@ -9,8 +9,7 @@ import { configFlagValues, configOptions, unknownArgumentsAreConfigErrors } from
  */
 export async function agentOptions(yargs: Argv): Promise<Argv> {
   const { AgentConfigSchema } = await import('../agent/config.ts');
-  const withConfig = yargs.option('config', { type: 'string', describe: 'YAML config file (or NODEPULSE_CONFIG)' });
-  return unknownArgumentsAreConfigErrors(configOptions(withConfig, AgentConfigSchema), 2);
+  return configCommandOptions(yargs, AgentConfigSchema);
 }
 
 async function invocationOf(argv: Record<string, unknown>): Promise<AgentInvocation> {

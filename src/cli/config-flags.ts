@@ -9,7 +9,7 @@ import { ConfigError } from '../shared/errors.ts';
  * `--no-mass-silence-guard`); everything else is passed on as text and converted and validated
  * by loadConfig with the file and the environment.
  */
-export function configOptions(yargs: Argv, schema: TObject): Argv {
+function configOptions(yargs: Argv, schema: TObject): Argv {
   let withOptions = yargs;
   for (const [key, property] of Object.entries(schema.properties as Record<string, TSchema>)) {
     withOptions = withOptions.option(flagName(key), {
@@ -19,6 +19,12 @@ export function configOptions(yargs: Argv, schema: TObject): Argv {
     });
   }
   return withOptions;
+}
+
+/** The flags of a two-word command run from a config (`coordinator serve`, `agent run`): --config, one flag per key, nothing else. */
+export function configCommandOptions(yargs: Argv, schema: TObject): Argv {
+  const withConfig = yargs.option('config', { type: 'string', describe: 'YAML config file (or NODEPULSE_CONFIG)' });
+  return unknownArgumentsAreConfigErrors(configOptions(withConfig, schema), 2);
 }
 
 /** The flag values of a parsed command line, keyed by config key; undefined when not given. */
@@ -40,7 +46,7 @@ const camelCase = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, letter: str
  * typo in a systemd unit does not make systemd restart the daemon forever. `commandWords` is
  * how many words name the command (`coordinator serve`: 2).
  */
-export function unknownArgumentsAreConfigErrors(yargs: Argv, commandWords: number): Argv {
+function unknownArgumentsAreConfigErrors(yargs: Argv, commandWords: number): Argv {
   return yargs.strict(false).check((argv, defined) => {
     const options = defined as unknown as DefinedOptions;
     const flags = [...Object.keys(options.key), ...Object.entries(options.alias).flat(2)];

@@ -1,11 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
-import { configFlagValues, configOptions, unknownArgumentsAreConfigErrors } from './config-flags.ts';
+import { configCommandOptions, configFlagValues } from './config-flags.ts';
 
 /** `coordinator serve` flags: --config plus one flag per config key, from the config schema. */
 export async function serveOptions(serve: Argv): Promise<Argv> {
   const { CoordinatorConfigSchema } = await import('../coordinator/config.ts');
-  const withConfig = serve.option('config', { type: 'string', describe: 'YAML config file (or NODEPULSE_CONFIG)' });
-  return unknownArgumentsAreConfigErrors(configOptions(withConfig, CoordinatorConfigSchema), 2);
+  return configCommandOptions(serve, CoordinatorConfigSchema);
 }
 
 /** `nodepulse coordinator serve`: one flag per key of config/coordinator.example.yaml. */
