@@ -6,12 +6,17 @@ export const FULL = process.env.NODEPULSE_CHAOS === 'full';
 
 /**
  * Coordinator timing: heartbeats every 2 s, timed out after 6 s of silence (three intervals), agents'
- * backoff capped at 3 s; the grace after the coordinator's own downtime is timeout + cap (9 s).
+ * backoff capped at 3 s (unless told otherwise); the grace after the coordinator's own downtime
+ * is timeout + cap (9 s).
  * A mass-silence hold ends by itself after 12 s (two timeouts).
  */
 export const INTERVAL_SECS = 2;
 export const TIMEOUT_SECS = 6;
-export const RETRY_CAP_SECS = 3;
+/**
+ * NODEPULSE_CHAOS_RETRY_CAP_SECS sets the agents' cap (and the coordinator's, which it hands
+ * out): above the timeout, a build whose grace is one timeout shows its fault (see BASELINE).
+ */
+export const RETRY_CAP_SECS = Number(process.env.NODEPULSE_CHAOS_RETRY_CAP_SECS ?? 3);
 export const MAX_HOLD_SECS = 12;
 
 export const INTERVAL_MS = INTERVAL_SECS * 1000;
