@@ -135,15 +135,7 @@ export class ChaosProxy {
     this.pairs.add(pair);
     client.setNoDelay(true);
     client.on('error', () => undefined);
-    client.on('end', () => this.sideEnded(pair, 'client'));
-    client.on('close', (hadError) => this.sideClosed(pair, 'client', hadError));
-    client.on('data', (chunk: Buffer) => {
-      if (this.blackHoled(pair) || pair.tainted) {
-        this.drop(pair, chunk.length);
-        return;
-      }
-      pair.upstream?.write(chunk);
-    });
+    this.relay(pair, 'client');
     if (this.isCut) {
       // Accepted (the handshake is the kernel's), never forwarded, never answered.
       this.stats.heldDuringCut += 1;
@@ -184,19 +176,25 @@ export class ChaosProxy {
     upstream.on('connect', () => {
       connected = true;
       pair.upstream = upstream;
-      upstream.on('end', () => this.sideEnded(pair, 'upstream'));
-      upstream.on('close', (hadError) => this.sideClosed(pair, 'upstream', hadError));
-      upstream.on('data', (chunk: Buffer) => {
-        if (this.blackHoled(pair) || pair.tainted) {
-          this.drop(pair, chunk.length);
-          return;
-        }
-        pair.client.write(chunk);
-      });
+      this.relay(pair, 'upstream');
       if (pair.client.destroyed) return this.destroyPair(pair);
       if (this.blackHoled(pair)) pair.tainted = true;
       else this.stats.forwarded += 1;
       pair.client.resume();
+    });
+  }
+
+  /** Forwards what one side sends, and its end and close, to the other side, unless a cut lies between them. */
+  private relay(pair: Pair, side: 'client' | 'upstream'): void {
+    const socket = side === 'client' ? pair.client : pair.upstream!;
+    socket.on('end', () => this.sideEnded(pair, side));
+    socket.on('close', (hadError) => this.sideClosed(pair, side, hadError));
+    socket.on('data', (chunk: Buffer) => {
+      if (this.blackHoled(pair) || pair.tainted) {
+        this.drop(pair, chunk.length);
+        return;
+      }
+      (side === 'client' ? pair.upstream : pair.client)?.write(chunk);
     });
   }
 
@@ -238,7 +236,6 @@ export class ChaosProxy {
     other.end();
     other.once('close', () => this.pairs.delete(pair));
   }
-
 
   private destroyPair(pair: Pair): void {
     this.pairs.delete(pair);

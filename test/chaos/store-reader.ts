@@ -4,6 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { withPgClient } from '../helpers/postgres.ts';
 
 export interface NodeRow {
   nodeId: string;
@@ -83,13 +84,7 @@ const isPostgres = (store: string) => /^postgres(ql)?:\/\//.test(store);
 /** One consistent read of the nodes and tokens of a SQLite file or a PostgreSQL database. */
 export async function readStore(store: string): Promise<StoreSnapshot> {
   if (!isPostgres(store)) return readSqlite(store);
-  const client = new pg.Client({ connectionString: store });
-  await client.connect();
-  try {
-    return await readPostgres(client);
-  } finally {
-    await client.end();
-  }
+  return withPgClient(store, readPostgres);
 }
 
 /** Reads a store again and again (a campaign polls it): one kept connection to PostgreSQL, reopened after a failure. */

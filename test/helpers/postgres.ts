@@ -114,15 +114,16 @@ export interface TestDatabase {
 /** A fresh, empty database on the test server (or on `serverUrl`), dropped by `drop()`. */
 export async function createTestDatabase(label: string, serverUrl: string = inject('postgresAdminUrl')): Promise<TestDatabase> {
   const name = `np_${label.replace(/[^a-z0-9]+/gi, '_').toLowerCase().slice(0, 30)}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  await withAdmin(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  await withPgClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   return {
     url: databaseUrl(serverUrl, name),
     name,
-    drop: () => withAdmin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () => withPgClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
 
-async function withAdmin<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+/** One connection for `work`, closed whatever happens. */
+export async function withPgClient<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {

@@ -94,6 +94,15 @@ function makeAgent(coordinator: FakeCoordinator, cfg = config(), p = probes(), e
   return new Agent({ config: cfg, logger: logger(), coordinator, enrollToken: () => 'npe_enrolltoken', probes: p, identity: 'id-1', bootId: 'boot-1', ...extra });
 }
 
+/** An agent started against a fake coordinator, past its start-up slot: registered and heartbeating. */
+async function registeredAgent() {
+  const coordinator = new FakeCoordinator();
+  const agent = makeAgent(coordinator);
+  await agent.start();
+  await vi.advanceTimersByTimeAsync(15_000);
+  return { coordinator, agent };
+}
+
 describe('agent', () => {
   beforeEach(() => {
     lines = [];
@@ -156,10 +165,7 @@ describe('agent', () => {
   });
 
   it('registers again with a new node when the coordinator answers 410 or 404', async () => {
-    const coordinator = new FakeCoordinator();
-    const agent = makeAgent(coordinator);
-    await agent.start();
-    await vi.advanceTimersByTimeAsync(15_000);
+    const { coordinator, agent } = await registeredAgent();
     coordinator.heartbeatReply = () => new CoordinatorError('gone', 410, 'NodeTerminated');
     await vi.advanceTimersByTimeAsync(10_000);
     coordinator.heartbeatReply = () => ({});
@@ -220,10 +226,7 @@ describe('agent', () => {
   });
 
   it('keeps its registration through a heartbeat answer not to believe, whatever its status, and backs off', async () => {
-    const coordinator = new FakeCoordinator();
-    const agent = makeAgent(coordinator);
-    await agent.start();
-    await vi.advanceTimersByTimeAsync(15_000);
+    const { coordinator, agent } = await registeredAgent();
     coordinator.heartbeatReply = () => new InvalidAnswerError('cluster_ReportNodeHeartbeat: http://x answered HTTP 404 with more than 64 KiB', 404, undefined);
     await vi.advanceTimersByTimeAsync(30_000);
     expect(coordinator.of('register')).toHaveLength(1);
@@ -388,10 +391,7 @@ describe('agent', () => {
   });
 
   it('sends new labels with the next heartbeat after a reload, without registering again', async () => {
-    const coordinator = new FakeCoordinator();
-    const agent = makeAgent(coordinator);
-    await agent.start();
-    await vi.advanceTimersByTimeAsync(15_000);
+    const { coordinator, agent } = await registeredAgent();
     agent.reload(config({ labels: { zone: 'b' } }));
     await vi.advanceTimersByTimeAsync(20_000);
     expect(coordinator.of('register')).toHaveLength(1);
@@ -451,10 +451,7 @@ describe('agent', () => {
   });
 
   it('registers again at once when a heartbeat answers 401 (the coordinator forgot the node, e.g. a wiped store)', async () => {
-    const coordinator = new FakeCoordinator();
-    const agent = makeAgent(coordinator);
-    await agent.start();
-    await vi.advanceTimersByTimeAsync(15_000);
+    const { coordinator, agent } = await registeredAgent();
     const forgotten = new CoordinatorError('cluster_ReportNodeHeartbeat: HTTP 401 Unauthorized: Invalid token', 401, 'Unauthorized');
     coordinator.heartbeatReply = () => (coordinator.calls.at(-1)?.token === 'npn_token1' ? forgotten : {});
     await vi.advanceTimersByTimeAsync(10_000);
