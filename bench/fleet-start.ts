@@ -60,7 +60,7 @@ async function runFleet(count: number, intervalMs: number, startupDelayMs: numbe
     else if (req.url.endsWith('cluster_ReportNodeHeartbeat')) run.heartbeats.push(Date.now());
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  harness.coordinator.start();
+  await harness.coordinator.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const http = new HttpAgent({ keepAlive: true, maxSockets: 100 });

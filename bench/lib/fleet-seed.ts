@@ -37,7 +37,6 @@ export async function seedFleet(storePath: string, count: number, lastHeartbeat 
           tokenHash: hashToken(token),
           now: lastHeartbeat,
           duplicateSince: lastHeartbeat,
-          pendingHeartbeatOf: () => undefined,
         });
         nodes.push({ nodeId, token });
       }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -8,20 +7,25 @@ import { AuthFailureGuard } from './auth/failure-guard.ts';
 import { FailureLimiter } from './auth/failure-limiter.ts';
 import type { JwtSettings } from './auth/jwt-settings.ts';
 import { JwtVerifier } from './auth/jwt-verifier.ts';
-import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
-import { LeaderElection } from './leadership/leader-election.ts';
-import type { LeaderLock } from './leadership/leader-lock.ts';
 import { ClusterService } from './clusters/cluster-service.ts';
+import { type Component, ComponentRunner, named } from './component-runner.ts';
+import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
+import { type ListenAddress, httpServer } from './http/http-server.ts';
 import { HealthCheckTracker } from './instances/health-check-tracker.ts';
 import { InstanceService } from './instances/instance-service.ts';
+import { LeaderElection } from './leadership/leader-election.ts';
+import type { LeaderLock } from './leadership/leader-lock.ts';
+import { ReplicaPresence } from './leadership/replica-presence.ts';
 import { createMetrics } from './metrics.ts';
 import { EventRecorder } from './monitor/event-recorder.ts';
 import { observe } from './monitor/monitor-probe.ts';
 import { NodeService } from './node-service.ts';
+import { Readiness } from './readiness.ts';
 import { AgentReports } from './state/agent-reports.ts';
-import { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
+import { HeartbeatFreshness } from './state/heartbeat-freshness.ts';
 import { NodeDirectory } from './state/node-directory.ts';
 import type { Store } from './store/store.ts';
+import { SafetyHolds } from './sweeper/safety-holds.ts';
 import { Sweeper } from './sweeper/sweeper.ts';
 
 export interface CoordinatorDeps {
@@ -40,19 +44,23 @@ export interface CoordinatorDeps {
   jwt?: JwtSettings | undefined;
   /** TLS options of the HTTPS server (tls-context.ts); plain HTTP without them. */
   https?: AppDeps['https'];
+  /** Where start() listens (main.ts); absent, the app only answers app.inject() or the caller's own listen(). */
+  listen?: ListenAddress | undefined;
 }
 
-export interface Coordinator {
+export interface Coordinator extends Component {
   app: FastifyInstance;
   nodes: NodeService;
+  heartbeats: HeartbeatFreshness;
+  holds: SafetyHolds;
   sweeper: Sweeper;
   leadership: LeaderElection;
   instances: InstanceService;
   healthChecks: HealthCheckTracker;
   monitor: EventRecorder;
-  /** Starts the schedules (sweeper, heartbeat flush). Tests drive them by hand instead. */
-  start(): void;
-  /** Stops schedules, writes the pending heartbeats and closes the HTTP server (not the store). */
+  /** Starts every component in order: heartbeat writes, the server (listening when given an address), then the schedules. Tests drive single parts by hand instead. */
+  start(): Promise<void>;
+  /** Stops every component in reverse: requests first, the last heartbeats written last (the store stays open). */
   stop(): Promise<void>;
 }
 
@@ -60,27 +68,20 @@ export interface Coordinator {
 const HEALTH_CHECK_REFRESH_MS = 5000;
 /** Client addresses the failed-authentication limit remembers at most (about 100 bytes each). */
 const AUTH_FAILURE_ADDRESSES = 10_000;
-/** Each replica says it is alive this often; the monitor counts replicas seen within three times that. */
-const REPLICA_PRESENCE_MS = 10_000;
 
-/** Wires the coordinator's parts together from its dependencies. */
+/** Wires the coordinator's parts together from its dependencies; its components are listed at the end. */
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
   const { store, clock, logger, config, settings } = deps;
+  const startedAt = clock.now();
+  const readiness = new Readiness();
   const directory = new NodeDirectory(store);
-  const heartbeats = new HeartbeatBuffer();
   const agentReports = new AgentReports();
-  let accepting = true;
-  let sweeper: Sweeper | undefined;
-  const leadership = new LeaderElection({
-    lock: deps.leaderLock,
-    ping: () => store.ping(),
-    logger,
-    intervalMs: deps.leaderCheckMs ?? 1000,
-    // Nobody is timed out for one full timeout after a takeover or an outage: not the nodes' fault.
-    onGained: () => sweeper?.grantGrace('takeover'),
-    onStoreRecovered: () => sweeper?.grantGrace('store outage'),
-  });
-  const metrics = createMetrics({ directory, heartbeats, agentReports, sweeper: () => sweeper, isLeader: () => leadership.isLeader() });
+  // Whatever notices a gap in the coordinator's progress grants the grace here; the sweeper judges by it.
+  const holds = new SafetyHolds(settings, clock, logger);
+  const heartbeats = new HeartbeatFreshness({ store, directory, logger, flushIntervalMs: config.flushIntervalMs, grace: holds });
+  const leadership = new LeaderElection({ lock: deps.leaderLock, ping: () => store.ping(), logger, intervalMs: deps.leaderCheckMs ?? 1000, grace: holds });
+  const isLeader = () => leadership.isLeader();
+  const metrics = createMetrics({ directory, heartbeats, agentReports, holds, clock, isLeader });
   const healthChecks = new HealthCheckTracker({ store, clock, logger, timeoutMs: config.healthCheckTimeoutSecs * 1000, refreshMs: HEALTH_CHECK_REFRESH_MS });
   const nodes = new NodeService({
     store,
@@ -94,26 +95,26 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     onHealthReport: (instanceId) => healthChecks.reported(instanceId),
   });
   const instances = new InstanceService({ store, clock, heartbeats, agentReports, healthChecks });
-  const startedAt = clock.now();
-  const clusters = new ClusterService({ store, nodes, controller: () => ({ running: accepting, startedAt }) });
-  sweeper = new Sweeper({
+  const clusters = new ClusterService({ store, nodes, controller: () => ({ running: readiness.accepting, startedAt }) });
+  const sweeper = new Sweeper({
     store,
     clock,
     settings,
     logger,
     schedule: config.sweepSchedule,
-    flushHeartbeats: () => nodes.flushHeartbeats(),
-    bufferedHeartbeat: (nodeId) => heartbeats.pendingFor(nodeId),
-    isLeader: () => leadership.isLeader(),
+    holds,
+    heartbeats,
+    isLeader,
     sharedStore: deps.leaderLock !== undefined,
     onTerminated: (nodeIds) => {
       for (const nodeId of nodeIds) directory.markTerminated(nodeId);
       metrics.terminations.inc({ reason: 'HeartbeatTimeout' }, nodeIds.length);
     },
     onStall: () => metrics.stalls.inc(),
+    onSwept: (result) => metrics.sweepDuration.set(result.durationMs / 1000),
     ...(deps.sweepPageSize ? { pageSize: deps.sweepPageSize } : {}),
   });
-  const activeSweeper = sweeper;
+  const presence = new ReplicaPresence(store, clock, startedAt);
   const monitor = new EventRecorder({
     store,
     clock,
@@ -125,14 +126,14 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
         store,
         clock,
         agentReports,
-        sweeper: activeSweeper,
-        accepting: () => accepting,
-        isLeader: () => leadership.isLeader(),
+        sweeper,
+        accepting: () => readiness.accepting,
+        isLeader,
         startedAt,
-        replicasSeenSince: () => clock.now() - 3 * REPLICA_PRESENCE_MS,
+        replicasSeenSince: () => presence.seenSince(),
       }),
     // With several replicas on one store, only the sweeping replica records scheduled events.
-    shouldRecordScheduled: () => leadership.isLeader(),
+    shouldRecordScheduled: isLeader,
   });
   const jwt = deps.jwt && { verifier: new JwtVerifier(deps.jwt, clock, logger), clusterId: (name: string) => nodes.clusterId(name, clock.now()) };
   const authenticator = new Authenticator(store, directory, clock, config.tokenCacheSecs * 1000, jwt);
@@ -156,65 +157,40 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     store,
     clock,
     metrics: metrics.registry,
-    accepting: () => accepting,
+    accepting: () => readiness.accepting,
     bodyLimitBytes: config.bodyLimitBytes,
     requestReceiveTimeoutMs: config.requestReceiveTimeoutMs,
     https: deps.https,
   });
 
-  let flushTimer: NodeJS.Timeout | undefined;
-  let presenceTimer: NodeJS.Timeout | undefined;
-  const replicaId = randomUUID();
-  // A store outage shows in /readyz and the leader election's log; presence simply resumes after it.
-  const announce = () =>
-    void store.touchReplica(replicaId, startedAt, clock.now(), clock.now() - 60 * REPLICA_PRESENCE_MS).catch(() => undefined);
-  // Logged once per failing spell (a store outage fails every flush), and once when writes work again.
-  let flushFailing = false;
-  const flush = () =>
-    nodes.flushHeartbeats().then(
-      () => {
-        if (!flushFailing) return;
-        flushFailing = false;
-        logger.info('writing heartbeats works again');
-        // Heartbeats this replica received meanwhile are in the store only now: a gap in its progress.
-        activeSweeper.grantGrace('store outage');
-      },
-      (error: unknown) => {
-        if (!flushFailing) logger.error('writing heartbeats failed; keeping them for the next try', { error });
-        flushFailing = true;
-      },
-    );
+  // Stopped in reverse: readiness drops first (/readyz drains the load balancer), the sweeper
+  // stops before leadership is released, the server answers what is in flight, and the
+  // heartbeats received until then are written last.
+  const components = new ComponentRunner(
+    [
+      heartbeats,
+      httpServer(app, deps.listen),
+      leadership,
+      sweeper,
+      named('cluster monitor', monitor),
+      named('health checks', healthChecks),
+      presence,
+      readiness,
+    ],
+    logger,
+  );
   return {
+    name: 'coordinator',
     app,
     nodes,
-    sweeper: activeSweeper,
+    heartbeats,
+    holds,
+    sweeper,
     leadership,
     instances,
     healthChecks,
     monitor,
-    start() {
-      activeSweeper.start();
-      healthChecks.start();
-      monitor.start();
-      leadership.start();
-      flushTimer = setInterval(() => void flush(), config.flushIntervalMs);
-      announce();
-      presenceTimer = setInterval(announce, REPLICA_PRESENCE_MS);
-      presenceTimer.unref();
-    },
-    async stop() {
-      accepting = false;
-      clearInterval(flushTimer);
-      clearInterval(presenceTimer);
-      healthChecks.stop();
-      await monitor.stop();
-      await activeSweeper.stop();
-      await leadership.stop().catch((error: unknown) => logger.error('releasing leadership failed', { error }));
-      try {
-        await app.close();
-      } finally {
-        await flush();
-      }
-    },
+    start: () => components.start(),
+    stop: () => components.stop(),
   };
 }

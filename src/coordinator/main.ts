@@ -6,6 +6,7 @@ import { VERSION } from '../shared/version.ts';
 import { type BootstrapToken, installBootstrapTokens } from './auth/bootstrap-tokens.ts';
 import { resolveJwtSettings } from './auth/jwt-settings.ts';
 import { ADMIN_TOKEN_ENV, CoordinatorConfigSchema, ENROLL_TOKEN_ENV, resolveTimeouts, timeoutWarnings, withEnvAliases } from './config.ts';
+import { ComponentRunner, named } from './component-runner.ts';
 import { createCoordinator } from './coordinator.ts';
 import { DEFAULT_CLUSTER } from './node-service.ts';
 import { migrateWhenReachable } from './store/migrate-when-reachable.ts';
@@ -61,7 +62,11 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
     leaderLock,
     https: tls && httpsServerOptions(tls.context),
     jwt,
+    listen: { host: config.host, port: config.port },
   });
+  // The store was opened, migrated and seeded above, before the coordinator was built on it; it
+  // closes after the coordinator has stopped and written its last heartbeats.
+  const components = new ComponentRunner([named('store', { start() {}, stop: () => store.close() }), coordinator], logger);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -72,18 +77,8 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     let code = 0;
-    try {
-      await coordinator.stop();
-    } catch (error) {
-      code = 1;
-      logger.error('shutdown: stopping the coordinator failed', { error });
-    }
-    try {
-      await store.close();
-    } catch (error) {
-      code = 1;
-      logger.error('shutdown: closing the store failed', { error });
-    }
+    // Every part that fails to stop is logged as it fails; the rest still stop.
+    await components.stop().catch(() => (code = 1));
     logger.info('stopped');
     process.exit(code);
   };
@@ -95,8 +90,7 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
     else logger.info('SIGHUP: nothing to reload (no TLS configured)');
   });
 
-  await coordinator.app.listen({ host: config.host, port: config.port });
-  coordinator.start();
+  await components.start();
   const address = coordinator.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info('listening', {

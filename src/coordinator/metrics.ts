@@ -1,13 +1,16 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Clock } from '../shared/clock.ts';
 import { AGENT_STALL_MS, type AgentReports } from './state/agent-reports.ts';
-import type { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
+import type { HeartbeatFreshness } from './state/heartbeat-freshness.ts';
 import type { NodeDirectory } from './state/node-directory.ts';
-import type { Sweeper } from './sweeper/sweeper.ts';
+import type { SafetyHolds } from './sweeper/safety-holds.ts';
 
 export interface CoordinatorMetrics {
   registry: Registry;
   terminations: Counter<'reason'>;
   stalls: Counter;
+  /** Set by the sweeper after each sweep. */
+  sweepDuration: Gauge;
   authFailures: Counter<'reason'>;
   authThrottled: Counter;
 }
@@ -15,9 +18,10 @@ export interface CoordinatorMetrics {
 /** Prometheus metrics: fleet size, soft-state backlog, sweep cost and every safety hold. */
 export function createMetrics(parts: {
   directory: NodeDirectory;
-  heartbeats: HeartbeatBuffer;
+  heartbeats: Pick<HeartbeatFreshness, 'pending'>;
   agentReports: AgentReports;
-  sweeper: () => Sweeper | undefined;
+  holds: SafetyHolds;
+  clock: Clock;
   /** Whether this replica is the one that sweeps (always true on SQLite). */
   isLeader?: () => boolean;
 }): CoordinatorMetrics {
@@ -53,7 +57,7 @@ export function createMetrics(parts: {
     help: 'Heartbeat timestamps waiting for the next batched write',
     registers: [registry],
     collect() {
-      this.set(parts.heartbeats.size);
+      this.set(parts.heartbeats.pending);
     },
   });
   new Gauge({
@@ -72,23 +76,16 @@ export function createMetrics(parts: {
       this.set(parts.agentReports.longestStallMs() / 1000);
     },
   });
-  new Gauge({
-    name: 'nodepulse_sweep_duration_seconds',
-    help: 'Duration of the last sweep',
-    registers: [registry],
-    collect() {
-      this.set((parts.sweeper()?.lastResult?.durationMs ?? 0) / 1000);
-    },
-  });
+  const sweepDuration = new Gauge({ name: 'nodepulse_sweep_duration_seconds', help: 'Duration of the last sweep', registers: [registry] });
   new Gauge({
     name: 'nodepulse_safety_holds',
     help: 'Safety holds in force (kind=grace|mass_silence): a timeout grace after the coordinator’s own gap, clusters whose terminations are held',
     labelNames: ['kind'],
     registers: [registry],
     collect() {
-      const holds = parts.sweeper()?.holds();
-      this.set({ kind: 'grace' }, holds?.graceUntil ? 1 : 0);
-      this.set({ kind: 'mass_silence' }, holds?.massSilence.length ?? 0);
+      const holds = parts.holds.view(parts.clock.now());
+      this.set({ kind: 'grace' }, holds.graceUntil ? 1 : 0);
+      this.set({ kind: 'mass_silence' }, holds.massSilence.length);
     },
   });
   new Gauge({
@@ -99,5 +96,5 @@ export function createMetrics(parts: {
       this.set(parts.isLeader?.() === false ? 0 : 1);
     },
   });
-  return { registry, terminations, stalls, authFailures, authThrottled };
+  return { registry, terminations, stalls, sweepDuration, authFailures, authThrottled };
 }

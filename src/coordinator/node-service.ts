@@ -16,7 +16,7 @@ import { hashToken, newNodeToken } from './auth/tokens.ts';
 import type { TimeoutSettings } from './config.ts';
 import { instanceUuidOf } from './name-based-uuid.ts';
 import type { AgentReports } from './state/agent-reports.ts';
-import type { HeartbeatBuffer } from './state/heartbeat-buffer.ts';
+import type { HeartbeatFreshness } from './state/heartbeat-freshness.ts';
 import type { NodeDirectory, NodeEntry } from './state/node-directory.ts';
 import type { NodeRecord, RegisterNodeResult, Store } from './store/store.ts';
 
@@ -27,7 +27,7 @@ export interface NodeServiceDeps {
   clock: Clock;
   settings: TimeoutSettings;
   directory: NodeDirectory;
-  heartbeats: HeartbeatBuffer;
+  heartbeats: HeartbeatFreshness;
   /** The agents' own condition (event-loop stalls, RSS) from their heartbeats. */
   agentReports: AgentReports;
   logger: Logger;
@@ -72,6 +72,10 @@ export class NodeService {
     const tokenHash = hashToken(token);
     // A client that sends only seed 000's `name` gets one instance per name.
     const hostname = request.hostname ?? request.facts?.hostname ?? request.name ?? `node-${nodeId.slice(0, 8)}`;
+    // The store judges "still heartbeating" by what it holds (plan-registration.ts): write the
+    // heartbeats held here first, so a node still heartbeating through this replica is not
+    // superseded. One batch, shared by every registration waiting meanwhile.
+    await this.deps.heartbeats.flush();
     const result = await store.registerNode({
       clusterId,
       identity: request.identity === undefined ? undefined : instanceUuidOf(request.identity),
@@ -84,8 +88,6 @@ export class NodeService {
       tokenHash,
       now,
       duplicateSince: now - settings.duplicateWindowMs,
-      // Heartbeats not yet flushed count too, without a store write per registration.
-      pendingHeartbeatOf: (activeNodeId) => this.deps.heartbeats.pendingFor(activeNodeId),
     });
     if (result.outcome !== 'registered') throw registrationRefused(result, clusterName);
     if (result.supersededNodeId) this.deps.directory.markTerminated(result.supersededNodeId);
@@ -168,7 +170,7 @@ export class NodeService {
 
   /** Seed 000's ClusterNode; uptime is derived on read and frozen at termination. */
   toClusterNode(node: NodeRecord, now: number): ClusterNode {
-    const lastHeartbeat = this.deps.heartbeats.newestFor(node);
+    const lastHeartbeat = this.deps.heartbeats.newestHeartbeat(node);
     const end = node.terminatedAt ?? now;
     const out: ClusterNode = {
       nodeId: node.nodeId,
@@ -181,11 +183,6 @@ export class NodeService {
     if (node.terminatedAt !== null) out.terminatedAt = toRfc3339(node.terminatedAt);
     if (node.terminationReason !== null) out.terminationReason = node.terminationReason;
     return out;
-  }
-
-  async flushHeartbeats(): Promise<void> {
-    const dropped = await this.deps.heartbeats.flush(this.deps.store);
-    for (const nodeId of dropped) this.deps.directory.markTerminated(nodeId);
   }
 }
 

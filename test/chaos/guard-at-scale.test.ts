@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CoordinatorConfigSchema, resolveTimeouts } from '../../src/coordinator/config.ts';
 import type { Store } from '../../src/coordinator/store/store.ts';
+import { SafetyHolds } from '../../src/coordinator/sweeper/safety-holds.ts';
 import { Sweeper } from '../../src/coordinator/sweeper/sweeper.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { loadConfig } from '../../src/shared/config-loader.ts';
@@ -57,14 +58,16 @@ async function execute(store: Store, sql: string): Promise<void> {
 }
 
 function sweeperOn(store: Store, clock: ManualClock, pageSize?: number): Sweeper {
+  const logger = createLogger({ level: 'error', component: 'coordinator', pretty: false, stream: new PassThrough() });
   return new Sweeper({
     store,
     clock,
     settings,
-    logger: createLogger({ level: 'error', component: 'coordinator', pretty: false, stream: new PassThrough() }),
+    logger,
     schedule: '* * * * * *',
-    flushHeartbeats: async () => undefined,
-    bufferedHeartbeat: () => undefined,
+    holds: new SafetyHolds(settings, clock, logger),
+    // The fleet is written straight to the store: no heartbeat waits in memory.
+    heartbeats: { flush: async () => undefined, newestHeartbeat: (node) => node.lastHeartbeat },
     onTerminated: () => undefined,
     ...(pageSize ? { pageSize } : {}),
   });

@@ -53,7 +53,7 @@ for (const impl of STORES) {
 
       clock.advance(2_000);
       expect((await action('cluster_ReportNodeHeartbeat', web.nodeToken)).status).toBe(200);
-      await coordinator.nodes.flushHeartbeats();
+      await coordinator.heartbeats.flush();
       const beat = (await details()).find((node) => node.nodeId === web.nodeId);
       expect(Date.parse(beat!.lastHeartbeat!) - Date.parse(beat!.joinedAt!)).toBe(2_000);
 
@@ -66,7 +66,7 @@ for (const impl of STORES) {
       expect(nodes.get(web.nodeId)).toMatchObject({ status: 'Terminated', terminationReason: 'HeartbeatTimeout' });
       expect(nodes.get(db.nodeId)).toMatchObject({ status: 'Terminated', terminationReason: 'Shutdown' });
       expect((await action('cluster_ReportNodeHeartbeat', web.nodeToken)).status).toBe(410);
-      await coordinator.nodes.flushHeartbeats();
+      await coordinator.heartbeats.flush();
       expect((await details()).find((node) => node.nodeId === web.nodeId)?.status).toBe('Terminated');
     });
 

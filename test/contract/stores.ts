@@ -61,7 +61,6 @@ export function registration(clusterId: number, overrides: Partial<RegisterNodeI
     tokenHash: `hash-${sequence}-${Math.random().toString(36).slice(2, 8)}`,
     now,
     duplicateSince: now - 15_000,
-    pendingHeartbeatOf: () => undefined,
     ...overrides,
   };
 }

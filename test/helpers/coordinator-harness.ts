@@ -61,7 +61,7 @@ export async function startHarness(
   // JWT keys only from the config (jwtSecretFile, a key set): never the test runner's environment.
   const jwt = resolveJwtSettings(config, {});
   const coordinator = await createCoordinator({ store, clock, logger, config, settings, leaderLock, sweepPageSize, jwt });
-  coordinator.sweeper.grantGrace('startup');
+  coordinator.holds.grantGrace('startup');
   const call: Harness['call'] = async (action, token, body) => {
     const response = await coordinator.app.inject({
       method: 'POST',

@@ -3,7 +3,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { DEFAULT_CLUSTER } from '../node-service.ts';
 import type { AgentReports } from '../state/agent-reports.ts';
-import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
+import type { HeartbeatFreshness } from '../state/heartbeat-freshness.ts';
 import type { InstanceFields, InstanceFilter, InstanceRecord, InstanceWriteResult, Store } from '../store/store.ts';
 import type { HealthCheckTracker } from './health-check-tracker.ts';
 import { type CreateInstanceBody, type HealthView, type Instance, type InstanceListQuery, type InstancePage, type PatchInstanceBody, parseQueryBoolean } from './instance-schemas.ts';
@@ -16,7 +16,7 @@ export const INSTANCES_PATH = '/api/v2/instances/';
 export interface InstanceServiceDeps {
   store: Store;
   clock: Clock;
-  heartbeats: HeartbeatBuffer;
+  heartbeats: HeartbeatFreshness;
   agentReports: AgentReports;
   healthChecks: HealthCheckTracker;
 }

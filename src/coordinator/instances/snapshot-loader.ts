@@ -1,13 +1,13 @@
 import { clusterNamesById } from '../clusters/cluster-names.ts';
 import type { AgentReports } from '../state/agent-reports.ts';
-import type { HeartbeatBuffer } from '../state/heartbeat-buffer.ts';
+import type { HeartbeatFreshness } from '../state/heartbeat-freshness.ts';
 import type { InstanceRecord, Store } from '../store/store.ts';
 import type { InstanceSnapshot } from './instance-view.ts';
 
 /** Loads what the derived fields of these instances need: their latest nodes, cluster names and agents' reports. */
 export async function loadSnapshots(
   store: Store,
-  heartbeats: HeartbeatBuffer,
+  heartbeats: Pick<HeartbeatFreshness, 'newestHeartbeat'>,
   instances: readonly InstanceRecord[],
   agents?: AgentReports,
 ): Promise<InstanceSnapshot[]> {
@@ -18,7 +18,7 @@ export async function loadSnapshots(
     return {
       instance,
       latestNode,
-      lastSeen: latestNode ? heartbeats.newestFor(latestNode) : null,
+      lastSeen: latestNode ? heartbeats.newestHeartbeat(latestNode) : null,
       clusterName: names.get(instance.clusterId) ?? '',
       agent: agents?.get(instance.id),
     };

@@ -1,4 +1,6 @@
 import type { Logger } from '../../shared/logger.ts';
+import type { Component } from '../component-runner.ts';
+import type { TimeoutGrace } from '../sweeper/safety-holds.ts';
 import type { LeaderLock } from './leader-lock.ts';
 
 export interface LeaderElectionDeps {
@@ -9,10 +11,11 @@ export interface LeaderElectionDeps {
   logger: Logger;
   /** How often a follower tries to take the lock and a leader checks it still holds it. */
   intervalMs: number;
-  /** This replica became the sweeping replica (not called for the SQLite always-leader at start). */
-  onGained: () => void;
-  /** The store answered again after it had not: heartbeats could not be written meanwhile. */
-  onStoreRecovered: () => void;
+  /**
+   * Nobody is timed out for one full timeout after a takeover (not for the SQLite always-leader at
+   * start) or after the store answers again: neither gap is the nodes' fault.
+   */
+  grace: TimeoutGrace;
 }
 
 /**
@@ -21,7 +24,8 @@ export interface LeaderElectionDeps {
  * server released the lock with the connection). Also watches the store: after an outage it
  * reports the recovery once.
  */
-export class LeaderElection {
+export class LeaderElection implements Component {
+  readonly name = 'leader election';
   private leader: boolean;
   private storeDown = false;
   private timer: NodeJS.Timeout | undefined;
@@ -50,10 +54,10 @@ export class LeaderElection {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.round;
-    if (this.deps.lock) {
-      this.leader = false;
-      await this.deps.lock.release();
-    }
+    if (!this.deps.lock) return;
+    this.leader = false;
+    // A lock whose connection is gone cannot be released, nor needs to be: the server let it go with the connection.
+    await this.deps.lock.release().catch((error: unknown) => this.deps.logger.error('releasing leadership failed', { error }));
   }
 
   /** One round; never throws. */
@@ -63,7 +67,7 @@ export class LeaderElection {
       if (this.storeDown) {
         this.storeDown = false;
         this.deps.logger.warn('store reachable again');
-        this.deps.onStoreRecovered();
+        this.deps.grace.grantGrace('store outage');
       }
     } catch (error) {
       if (!this.storeDown) {
@@ -89,7 +93,7 @@ export class LeaderElection {
     this.leader = leader;
     if (leader) {
       this.deps.logger.info('leadership gained: this replica sweeps now');
-      this.deps.onGained();
+      this.deps.grace.grantGrace('takeover');
     } else {
       this.deps.logger.warn('leadership lost: another replica sweeps');
     }

@@ -1,15 +1,16 @@
-import type { NodeRecord, Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 
 /**
- * Heartbeat timestamps are soft state: kept here and written to the store in one batch at most
- * every flush interval (and on graceful shutdown). A crash loses at most that interval of
- * timestamps, never a node or a termination.
+ * Heartbeat timestamps not yet in the store, written in batches. A crash loses at most one
+ * batch's worth of timestamps, never a node or a termination. HeartbeatFreshness owns it.
  */
 export class HeartbeatBuffer {
   private pending = new Map<string, number>();
   /** The batch being written: still the newest word on its nodes until the write commits. */
   private writing = new Map<string, number>();
   private flushing: Promise<string[]> | undefined;
+  /** The flush after the one under way, shared by every caller that arrived during it. */
+  private next: Promise<string[]> | undefined;
 
   record(nodeId: string, at: number): void {
     this.pending.set(nodeId, at);
@@ -20,20 +21,27 @@ export class HeartbeatBuffer {
     return this.pending.get(nodeId) ?? this.writing.get(nodeId);
   }
 
-  /** A node's newest heartbeat: the store's value, or a newer one still here (only an Active node's counts). */
-  newestFor(node: Pick<NodeRecord, 'nodeId' | 'status' | 'lastHeartbeat'>): number {
-    const pending = node.status === 'Active' ? this.pendingFor(node.nodeId) : undefined;
-    return Math.max(node.lastHeartbeat, pending ?? 0);
-  }
-
   get size(): number {
     return this.pending.size;
   }
 
-  /** Writes everything pending in one batch; returns the nodes the store no longer has Active. */
-  async flush(store: Store): Promise<string[]> {
-    // One flush at a time; a caller arriving during a flush waits for it, then flushes what came since.
-    while (this.flushing) await this.flushing.catch(() => undefined);
+  /**
+   * Writes every heartbeat recorded before the call; returns the nodes the store no longer has
+   * Active. One write at a time: a caller arriving during a write waits for it, and every such
+   * caller shares the one write that follows (so a crowd of callers costs two writes, not one each).
+   */
+  flush(store: Store): Promise<string[]> {
+    if (!this.flushing) return this.write(store);
+    this.next ??= this.flushing
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.flush(store);
+      });
+    return this.next;
+  }
+
+  private async write(store: Store): Promise<string[]> {
     if (this.pending.size === 0) return [];
     const batch = this.pending;
     this.pending = new Map();

@@ -28,7 +28,11 @@ export type RegistrationRefusal =
 
 export type ActiveNodeDecision = { action: 'none' } | { action: 'supersede'; nodeId: string } | { action: 'refuse'; refusal: RegistrationRefusal };
 
-/** What a registration tells about itself, and the soft state the store does not have yet. */
+/**
+ * What a registration tells about itself. Plain data: the decision reads heartbeats from the store
+ * alone, because the coordinator writes the heartbeats it holds in memory before it registers
+ * (node-service.ts), so a node still heartbeating through any path is seen as such here.
+ */
 export interface RegistrationClaim {
   /** The agent's identity as the instance's uuid (node-service makes it a UUID); the instance is found by it first. */
   identity?: string | undefined;
@@ -38,8 +42,6 @@ export interface RegistrationClaim {
   bootId?: string | undefined;
   /** A node whose last heartbeat is at or after this is still heartbeating. */
   duplicateSince: number;
-  /** The newest heartbeat of a node that is still in the coordinator's memory, not yet in the store. */
-  pendingHeartbeatOf: (nodeId: string) => number | undefined;
 }
 
 /**
@@ -61,7 +63,7 @@ export function decideActiveNode(
 ): ActiveNodeDecision {
   if (!instance || !active) return { action: 'none' };
   const supersede = { action: 'supersede', nodeId: active.nodeId } as const;
-  const lastHeartbeat = Math.max(active.lastHeartbeat, claim.pendingHeartbeatOf(active.nodeId) ?? 0);
+  const { lastHeartbeat } = active;
   if (lastHeartbeat < claim.duplicateSince) return supersede;
   const otherIdentity = otherAgentsIdentity(instance, claim);
   if (otherIdentity !== undefined) {

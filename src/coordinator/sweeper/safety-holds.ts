@@ -1,3 +1,4 @@
+import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { TimeoutSettings } from '../config.ts';
 import { type ClusterGuard, type ClusterHold, type SweepDecision, guardWindowStart } from './sweep-decision.ts';
@@ -15,21 +16,31 @@ export interface HoldsView {
   massSilence: HoldInForce[];
 }
 
+/** Whatever notices a gap in the coordinator's own progress (start, takeover, store outage, stall) tells it here. */
+export interface TimeoutGrace {
+  /** No node is timed out for a timeout plus the agents' backoff cap from now. */
+  grantGrace(why: string, details?: Record<string, unknown>): void;
+}
+
 /**
  * The safety holds the sweeper carries from one sweep to the next: the timeout grace after a gap
  * in the coordinator's own progress, and the mass-silence guard's state per cluster. Every
- * change is logged once, when it happens.
+ * change is logged once, when it happens. Built before the sweeper and the leader election, so
+ * both can be given it.
  */
-export class SafetyHolds {
+export class SafetyHolds implements TimeoutGrace {
   private graceUntil = 0;
   private graceWhy: string | null = null;
   private graceLogged = false;
+  /** Counts the graces granted: lift requests made before the current grace are not for it. */
+  private graces = 0;
   private guardState = new Map<number, ClusterGuard>();
   /** When each cluster's last hold ended: its window of recent time-outs starts there at the earliest. */
   private readonly holdEndedAt = new Map<number, number>();
 
   constructor(
     private readonly settings: TimeoutSettings,
+    private readonly clock: Clock,
     private readonly logger: Logger,
   ) {}
 
@@ -37,16 +48,22 @@ export class SafetyHolds {
     return this.graceUntil;
   }
 
+  /** Which grace is in force (a count): it changes whenever a grace starts or extends. */
+  get graceEpoch(): number {
+    return this.graces;
+  }
+
   get guard(): ReadonlyMap<number, ClusterGuard> {
     return this.guardState;
   }
 
-  /** Nobody is timed out for the grace (a timeout plus the agents' backoff cap) from `now`. */
-  grantGrace(why: string, now: number, details: Record<string, unknown> = {}): void {
-    const until = now + this.settings.graceMs;
+  /** Only ever extends: a second gap during a grace moves its end later. */
+  grantGrace(why: string, details: Record<string, unknown> = {}): void {
+    const until = this.clock.now() + this.settings.graceMs;
     if (until <= this.graceUntil) return;
     this.graceUntil = until;
     this.graceWhy = why;
+    this.graces += 1;
     this.graceLogged = true;
     this.logger.warn('timeout grace started: no node is timed out until it ends', { why, ...details, until: new Date(until).toISOString() });
   }

@@ -2,16 +2,18 @@ import type { ScheduledTask } from 'node-cron';
 import { scheduleCron } from '../../shared/cron-task.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Component } from '../component-runner.ts';
 import type { TimeoutSettings } from '../config.ts';
 import type { Store } from '../store/store.ts';
-import { type HoldsView, SafetyHolds } from './safety-holds.ts';
-import { type ClusterHold, type ClusterSilence, decideSweep } from './sweep-decision.ts';
+import { deadlineSweepAt } from './deadline-sweep.ts';
+import { HoldLifts, type LiftResult } from './hold-lifts.ts';
+import type { HoldsView, SafetyHolds } from './safety-holds.ts';
+import type { ClusterHold } from './sweep-decision.ts';
+import { type HeartbeatSource, type SweepPassDeps, sweepPass } from './sweep-pass.ts';
 import { StallWatch } from './stall-watch.ts';
 
 /** Expired nodes one sweep reads and terminates per cluster; the rest follow on the next sweep. */
 const DEFAULT_PAGE_SIZE = 50_000;
-/** Deadline sweeps come at most this often: a crowd of deadlines is swept together. */
-const DEADLINE_MIN_GAP_MS = 100;
 /** How often the stall watch looks at the clock. */
 const STALL_WATCH_PERIOD_MS = 250;
 
@@ -32,14 +34,16 @@ export interface SweeperDeps {
   settings: TimeoutSettings;
   logger: Logger;
   schedule: string;
-  /** Writes this replica's buffered heartbeats: before the guard counts, and on a clean-up through a replica that does not sweep. */
-  flushHeartbeats: () => Promise<void>;
-  /** The newest heartbeat of a node still in this replica's buffer (not yet in the store). */
-  bufferedHeartbeat: (nodeId: string) => number | undefined;
+  /** The grace and the mass-silence guard's state, shared with whatever grants a grace. */
+  holds: SafetyHolds;
+  /** Writes this replica's heartbeats (before the guard counts, and on a clean-up through a replica that does not sweep) and knows each node's newest. */
+  heartbeats: HeartbeatSource;
   /** Told about every node this sweeper terminated. */
   onTerminated: (nodeIds: readonly string[]) => void;
   /** Told about every stall of the coordinator's own progress. */
   onStall?: (gapMs: number) => void;
+  /** Told about every sweep that judged (not those a replica that does not sweep skipped). */
+  onSwept?: (result: SweepResult) => void;
   /** With several replicas only the leader sweeps; absent means always. */
   isLeader?: () => boolean;
   /** Several replicas share the store: lift requests made through another replica arrive through it. */
@@ -48,22 +52,17 @@ export interface SweeperDeps {
   pageSize?: number;
 }
 
-export interface LiftResult {
-  graceLifted: boolean;
-  clustersReleased: number[];
-  /** False: this replica does not sweep; the request went to the sweeping replica through the store. */
-  appliedHere: boolean;
-}
-
 /**
- * Runs the sweep on a node-cron schedule, at the next silent node's deadline, and on demand
- * (cluster_CleanupInactiveNodes). It distrusts itself: after any gap in the coordinator's own
- * progress (start, takeover, store outage, stall) nobody is timed out for the grace, and a
- * cluster that went mostly silent at once is held (the mass-silence guard, sweep-decision.ts).
+ * Runs the sweep (sweep-pass.ts) on a node-cron schedule, at the next silent node's deadline,
+ * and on demand (cluster_CleanupInactiveNodes), on the sweeping replica only. It distrusts
+ * itself: a stall watch grants a grace after any gap in the coordinator's own progress, and
+ * every sweep looks at the watch before it judges.
  */
-export class Sweeper {
-  private readonly safety: SafetyHolds;
+export class Sweeper implements Component {
+  readonly name = 'sweeper';
   private readonly stallWatch: StallWatch;
+  private readonly lifts: HoldLifts;
+  private readonly pass: SweepPassDeps;
   private task: ScheduledTask | undefined;
   /** A sweep due at the next node's deadline, when that comes before the next tick. */
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -72,19 +71,19 @@ export class Sweeper {
   /** When this replica last saw another replica sweep: its own sweeps are due only from then. */
   private sweepingSince = 0;
   private running: Promise<SweepResult> | undefined;
-  /** The store's lift-request counter as last seen; undefined until read after start or a grace. */
-  private liftSequence: number | undefined;
   lastResult: SweepResult | undefined;
 
   constructor(private readonly deps: SweeperDeps) {
-    this.safety = new SafetyHolds(deps.settings, deps.logger);
+    const { store, settings, logger, holds, heartbeats, onTerminated } = deps;
+    this.pass = { store, settings, logger, holds, heartbeats, onTerminated, pageSize: deps.pageSize ?? DEFAULT_PAGE_SIZE };
+    this.lifts = new HoldLifts({ store, clock: deps.clock, holds, sharedStore: deps.sharedStore ?? false });
     this.stallWatch = new StallWatch({
       clock: deps.clock,
       periodMs: STALL_WATCH_PERIOD_MS,
       toleranceMs: deps.settings.lateThresholdMs,
       onStall: (gapMs) => {
         this.deps.onStall?.(gapMs);
-        this.grantGrace('stall', { gapMs });
+        this.deps.holds.grantGrace('stall', { gapMs });
       },
     });
   }
@@ -92,7 +91,7 @@ export class Sweeper {
   /** Starts the grace window, the stall watch and the schedule. */
   start(): void {
     this.startedAt = this.deps.clock.now();
-    this.grantGrace('startup');
+    this.deps.holds.grantGrace('startup');
     this.stallWatch.start();
     // The stall watch reports a stall once; node-cron's line per missed tick would only repeat it.
     this.task = scheduleCron(this.deps.schedule, () => void this.tick().catch((error: unknown) => this.deps.logger.error('sweep failed', { error })), {
@@ -112,43 +111,18 @@ export class Sweeper {
     await this.running?.catch(() => undefined);
   }
 
-  /**
-   * No node is timed out for a timeout plus the agents' backoff cap from now: after start, a
-   * takeover, a store outage or a stall, every agent has retried and been heard by then.
-   */
-  grantGrace(why: string, details: Record<string, unknown> = {}): void {
-    const before = this.safety.grace;
-    this.safety.grantGrace(why, this.deps.clock.now(), details);
-    // Lift requests older than this grace were meant for an earlier sweeper, not for this one.
-    if (this.safety.grace !== before) this.liftSequence = undefined;
-  }
-
   private isSweeping(): boolean {
     return !this.deps.isLeader || this.deps.isLeader();
   }
 
-  /**
-   * An operator lifts every safety hold: applied at once when this replica sweeps; otherwise
-   * recorded in the shared store, and the sweeping replica applies it on its next tick.
-   */
-  async requestLift(): Promise<LiftResult> {
-    if (this.isSweeping()) return { ...this.safety.lift(this.deps.clock.now()), appliedHere: true };
-    await this.deps.store.requestHoldLift(this.deps.clock.now());
-    return { graceLifted: false, clustersReleased: [], appliedHere: false };
-  }
-
-  /** Applies a lift requested through another replica since this sweeper last looked. */
-  private async applyRequestedLift(): Promise<void> {
-    if (!this.deps.sharedStore) return;
-    const sequence = await this.deps.store.holdLiftSequence();
-    const seen = this.liftSequence;
-    this.liftSequence = sequence;
-    if (seen !== undefined && sequence > seen) this.safety.lift(this.deps.clock.now());
+  /** An operator lifts every safety hold (hold-lifts.ts): here when this replica sweeps, else through the store. */
+  requestLift(): Promise<LiftResult> {
+    return this.lifts.request(this.isSweeping());
   }
 
   /** The holds in force, for /readyz, /metrics and the monitor. */
   holds(): HoldsView & { sweeping: boolean } {
-    return { sweeping: this.isSweeping(), ...this.safety.view(this.deps.clock.now()) };
+    return { sweeping: this.isSweeping(), ...this.deps.holds.view(this.deps.clock.now()) };
   }
 
   /**
@@ -167,18 +141,18 @@ export class Sweeper {
       this.sweepingSince = this.deps.clock.now();
       return { terminated: [], holds: [], skipped: 'not-leader', durationMs: 0 };
     }
-    await this.applyRequestedLift();
+    await this.lifts.applyRequested();
     return this.sweep();
   }
 
   /**
    * One sweep now (also cluster_CleanupInactiveNodes); concurrent calls share one run. On a
-   * replica that does not sweep it only writes this replica's buffered heartbeats, so the
-   * sweeping replica (which sweeps every tick) judges them, under its own grace and holds.
+   * replica that does not sweep it only writes this replica's heartbeats, so the sweeping
+   * replica (which sweeps every tick) judges them, under its own grace and holds.
    */
   async sweep(): Promise<SweepResult> {
     if (!this.isSweeping()) {
-      await this.deps.flushHeartbeats();
+      await this.deps.heartbeats.flush();
       return { terminated: [], holds: [], skipped: 'not-leader', durationMs: 0 };
     }
     this.running ??= this.sweepOnce().finally(() => {
@@ -190,26 +164,27 @@ export class Sweeper {
     return result;
   }
 
-  /**
-   * The ticks alone would find a node up to a whole period after its deadline; when the next
-   * deadline (the oldest Active heartbeat + timeout) comes before the next tick, a sweep is due
-   * then too. Healthy nodes' deadlines lie a timeout ahead, so this fires only for silent ones.
-   */
+  private async sweepOnce(): Promise<SweepResult> {
+    const started = performance.now();
+    // Whatever runs first after a stall (this sweep, a tick, a timer) must know of it before judging.
+    this.stallWatch.check();
+    const outcome = await sweepPass(this.pass, this.deps.clock.now());
+    this.lastResult = { ...outcome, durationMs: performance.now() - started, finishedAt: this.deps.clock.now() };
+    this.deps.onSwept?.(this.lastResult);
+    return this.lastResult;
+  }
+
+  /** Arms a sweep at the next silent node's deadline when that comes before the next tick (deadline-sweep.ts). */
   private async armDeadline(): Promise<void> {
     if (!this.task || !this.isSweeping()) return this.disarmDeadline();
-    const oldest = await this.deps.store.oldestActiveHeartbeat();
+    const oldestHeartbeat = await this.deps.store.oldestActiveHeartbeat();
     // From here on synchronous: two sweeps ending together leave one timer, and a sweeper
     // stopped during the query arms nothing.
     this.disarmDeadline();
-    if (oldest === null || !this.task) return;
+    if (!this.task) return;
     const now = this.deps.clock.now();
-    const due = oldest + this.deps.settings.timeoutMs + 1;
-    if (due - now >= this.periodMs) return;
-    const last = this.lastResult;
-    // A deadline that passed while the sweep ran is swept soon; one the sweep held (grace, a
-    // mass-silence hold) is left to the ticks, or this would sweep every few milliseconds.
-    if (due <= now && (last?.skipped !== undefined || (last?.holds.length ?? 0) > 0)) return;
-    const at = Math.max(due, now, (last?.finishedAt ?? 0) + DEADLINE_MIN_GAP_MS);
+    const at = deadlineSweepAt({ oldestHeartbeat, now, timeoutMs: this.deps.settings.timeoutMs, periodMs: this.periodMs, lastSweep: this.lastResult });
+    if (at === undefined) return;
     this.deadlineTimer = setTimeout(() => void this.sweep().catch((error: unknown) => this.deps.logger.error('sweep failed', { error })), at - now);
     this.deadlineTimer.unref();
   }
@@ -217,57 +192,5 @@ export class Sweeper {
   private disarmDeadline(): void {
     clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
-  }
-
-  private async sweepOnce(): Promise<SweepResult> {
-    const started = performance.now();
-    // Whatever runs first after a stall (this sweep, a tick, a timer) must know of it before judging.
-    this.stallWatch.check();
-    const now = this.deps.clock.now();
-    const cutoff = now - this.deps.settings.timeoutMs;
-    this.safety.noteGraceEnd(now);
-    const clusters = now < this.safety.grace ? [] : await this.silentClusters(now, cutoff);
-    const decision = decideSweep({ now, clusters, settings: this.deps.settings, graceUntil: this.safety.grace, guard: this.safety.guard });
-    this.safety.apply(decision, now);
-    const terminated = await this.terminate(decision.terminate, cutoff, now);
-    if (terminated.length > 0) {
-      this.deps.onTerminated(terminated);
-      this.deps.logger.info('timed out silent nodes', { count: terminated.length, nodeIds: terminated.slice(0, 20) });
-    }
-    const holds = this.safety.view(now).massSilence;
-    const result: SweepResult = { terminated, holds, durationMs: performance.now() - started, finishedAt: this.deps.clock.now() };
-    if (decision.skipped) result.skipped = decision.skipped;
-    this.lastResult = result;
-    return result;
-  }
-
-  /**
-   * The exact state of every cluster with an expired node. A sweep with nothing expired costs one
-   * index lookup; otherwise this replica's buffered heartbeats are written first, so no node
-   * that heartbeated counts as silent, and the counts are aggregates, whatever the page size.
-   */
-  private async silentClusters(now: number, cutoff: number): Promise<ClusterSilence[]> {
-    const { store, settings } = this.deps;
-    const oldest = await store.oldestActiveHeartbeat();
-    if (oldest === null || oldest >= cutoff) return [];
-    await this.deps.flushHeartbeats();
-    const silence = await store.silenceByCluster(cutoff, now - settings.overdueAfterMs);
-    if (silence.length === 0) return [];
-    const ids = silence.map((cluster) => cluster.clusterId);
-    const active = await store.countActiveNodes(ids);
-    const timedOut = await store.countTimedOut(new Map(ids.map((id) => [id, this.safety.windowStart(id, now)])));
-    return silence.map((cluster) => ({ ...cluster, active: active.get(cluster.clusterId) ?? 0, timedOut: timedOut.get(cluster.clusterId) ?? 0 }));
-  }
-
-  /** One page of each cluster's expired nodes; a node with a newer heartbeat in the buffer is alive. */
-  private async terminate(clusterIds: readonly number[], cutoff: number, now: number): Promise<string[]> {
-    const terminated: string[] = [];
-    for (const clusterId of clusterIds) {
-      const expired = (await this.deps.store.findExpiredNodes(cutoff, this.deps.pageSize ?? DEFAULT_PAGE_SIZE, clusterId)).filter(
-        (node) => (this.deps.bufferedHeartbeat(node.nodeId) ?? 0) < cutoff,
-      );
-      if (expired.length > 0) terminated.push(...(await this.deps.store.terminateExpired(expired.map((node) => node.nodeId), cutoff, now)));
-    }
-    return terminated;
   }
 }

@@ -27,41 +27,43 @@ function fakeLock(): LeaderLock & { free: boolean; down: boolean } {
 }
 
 function election(lock: LeaderLock | undefined) {
-  const onGained = vi.fn();
-  const onStoreRecovered = vi.fn();
+  const grace = { grantGrace: vi.fn() };
+  const graces = (why: string) => grace.grantGrace.mock.calls.filter(([reason]) => reason === why).length;
+  const takeovers = () => graces('takeover');
+  const recoveries = () => graces('store outage');
   const ping = vi.fn(async () => undefined);
-  const leader = new LeaderElection({ lock, ping, logger, intervalMs: 1000, onGained, onStoreRecovered });
-  return { leader, onGained, onStoreRecovered, ping };
+  const leader = new LeaderElection({ lock, ping, logger, intervalMs: 1000, grace });
+  return { leader, takeovers, recoveries, ping };
 }
 
 describe('leader election', () => {
   it('always leads without a lock (SQLite) and only watches the store', async () => {
-    const { leader, onGained, onStoreRecovered, ping } = election(undefined);
+    const { leader, takeovers, recoveries, ping } = election(undefined);
     expect(leader.isLeader()).toBe(true);
     ping.mockRejectedValueOnce(new Error('disk gone'));
     await leader.runRound();
     expect(leader.isLeader()).toBe(true);
     await leader.runRound();
-    expect(onStoreRecovered).toHaveBeenCalledTimes(1);
-    expect(onGained).not.toHaveBeenCalled();
+    expect(recoveries()).toBe(1);
+    expect(takeovers()).toBe(0);
   });
 
-  it('follows until it takes the lock, then calls onGained once', async () => {
+  it('follows until it takes the lock, then grants its takeover grace once', async () => {
     const lock = fakeLock();
-    const { leader, onGained } = election(lock);
+    const { leader, takeovers } = election(lock);
     await leader.runRound();
     expect(leader.isLeader()).toBe(false);
     lock.free = true;
     await leader.runRound();
     await leader.runRound();
     expect(leader.isLeader()).toBe(true);
-    expect(onGained).toHaveBeenCalledTimes(1);
+    expect(takeovers()).toBe(1);
   });
 
   it('stops leading when the store is unreachable and reports the recovery once', async () => {
     const lock = fakeLock();
     lock.free = true;
-    const { leader, onGained, onStoreRecovered } = election(lock);
+    const { leader, takeovers, recoveries } = election(lock);
     await leader.runRound();
     expect(leader.isLeader()).toBe(true);
     lock.down = true;
@@ -71,8 +73,8 @@ describe('leader election', () => {
     lock.down = false;
     await leader.runRound();
     expect(leader.isLeader()).toBe(true);
-    expect(onStoreRecovered).toHaveBeenCalledTimes(1);
-    expect(onGained).toHaveBeenCalledTimes(2);
+    expect(recoveries()).toBe(1);
+    expect(takeovers()).toBe(2);
   });
 
   it('gives the lock up on stop', async () => {

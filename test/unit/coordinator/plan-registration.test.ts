@@ -10,7 +10,6 @@ const claim = (overrides: Partial<RegistrationClaim> = {}): RegistrationClaim =>
   hostname: 'web-1',
   bootId: 'boot-1',
   duplicateSince: 900,
-  pendingHeartbeatOf: () => undefined,
   ...overrides,
 });
 const SILENT = { duplicateSince: 1_001 };
@@ -42,11 +41,6 @@ describe('decideActiveNode', () => {
   it("refuses a client without an identity on an agent's instance whatever its boot id: it cannot prove it is that agent", () => {
     const refused = decideActiveNode(instance(), active, claim({ identity: undefined }));
     expect(refused).toMatchObject({ action: 'refuse', refusal: { outcome: 'hostname-in-use', otherIdentity: OWNER } });
-  });
-
-  it('counts a heartbeat still in memory: another agent is refused although the stored heartbeat is old', () => {
-    const pending = claim({ identity: 'uuid-second-agent', ...SILENT, pendingHeartbeatOf: (id) => (id === 'node-old' ? 1_500 : undefined) });
-    expect(decideActiveNode(instance(), active, pending)).toMatchObject({ action: 'refuse', refusal: { outcome: 'hostname-in-use', lastHeartbeat: 1_500 } });
   });
 
   it('lets an agent whose identity was lost adopt the instance once the old node fell silent, whatever the boot', () => {

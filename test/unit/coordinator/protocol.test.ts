@@ -55,7 +55,7 @@ describe('the seed 000 agent protocol', () => {
     expect((await h.call('cluster_ReportNodeHeartbeat', nodeToken, {})).status).toBe(200);
     expect((await details())[0]?.lastHeartbeat).toBe(new Date(beat).toISOString());
     // And again once the soft state has been written to the store.
-    await h.coordinator.nodes.flushHeartbeats();
+    await h.coordinator.heartbeats.flush();
     expect((await details())[0]?.lastHeartbeat).toBe(new Date(beat).toISOString());
   });
 

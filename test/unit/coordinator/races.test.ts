@@ -69,7 +69,7 @@ describe('terminations race safely', () => {
     expect((await h.call('cluster_ReportNodeHeartbeat', nodeToken, {})).status).toBe(200);
     // Another replica (or a sweep elsewhere) terminates it while our heartbeat is still buffered.
     await h.store.terminateNode(nodeId, 'HeartbeatTimeout', h.clock.now());
-    await h.coordinator.nodes.flushHeartbeats();
+    await h.coordinator.heartbeats.flush();
     expect(nodeRow(nodeId)).toEqual({ status: 'Terminated', termination_reason: 'HeartbeatTimeout' });
     expect((await h.call('cluster_ReportNodeHeartbeat', nodeToken, {})).status).toBe(410);
     const nodes = (await h.call('cluster_GetDetails', READER, { includeTerminated: true })).body.nodes;
@@ -96,10 +96,10 @@ describe('terminations race safely', () => {
       await written;
       return writeHeartbeats(batch);
     });
-    const flushing = h.coordinator.nodes.flushHeartbeats();
-    const clone = await h.call('cluster_RegisterNode', ADMIN, { identity: 'vm-1', hostname: 'vm-1', bootId: 'boot-B' });
+    const flushing = h.coordinator.heartbeats.flush();
+    const registering = h.call('cluster_RegisterNode', ADMIN, { identity: 'vm-1', hostname: 'vm-1', bootId: 'boot-B' });
     release();
-    await flushing;
+    const [clone] = await Promise.all([registering, flushing]);
     expect(clone).toMatchObject({ status: 409, body: { error_code: 'DuplicateIdentity' } });
   });
 });

@@ -100,7 +100,7 @@ describe('the timeout grace', () => {
   it('can be lifted by an admin action', async () => {
     await fleet(1);
     h.passGrace();
-    h.coordinator.sweeper.grantGrace('test: a second grace window');
+    h.coordinator.holds.grantGrace('test: a second grace window');
     expect((await h.call('coordinator_LiftSafetyHolds', READER, {})).status).toBe(403);
     expect((await h.call('coordinator_LiftSafetyHolds', ADMIN, {})).body).toEqual({ graceLifted: true, clustersReleased: [], appliedHere: true });
     await h.coordinator.sweeper.sweep();
