@@ -1,0 +1,215 @@
+import type { Logger } from '../../shared/logger.ts';
+import type { HealthReport, Labels, NodeFacts, TerminationReason } from '../../shared/protocol.ts';
+import type { InstanceFilter, InstanceRecord, InstanceTally, Store } from '../store/store.ts';
+import type { FleetScan } from './fleet-scan.ts';
+import { scanFleet } from './fleet-scan.ts';
+import { type FleetSnapshot, sameSummary, summaryAt } from './fleet-snapshot.ts';
+import { FleetTable } from './fleet-table.ts';
+import {
+  FLAG,
+  type InstanceSummary,
+  adminFlags,
+  criticalFlag,
+  figuresOf,
+  nodeFlags,
+  regionOf,
+  withAdminFlags,
+  withNodeFlags,
+} from './instance-summary.ts';
+
+export interface FleetCountsDeps {
+  store: Store;
+  logger: Logger;
+  /** How often the counts are checked against the store, which also brings in other replicas' changes. */
+  reconcileMs: number;
+  /** The instance of a node this replica knows, without asking the store. */
+  knownInstanceOf: (nodeId: string) => number | undefined;
+  /** A scan of the store's fleet (tests replace it); a worker thread on a SQLite file. */
+  scan?: (store: Store) => FleetScan;
+}
+
+/** Instances merged from a scan per turn of the event loop. */
+const MERGE_SLICE = 20_000;
+
+/**
+ * Every fleet count the cluster monitor and the operator APIs report, kept in memory: loaded from
+ * the store once at start, then updated by each registration, termination, health report and
+ * instance edit this replica makes, so no request and no timer counts the fleet in the store.
+ *
+ * Reconciling: every `reconcileMs` the whole fleet is read again off the event loop (a worker
+ * thread on SQLite, asynchronous queries on PostgreSQL) and merged in slices. An instance this
+ * replica changed after the scan began keeps its in-memory state (the scan may predate the
+ * change); every other instance takes the store's. Alone on its store the two always agree, so
+ * the counts are exact; beside other replicas, their changes arrive with the next scan.
+ */
+export class FleetCounts {
+  private readonly table = new FleetTable();
+  private timer: NodeJS.Timeout | undefined;
+  private scan: FleetScan | undefined;
+  private reconciling: Promise<number> | undefined;
+
+  constructor(private readonly deps: FleetCountsDeps) {}
+
+  /** Loads the counts from the store and starts reconciling. */
+  async start(): Promise<void> {
+    await this.reconcile();
+    this.timer = setInterval(() => void this.reconcileLogged(), this.deps.reconcileMs);
+    this.timer.unref();
+  }
+
+  /** A scheduled reconcile: a correction means another replica changed the fleet (or this one missed a change), so it is logged. */
+  private async reconcileLogged(): Promise<void> {
+    try {
+      const corrected = await this.reconcile();
+      if (corrected > 0) this.deps.logger.info('fleet counts reconciled with the store', { instancesCorrected: corrected });
+    } catch (error) {
+      this.deps.logger.error('reconciling the fleet counts failed', { error });
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.scan?.cancel();
+    await this.reconciling?.catch(() => undefined);
+  }
+
+  /** Reads the fleet from the store and merges it in; resolves with how many instances were corrected. One at a time. */
+  reconcile(): Promise<number> {
+    this.reconciling ??= this.scanAndMerge().finally(() => (this.reconciling = undefined));
+    return this.reconciling;
+  }
+
+  private async scanAndMerge(): Promise<number> {
+    const since = this.table.stamp;
+    this.scan = (this.deps.scan ?? scanFleet)(this.deps.store);
+    let snapshot: FleetSnapshot;
+    try {
+      snapshot = await this.scan.result;
+    } finally {
+      this.scan = undefined;
+    }
+    return this.merge(snapshot, since);
+  }
+
+  /** Adopts the snapshot for every instance unchanged here since `since`, in slices that yield to the event loop. */
+  private async merge(snapshot: FleetSnapshot, since: number): Promise<number> {
+    const { table } = this;
+    let corrected = 0;
+    const seen = new Uint8Array(table.idLimit);
+    for (let row = 0; row < snapshot.ids.length; row++) {
+      if (row > 0 && row % MERGE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      const id = snapshot.ids[row]!;
+      if (id < seen.length) seen[id] = 1;
+      if (table.stampOf(id) > since) continue;
+      const summary = summaryAt(snapshot, row);
+      if (sameSummary(table.get(id), summary)) continue;
+      table.adopt(id, summary);
+      corrected += 1;
+    }
+    if (!snapshot.complete) return corrected;
+    for (let id = 1; id < seen.length; id++) {
+      if (id % MERGE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (seen[id] === 1 || table.stampOf(id) > since || !table.get(id)) continue;
+      table.adopt(id, undefined);
+      corrected += 1;
+    }
+    return corrected;
+  }
+
+  /** A node registered: the instance runs; its facts (when any) and labels are the registration's. */
+  registered(instanceId: number, clusterId: number, report: { facts?: NodeFacts | undefined; labels?: Labels | undefined }): void {
+    // A new instance has the columns' defaults: enabled, capacity_adjustment 1.00, an execution node.
+    const known = this.table.get(instanceId) ?? { clusterId, flags: FLAG.enabled, cpu: 0, mem: 0, adjustment: 1, jobs: 0, region: null };
+    // The store keeps the instance's facts when a registration sends none (or `{}`).
+    const facts = report.facts && Object.keys(report.facts).length > 0 ? figuresOf(report.facts) : {};
+    this.table.set(instanceId, {
+      ...known,
+      ...facts,
+      flags: withNodeFlags(known.flags, FLAG.running | FLAG.registered),
+      region: regionOf(report.labels ?? {}),
+    });
+  }
+
+  /** The agent reported facts, health or labels (hard state the store now holds). */
+  reported(instanceId: number, report: { facts?: NodeFacts | undefined; health?: HealthReport | undefined; labels?: Labels | undefined }): void {
+    const known = this.table.get(instanceId);
+    if (!known) return;
+    const flags = report.health ? (known.flags & ~FLAG.critical) | criticalFlag(report.health) : known.flags;
+    this.table.set(instanceId, {
+      ...known,
+      ...(report.facts ? figuresOf(report.facts) : {}),
+      ...(report.labels ? { region: regionOf(report.labels) } : {}),
+      flags,
+    });
+  }
+
+  /** A node of the instance ended (this replica terminated it, for that reason). */
+  terminated(instanceId: number, reason: TerminationReason): void {
+    const known = this.table.get(instanceId);
+    if (!known) return;
+    this.table.set(instanceId, { ...known, flags: withNodeFlags(known.flags, nodeFlags({ status: 'Terminated', terminationReason: reason })) });
+  }
+
+  /**
+   * The sweeper timed these nodes out. Nodes this replica never saw (silent since a restart) are
+   * looked up, so their instances' new state is read back from the store; an instance changed
+   * here meanwhile keeps what that change made.
+   */
+  async timedOut(nodeIds: readonly string[]): Promise<void> {
+    const { store } = this.deps;
+    const since = this.table.stamp;
+    const instanceIds = new Set<number>();
+    for (const nodeId of nodeIds) {
+      const instanceId = this.deps.knownInstanceOf(nodeId) ?? (await store.getNode(nodeId))?.instanceId;
+      if (instanceId !== undefined) instanceIds.add(instanceId);
+    }
+    for (const node of await store.latestNodes([...instanceIds])) {
+      const known = this.table.get(node.instanceId);
+      if (!known || this.table.stampOf(node.instanceId) > since) continue;
+      this.table.set(node.instanceId, { ...known, flags: withNodeFlags(known.flags, nodeFlags(node)) });
+    }
+  }
+
+  /** An admin created or changed the instance (the record as the store now holds it). */
+  instanceWritten(instance: InstanceRecord): void {
+    const known: InstanceSummary = this.table.get(instance.id) ?? {
+      clusterId: instance.clusterId,
+      flags: 0,
+      ...figuresOf(instance.facts),
+      adjustment: 0,
+      region: regionOf(instance.labels),
+    };
+    this.table.set(instance.id, { ...known, adjustment: Number(instance.capacityAdjustment), flags: withAdminFlags(known.flags, adminFlags(instance)) });
+  }
+
+  instanceDeleted(instanceId: number): void {
+    this.table.delete(instanceId);
+  }
+
+  /** Each cluster's counts (clusters without instances have none). */
+  tallies(): InstanceTally[] {
+    return this.table.allTallies();
+  }
+
+  tallyOf(clusterId: number): InstanceTally | undefined {
+    return this.table.tally(clusterId);
+  }
+
+  /** The distinct `region` labels the instances of the cluster report. */
+  regionLabels(clusterId: number): string[] {
+    return this.table.regionLabels(clusterId);
+  }
+
+  /** How many instances match a filter without a hostname (undefined with one: the store answers that). */
+  countInstances(filter: InstanceFilter): number | undefined {
+    if (filter.hostname !== undefined) return undefined;
+    const tallies = filter.clusterIds ? filter.clusterIds.map((id) => this.table.tally(id)) : this.table.allTallies();
+    let count = 0;
+    for (const tally of tallies) {
+      if (!tally) continue;
+      count += filter.enabled === undefined ? tally.instances : filter.enabled ? tally.instances - tally.disabled : tally.disabled;
+    }
+    return count;
+  }
+}

@@ -1,0 +1,76 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Store } from '../store/store.ts';
+import { type FleetSnapshot, SnapshotBuilder } from './fleet-snapshot.ts';
+import { summaryOf } from './instance-summary.ts';
+
+/** One look at every instance in the store, which its owner may end early. */
+export interface FleetScan {
+  result: Promise<FleetSnapshot>;
+  cancel(): Promise<void>;
+}
+
+/** Instances per page of the store scan. */
+const PAGE = 2000;
+
+/**
+ * The store file of a SQLite store that a second connection can open (not `:memory:`): the
+ * store's own driver handle names it.
+ */
+export function sqliteFileOf(store: Store): string | undefined {
+  const db = (store as { db?: { name?: unknown; memory?: unknown } }).db;
+  return store.kind === 'sqlite' && typeof db?.name === 'string' && db.memory === false ? db.name : undefined;
+}
+
+/** Scans in a worker thread where the store is a SQLite file, else through the store's own (asynchronous) queries. */
+export function scanFleet(store: Store): FleetScan {
+  const file = sqliteFileOf(store);
+  return file === undefined ? scanThroughStore(store) : scanInWorker(file);
+}
+
+export function scanThroughStore(store: Store): FleetScan {
+  let cancelled = false;
+  return {
+    result: readPages(store, () => cancelled),
+    cancel: async () => {
+      cancelled = true;
+    },
+  };
+}
+
+/**
+ * Pages of instances with their newest nodes, on PostgreSQL (where the queries do not block the
+ * event loop) and on an in-memory SQLite store. Pages are not one snapshot: when the number of
+ * instances changed meanwhile, a row may have been skipped, and the snapshot says it is incomplete.
+ */
+async function readPages(store: Store, cancelled: () => boolean): Promise<FleetSnapshot> {
+  const before = await store.countInstances({});
+  const builder = new SnapshotBuilder();
+  for (let offset = 0; !cancelled(); offset += PAGE) {
+    const page = await store.listInstances({}, { offset, limit: PAGE });
+    const latest = new Map((await store.latestNodes(page.map((instance) => instance.id))).map((node) => [node.instanceId, node]));
+    for (const instance of page) builder.add(instance.id, summaryOf(instance, latest.get(instance.id)));
+    if (page.length < PAGE) break;
+  }
+  return builder.build((await store.countInstances({})) === before);
+}
+
+function scanInWorker(file: string): FleetScan {
+  const worker = startWorker(new URL(`./fleet-scan-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { file });
+  const result = new Promise<FleetSnapshot>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the fleet scan's worker ended (exit code ${code}) without a result`)));
+  });
+  return { result, cancel: async () => void (await worker.terminate()) };
+}
+
+/** A worker on the compiled file, or, running from the TypeScript sources (tests, bin/nodepulse), one that loads it through tsx. */
+function startWorker(file: URL, workerData: unknown): Worker {
+  if (file.pathname.endsWith('.js')) return new Worker(file, { workerData });
+  // tsx's ESM entry (the package's `import` export), beside the CommonJS one require() resolves.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const source = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(file.href)}); })`;
+  return new Worker(source, { eval: true, workerData });
+}
