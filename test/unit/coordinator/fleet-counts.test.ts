@@ -53,7 +53,7 @@ const factsArb: fc.Arbitrary<NodeFacts> = fc.oneof(
   ),
 );
 const labelsArb: fc.Arbitrary<Labels> = fc.oneof(fc.constant({}), fc.constantFrom('eu', 'us', '').map((region) => ({ region, team: 'a' })));
-const healthArb: fc.Arbitrary<HealthReport> = fc.constantFrom<HealthReport['status']>('ok', 'warning', 'critical').map((status) => ({ status, checks: [] }));
+const healthArb: fc.Arbitrary<HealthReport> = fc.constantFrom<HealthReport['status']>('passing', 'warning', 'critical').map((status) => ({ status, checks: [] }));
 const fieldsArb: fc.Arbitrary<Partial<InstanceFields>> = fc.record(
   {
     enabled: fc.boolean(),
