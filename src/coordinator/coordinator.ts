@@ -10,6 +10,7 @@ import { JwtVerifier } from './auth/jwt-verifier.ts';
 import { ClusterService } from './clusters/cluster-service.ts';
 import { type Component, ComponentRunner, named } from './component-runner.ts';
 import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
+import { FleetCounts } from './fleet/fleet-counts.ts';
 import { type ListenAddress, httpServer } from './http/http-server.ts';
 import { HealthCheckTracker } from './instances/health-check-tracker.ts';
 import { InstanceService } from './instances/instance-service.ts';
@@ -68,6 +69,12 @@ export interface Coordinator extends Component {
 const HEALTH_CHECK_REFRESH_MS = 5000;
 /** Client addresses the failed-authentication limit remembers at most (about 100 bytes each). */
 const AUTH_FAILURE_ADDRESSES = 10_000;
+/**
+ * How often the fleet counts are read again from the store: alone on it, a replica makes every
+ * change itself and the reconcile only checks; beside other replicas, it is how their changes
+ * arrive, so it bounds how stale the counts may be.
+ */
+const FLEET_RECONCILE_MS = { alone: 5 * 60_000, shared: 30_000 };
 
 /** Wires the coordinator's parts together from its dependencies; its components are listed at the end. */
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
@@ -82,6 +89,12 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const leadership = new LeaderElection({ lock: deps.leaderLock, ping: () => store.ping(), logger, intervalMs: deps.leaderCheckMs ?? 1000, grace: holds });
   const isLeader = () => leadership.isLeader();
   const metrics = createMetrics({ directory, heartbeats, agentReports, holds, clock, isLeader });
+  const fleet = new FleetCounts({
+    store,
+    logger,
+    reconcileMs: deps.leaderLock ? FLEET_RECONCILE_MS.shared : FLEET_RECONCILE_MS.alone,
+    knownInstanceOf: (nodeId) => directory.peek(nodeId)?.instanceId,
+  });
   const healthChecks = new HealthCheckTracker({ store, clock, logger, timeoutMs: config.healthCheckTimeoutSecs * 1000, refreshMs: HEALTH_CHECK_REFRESH_MS });
   const nodes = new NodeService({
     store,
@@ -93,9 +106,10 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     logger,
     healthCheckPending: (instanceId) => healthChecks.isPending(instanceId),
     onHealthReport: (instanceId) => healthChecks.reported(instanceId),
+    fleet,
   });
-  const instances = new InstanceService({ store, clock, heartbeats, agentReports, healthChecks });
-  const clusters = new ClusterService({ store, nodes, controller: () => ({ running: readiness.accepting, startedAt }) });
+  const instances = new InstanceService({ store, clock, heartbeats, agentReports, healthChecks, fleet });
+  const clusters = new ClusterService({ store, nodes, fleet, controller: () => ({ running: readiness.accepting, startedAt }) });
   const sweeper = new Sweeper({
     store,
     clock,
@@ -107,6 +121,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     isLeader,
     sharedStore: deps.leaderLock !== undefined,
     onTerminated: (nodeIds) => {
+      // Before the directory forgets them: it names their instances.
+      void fleet.timedOut(nodeIds).catch((error: unknown) => logger.error('updating the fleet counts after a sweep failed', { error }));
       for (const nodeId of nodeIds) directory.markTerminated(nodeId);
       metrics.terminations.inc({ reason: 'HeartbeatTimeout' }, nodeIds.length);
     },
@@ -126,6 +142,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
         store,
         clock,
         agentReports,
+        fleet,
         sweeper,
         accepting: () => readiness.accepting,
         isLeader,
@@ -169,6 +186,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const components = new ComponentRunner(
     [
       heartbeats,
+      // Loaded before the server answers, so no count is ever read half-loaded.
+      fleet,
       httpServer(app, deps.listen),
       leadership,
       sweeper,

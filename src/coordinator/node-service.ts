@@ -14,6 +14,7 @@ import { invalidNodeToken } from './auth/authenticator.ts';
 import type { Principal } from './auth/principal.ts';
 import { hashToken, newNodeToken } from './auth/tokens.ts';
 import type { TimeoutSettings } from './config.ts';
+import type { FleetCounts } from './fleet/fleet-counts.ts';
 import { instanceUuidOf } from './name-based-uuid.ts';
 import type { AgentReports } from './state/agent-reports.ts';
 import type { HeartbeatFreshness } from './state/heartbeat-freshness.ts';
@@ -35,6 +36,8 @@ export interface NodeServiceDeps {
   healthCheckPending: (instanceId: number) => boolean;
   /** Told when an instance's agent reported its health checks. */
   onHealthReport?: ((instanceId: number) => void) | undefined;
+  /** The fleet's counts, told of every registration, report and deregistration. */
+  fleet: Pick<FleetCounts, 'registered' | 'reported' | 'terminated'>;
 }
 
 /** The agent protocol of seed 000: register, heartbeat, deregister, and the cluster's node list. */
@@ -92,6 +95,7 @@ export class NodeService {
     if (result.outcome !== 'registered') throw registrationRefused(result, clusterName);
     if (result.supersededNodeId) this.deps.directory.markTerminated(result.supersededNodeId);
     this.deps.directory.add({ nodeId, clusterId, instanceId: result.instanceId, tokenHash, active: true });
+    this.deps.fleet.registered(result.instanceId, clusterId, request);
     this.deps.logger.info('node registered', {
       nodeId,
       cluster: clusterName,
@@ -148,7 +152,10 @@ export class NodeService {
     if (!request.facts && !request.health && !request.labels) return answer();
     return this.deps.store
       .recordInstanceReport(entry.instanceId, { facts: request.facts, health: request.health, labels: request.labels, now })
-      .then(answer);
+      .then(() => {
+        this.deps.fleet.reported(entry.instanceId, request);
+        return answer();
+      });
   }
 
   async deregister(principal: Principal, request: DeregisterRequest): Promise<void> {
@@ -157,6 +164,7 @@ export class NodeService {
     const terminated = await this.deps.store.terminateNode(entry.nodeId, reason, this.deps.clock.now());
     this.deps.directory.markTerminated(entry.nodeId);
     if (!terminated) throw new ApiError('NodeTerminated', undefined, { nodeId: entry.nodeId });
+    this.deps.fleet.terminated(entry.instanceId, reason);
     this.deps.logger.info('node deregistered', { nodeId: entry.nodeId, reason });
   }
 

@@ -1,8 +1,9 @@
 import { toRfc3339 } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/version.ts';
+import type { FleetCounts } from '../fleet/fleet-counts.ts';
 import type { NodeService } from '../node-service.ts';
-import { type ClusterRecord, type InstanceTally, MAX_STORE_ID, type Store } from '../store/store.ts';
+import { type ClusterRecord, MAX_STORE_ID, type Store } from '../store/store.ts';
 import { toClusterSummary } from './cluster-view.ts';
 import type { ClusterObj, ListClustersBody, ListClustersResponse } from './cluster-schemas.ts';
 
@@ -12,6 +13,8 @@ export const MAX_LIMIT = 100;
 export interface ClusterServiceDeps {
   store: Store;
   nodes: NodeService;
+  /** Each cluster's counts and region labels, kept in memory (no query per request). */
+  fleet: Pick<FleetCounts, 'tallyOf' | 'regionLabels'>;
   /** The coordinator itself: `running` while it accepts requests; when it (re)started. */
   controller: () => { running: boolean; startedAt: number };
 }
@@ -42,25 +45,21 @@ export class ClusterService {
     const { store } = this.deps;
     const [total, page] = [await store.countClusters(), await store.listClusters(afterId, limit + 1)];
     const visible = page.slice(0, limit);
-    const ids = visible.map((cluster) => cluster.id);
-    const tallies = new Map((await store.tallyInstances(ids)).map((tally) => [tally.clusterId, tally]));
-    const regions = await store.regionLabels(ids);
     const clusters: ClusterObj[] = [];
-    for (const cluster of visible) {
-      clusters.push(await this.toClusterObj(cluster, tallies.get(cluster.id), regions.get(cluster.id) ?? [], body.include_nodes === true));
-    }
+    for (const cluster of visible) clusters.push(await this.toClusterObj(cluster, body.include_nodes === true));
     const last = visible.at(-1);
     return { total_count: total, pagination: { limit, next_key: page.length > limit && last ? String(last.id) : '' }, clusters };
   }
 
-  private async toClusterObj(cluster: ClusterRecord, tally: InstanceTally | undefined, labelled: string[], includeNodes: boolean): Promise<ClusterObj> {
-    const controller = this.deps.controller();
+  private async toClusterObj(cluster: ClusterRecord, includeNodes: boolean): Promise<ClusterObj> {
+    const { controller, fleet } = this.deps;
+    const { running, startedAt } = controller();
     // The response schema orders the keys as seed 001 does.
     const out: ClusterObj = {
-      ...toClusterSummary(cluster, tally, labelled),
+      ...toClusterSummary(cluster, fleet.tallyOf(cluster.id), fleet.regionLabels(cluster.id)),
       controller_version: VERSION,
-      controller_status: controller.running ? 'running' : 'stopped',
-      controller_last_updated: toRfc3339(controller.startedAt),
+      controller_status: running ? 'running' : 'stopped',
+      controller_last_updated: toRfc3339(startedAt),
     };
     if (includeNodes) out.nodes = await this.deps.nodes.details(cluster.name, false);
     return out;

@@ -43,6 +43,7 @@ const MERGE_SLICE = 20_000;
  * the counts are exact; beside other replicas, their changes arrive with the next scan.
  */
 export class FleetCounts {
+  readonly name = 'fleet counts';
   private readonly table = new FleetTable();
   private timer: NodeJS.Timeout | undefined;
   private scan: FleetScan | undefined;
@@ -160,9 +161,16 @@ export class FleetCounts {
     const { store } = this.deps;
     const since = this.table.stamp;
     const instanceIds = new Set<number>();
+    const unknown: string[] = [];
+    // Synchronously, before the caller's directory forgets the nodes.
     for (const nodeId of nodeIds) {
-      const instanceId = this.deps.knownInstanceOf(nodeId) ?? (await store.getNode(nodeId))?.instanceId;
-      if (instanceId !== undefined) instanceIds.add(instanceId);
+      const instanceId = this.deps.knownInstanceOf(nodeId);
+      if (instanceId === undefined) unknown.push(nodeId);
+      else instanceIds.add(instanceId);
+    }
+    for (const nodeId of unknown) {
+      const node = await store.getNode(nodeId);
+      if (node) instanceIds.add(node.instanceId);
     }
     for (const node of await store.latestNodes([...instanceIds])) {
       const known = this.table.get(node.instanceId);

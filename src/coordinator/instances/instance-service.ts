@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
+import type { FleetCounts } from '../fleet/fleet-counts.ts';
 import { DEFAULT_CLUSTER } from '../node-service.ts';
 import type { AgentReports } from '../state/agent-reports.ts';
 import type { HeartbeatFreshness } from '../state/heartbeat-freshness.ts';
@@ -19,6 +20,8 @@ export interface InstanceServiceDeps {
   heartbeats: HeartbeatFreshness;
   agentReports: AgentReports;
   healthChecks: HealthCheckTracker;
+  /** The fleet's counts: told of every instance written or deleted; they count the list's matches. */
+  fleet: Pick<FleetCounts, 'instanceWritten' | 'instanceDeleted' | 'countInstances'>;
 }
 
 type Writable = Omit<PatchInstanceBody, 'hostname'> & { hostname?: string | undefined };
@@ -60,6 +63,7 @@ export class InstanceService {
   private written(result: InstanceWriteResult, id: number | undefined, hostname: string | undefined): InstanceRecord {
     if (result.outcome === 'hostname-taken') throw new ApiError('HostnameTaken', undefined, { hostname });
     if (result.outcome === 'not-found') throw new ApiError('InstanceNotFound', undefined, { id });
+    this.deps.fleet.instanceWritten(result.instance);
     return result.instance;
   }
 
@@ -91,10 +95,13 @@ export class InstanceService {
     };
   }
 
-  /** Filters the store can apply: it counts and reads one page, so a 100k fleet is never loaded for 25 rows. */
+  /**
+   * Filters the store can apply: it reads one page, so a 100k fleet is never loaded for 25 rows;
+   * the fleet counts say how many match (the store, filtered by hostname: one per cluster at most).
+   */
   private async storePage(filter: InstanceFilter, offset: number, limit: number): Promise<{ count: number; page: InstanceSnapshot[] }> {
     const { store, heartbeats, agentReports } = this.deps;
-    const count = await store.countInstances(filter);
+    const count = this.deps.fleet.countInstances(filter) ?? (await store.countInstances(filter));
     const page = offset < count ? await loadSnapshots(store, heartbeats, await store.listInstances(filter, { offset, limit }), agentReports) : [];
     return { count, page };
   }
@@ -150,6 +157,7 @@ export class InstanceService {
     const result = await this.deps.store.deleteInstance(id);
     if (result === 'not-found') throw new ApiError('InstanceNotFound', undefined, { id });
     if (result === 'active-node') throw new ApiError('InstanceHasActiveNode', 'The instance has an Active node; stop its agent (or wait for its timeout) first', { id });
+    this.deps.fleet.instanceDeleted(id);
     this.deps.agentReports.forget(id);
   }
 

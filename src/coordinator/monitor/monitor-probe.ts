@@ -1,6 +1,7 @@
 import { toRfc3339 } from '../../shared/clock.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { VERSION } from '../../shared/version.ts';
+import type { FleetCounts } from '../fleet/fleet-counts.ts';
 import type { AgentReports } from '../state/agent-reports.ts';
 import type { InstanceTally, Store } from '../store/store.ts';
 import type { Sweeper } from '../sweeper/sweeper.ts';
@@ -10,6 +11,8 @@ export interface MonitorProbeDeps {
   store: Store;
   clock: Clock;
   agentReports: AgentReports;
+  /** The fleet's counts, kept in memory: a check never counts the fleet in the store. */
+  fleet: Pick<FleetCounts, 'tallies'>;
   sweeper: Sweeper;
   accepting: () => boolean;
   isLeader: () => boolean;
@@ -18,7 +21,7 @@ export interface MonitorProbeDeps {
   replicasSeenSince: () => number;
 }
 
-/** The fleet over every cluster, from the store's per-cluster tallies. */
+/** The fleet over every cluster, from the per-cluster tallies. */
 function observeRunner(tallies: readonly InstanceTally[], agents: AgentReports): MonitorObservation['runner'] {
   const sum = (key: keyof InstanceTally) => tallies.reduce((total, tally) => total + tally[key], 0);
   return {
@@ -45,7 +48,6 @@ export async function observe(deps: MonitorProbeDeps): Promise<MonitorObservatio
     storeError = (error as Error).message;
   }
   const pingMs = Math.round(performance.now() - started);
-  const tallies = storeError === null ? await store.tallyInstances() : [];
   const replicas = storeError === null ? await store.countReplicas(deps.replicasSeenSince()) : 0;
   const holds = sweeper.holds();
   const last = sweeper.lastResult;
@@ -61,6 +63,6 @@ export async function observe(deps: MonitorProbeDeps): Promise<MonitorObservatio
       graceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
       graceReason: holds.graceWhy,
     },
-    runner: observeRunner(tallies, deps.agentReports),
+    runner: observeRunner(deps.fleet.tallies(), deps.agentReports),
   };
 }

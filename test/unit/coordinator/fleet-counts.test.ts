@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FleetCounts } from '../../../src/coordinator/fleet/fleet-counts.ts';
 import { scanThroughStore } from '../../../src/coordinator/fleet/fleet-scan.ts';
 import type { InstanceFields, Store } from '../../../src/coordinator/store/store.ts';
@@ -10,6 +10,8 @@ import { SqliteStore } from '../../../src/coordinator/store/sqlite/sqlite-store.
 import { createLogger } from '../../../src/shared/logger.ts';
 import type { HealthReport, Labels, NodeFacts, TerminationReason } from '../../../src/shared/protocol.ts';
 import { registration } from '../../contract/stores.ts';
+import { ADMIN, type Harness, startHarness } from '../../helpers/coordinator-harness.ts';
+import { request } from './instances-helpers.ts';
 
 const logger = createLogger({ level: 'error', component: 'test', pretty: false });
 
@@ -269,3 +271,41 @@ function emptySnapshotOf() {
   const empty = { ids: new Int32Array(0), clusters: new Int32Array(0), flags: new Uint8Array(0), regions: new Int32Array(0), regionNames: [''], complete: true };
   return { ...empty, cpu: new Float64Array(0), mem: new Float64Array(0), adjustment: new Float64Array(0), jobs: new Float64Array(0) };
 }
+
+describe('the coordinator with fleet counts', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ heartbeatInterval: 10, heartbeatTimeout: 35 });
+    h.passGrace();
+  });
+  afterEach(() => h.close());
+
+  it('answers the clusters API, the instances count and the monitor from its counts, never counting the fleet in the store', async () => {
+    const tally = vi.spyOn(h.store, 'tallyInstances');
+    const regions = vi.spyOn(h.store, 'regionLabels');
+    const countInstances = vi.spyOn(h.store, 'countInstances');
+    const facts = { capacity: { cpuCapacity: 16, memCapacity: 80 }, jobsRunning: 2 };
+    const silent = await h.register({ hostname: 'silent', facts, labels: { region: 'eu' } });
+    const leaving = await h.register({ hostname: 'leaving', facts });
+    const live = await h.register({ hostname: 'live', facts, labels: { region: 'us' } });
+    await request(h, 'POST', '/api/v2/instances/', ADMIN, { hostname: 'planned', node_state: 'provision-fail' });
+    await h.call('cluster_DeregisterNode', leaving.nodeToken, { reason: 'Shutdown' });
+    await h.call('cluster_ReportNodeHeartbeat', live.nodeToken, { health: { status: 'critical', checks: [] } });
+    h.clock.advance(40_000);
+    await h.call('cluster_ReportNodeHeartbeat', live.nodeToken, {});
+    await h.call('cluster_CleanupInactiveNodes', ADMIN, {});
+    expect((await h.call('cluster_GetDetails', ADMIN, { includeTerminated: true })).body.nodes).toContainEqual(
+      expect.objectContaining({ nodeId: silent.nodeId, terminationReason: 'HeartbeatTimeout' }),
+    );
+
+    const expected = { nodes_count: 4, running_nodes_count: 1, failed_nodes_count: 1, failed_to_install_nodes_count: 1, disabled_nodes_count: 0, regions: ['eu', 'us'] };
+    await vi.waitFor(async () => expect((await request(h, 'POST', '/runtime/api/v1/clusters', ADMIN, {})).body.clusters[0]).toMatchObject(expected));
+    expect((await request(h, 'GET', '/api/v2/instances/?enabled=true&page_size=1', ADMIN)).body.count).toBe(4);
+    const event = await h.coordinator.monitor.check();
+    expect(event?.components.runner.selfInfo).toMatch(/^1 of 2 expected nodes Active; 1 timed out; 1 failing health checks/);
+    expect(event?.components.runner.resourcesInfo).toBe('4 instances (0 disabled); capacity 0, consumed 2');
+    expect([tally.mock.calls, regions.mock.calls, countInstances.mock.calls]).toEqual([[], [], []]);
+    tally.mockRestore();
+    expect((await h.store.tallyInstances())[0]).toMatchObject({ instances: 4, running: 1, timedOut: 1, failing: 1, failedToInstall: 1, capacity: 0, consumed: 2 });
+  });
+});
