@@ -1,4 +1,5 @@
-import type { Dialect } from './migrations.ts';
+import { type RawBuilder, sql } from 'kysely';
+import type { EngineTraits } from './engine.ts';
 
 /**
  * Per-cluster counts of instances and the fleet's capacity, computed by the store in one
@@ -29,32 +30,31 @@ export interface InstanceTally {
 }
 
 /**
- * The tally query; `clusterFilter` is a condition on `i.cluster_id` in the dialect's parameter
- * style, or `TRUE`. The newest node of an instance is only looked up when it has no Active node.
+ * The tally of the instances matching `filter` (a condition on `i`). The newest node of an
+ * instance is only looked up when it has no Active node.
  */
-export function instanceTallySql(dialect: Dialect, clusterFilter: string): string {
-  const adjustment = dialect === 'postgres' ? 'i.capacity_adjustment::float8' : 'CAST(i.capacity_adjustment AS REAL)';
-  const count = (condition: string) => `sum(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
-  return `
+export function instanceTallyQuery(engine: EngineTraits, filter: RawBuilder<unknown>): RawBuilder<Record<string, unknown>> {
+  const count = (condition: RawBuilder<unknown>) => sql`sum(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
+  return sql<Record<string, unknown>>`
 WITH t AS (
   SELECT i.cluster_id, i.enabled, i.node_type, i.node_state, i.health_status,
-    ${adjustment} AS adjustment, i.cpu_capacity AS cpu, i.mem_capacity AS mem, i.jobs_running AS jobs,
+    ${engine.asReal('i.capacity_adjustment')} AS adjustment, i.cpu_capacity AS cpu, i.mem_capacity AS mem, i.jobs_running AS jobs,
     CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS running,
     CASE WHEN a.id IS NULL THEN
       (SELECT coalesce(l.termination_reason, '') FROM nodes l WHERE l.instance_id = i.id ORDER BY l.joined_at DESC, l.id DESC LIMIT 1)
     END AS last_reason
   FROM instances i LEFT JOIN nodes a ON a.instance_id = i.id AND a.status = 'Active'
-  WHERE ${clusterFilter}
+  WHERE ${filter}
 )
 SELECT cluster_id AS "clusterId",
   count(*) AS instances,
-  ${count('running = 1')} AS running,
-  ${count('running = 1 AND enabled = 1')} AS "runningEnabled",
-  ${count("enabled = 1 AND (running = 1 OR last_reason = 'HeartbeatTimeout')")} AS expected,
-  ${count("last_reason = 'HeartbeatTimeout'")} AS "timedOut",
-  ${count("running = 1 AND health_status = 'critical'")} AS failing,
-  ${count('enabled = 0')} AS disabled,
-  ${count("running = 0 AND last_reason IS NULL AND node_state = 'provision-fail'")} AS "failedToInstall",
+  ${count(sql`running = 1`)} AS running,
+  ${count(sql`running = 1 AND enabled = 1`)} AS "runningEnabled",
+  ${count(sql`enabled = 1 AND (running = 1 OR last_reason = 'HeartbeatTimeout')`)} AS expected,
+  ${count(sql`last_reason = 'HeartbeatTimeout'`)} AS "timedOut",
+  ${count(sql`running = 1 AND health_status = 'critical'`)} AS failing,
+  ${count(sql`enabled = 0`)} AS disabled,
+  ${count(sql`running = 0 AND last_reason IS NULL AND node_state = 'provision-fail'`)} AS "failedToInstall",
   coalesce(sum(CASE WHEN running = 1 AND node_type <> 'hop' AND coalesce(health_status, '') <> 'critical' THEN
     floor(CASE WHEN cpu <= mem THEN cpu + (mem - cpu) * adjustment ELSE mem + (cpu - mem) * adjustment END)
   ELSE 0 END), 0) AS capacity,
@@ -62,11 +62,11 @@ SELECT cluster_id AS "clusterId",
 FROM t GROUP BY cluster_id ORDER BY cluster_id`;
 }
 
-/** Every `region` label the agents of these clusters report, once per cluster. */
-export function regionLabelsSql(dialect: Dialect, clusterFilter: string): string {
-  const region = dialect === 'postgres' ? `(i.labels::jsonb ->> 'region')` : `json_extract(i.labels, '$.region')`;
-  return `SELECT DISTINCT i.cluster_id AS "clusterId", ${region} AS region FROM instances i
-    WHERE ${clusterFilter} AND ${region} IS NOT NULL AND ${region} <> ''`;
+/** Every `region` label the agents of the instances matching `filter` report, once per cluster. */
+export function regionLabelsQuery(engine: EngineTraits, filter: RawBuilder<unknown>): RawBuilder<Record<string, unknown>> {
+  const region = engine.jsonText('i.labels', 'region');
+  return sql<Record<string, unknown>>`SELECT DISTINCT i.cluster_id AS "clusterId", ${region} AS region FROM instances i
+    WHERE ${filter} AND ${region} IS NOT NULL AND ${region} <> ''`;
 }
 
 /** Numbers as the drivers return them (PostgreSQL's bigint sums arrive as strings). */

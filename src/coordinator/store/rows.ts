@@ -1,10 +1,11 @@
+import type { Insertable, Updateable } from 'kysely';
 import type { NodeStatus, TerminationReason } from '../../shared/protocol.ts';
+import type { InstancesTable, MonitorEventsTable } from './schema.ts';
 import {
   type ClusterRecord,
   type ComponentReport,
   type InstanceFields,
   type InstanceRecord,
-  MONITOR_COMPONENTS,
   type MonitorComponent,
   type MonitorEventRecord,
   type MonitorStatus,
@@ -13,7 +14,7 @@ import {
   type TokenRecord,
 } from './store.ts';
 
-/** Row shapes as both dialects return them (snake_case columns), and their one conversion. */
+/** Rows as both engines return them (schema.ts), and their one conversion to records. */
 type Row = Record<string, unknown>;
 
 const num = (value: unknown): number => Number(value);
@@ -115,45 +116,39 @@ export function eventFromRow(row: Row): MonitorEventRecord {
   };
 }
 
-/** The columns of monitor_events in one fixed order, and an event's values in that order. */
-export const EVENT_COLUMNS = [
-  'id',
-  'recorded_at',
-  'all_healthy',
-  ...MONITOR_COMPONENTS.flatMap((name) => [`${name}_status`, `${name}_self_info`, `${name}_resources_info`]),
-];
-
-export function eventValues(event: MonitorEventRecord): (string | number)[] {
-  return [
-    event.id,
-    event.recordedAt,
-    event.allHealthy ? 1 : 0,
-    ...MONITOR_COMPONENTS.flatMap((name) => {
-      const report = event.components[name];
-      return [report.status, report.selfInfo, report.resourcesInfo];
-    }),
-  ];
+/** An event as the row of monitor_events that stores it. */
+export function eventRow(event: MonitorEventRecord): Insertable<MonitorEventsTable> {
+  const { api, compiler, runner } = event.components;
+  return {
+    id: event.id,
+    recorded_at: event.recordedAt,
+    all_healthy: event.allHealthy ? 1 : 0,
+    api_status: api.status,
+    api_self_info: api.selfInfo,
+    api_resources_info: api.resourcesInfo,
+    compiler_status: compiler.status,
+    compiler_self_info: compiler.selfInfo,
+    compiler_resources_info: compiler.resourcesInfo,
+    runner_status: runner.status,
+    runner_self_info: runner.selfInfo,
+    runner_resources_info: runner.resourcesInfo,
+  };
 }
 
-const INSTANCE_FIELD_COLUMNS: Record<keyof InstanceFields, string> = {
-  hostname: 'hostname',
-  capacityAdjustment: 'capacity_adjustment',
-  enabled: 'enabled',
-  managedByPolicy: 'managed_by_policy',
-  nodeType: 'node_type',
-  nodeState: 'node_state',
-  listenerPort: 'listener_port',
-  peers: 'peers',
-  peersFromControlNodes: 'peers_from_control_nodes',
-};
-
-/** The given instance fields as (column, value) pairs, in the stores' encoding (0/1 booleans, JSON arrays). */
-export function instanceFieldColumns(fields: Partial<InstanceFields>): [string, string | number | null][] {
-  const pairs: [string, string | number | null][] = [];
-  for (const [key, column] of Object.entries(INSTANCE_FIELD_COLUMNS) as [keyof InstanceFields, string][]) {
-    const value = fields[key];
-    if (value === undefined) continue;
-    pairs.push([column, typeof value === 'boolean' ? (value ? 1 : 0) : Array.isArray(value) ? JSON.stringify(value) : value]);
-  }
-  return pairs;
+/** The given instance fields as column values, in the stores' encoding (0/1 booleans, JSON arrays). */
+export function instanceFieldValues(fields: Partial<InstanceFields>): Updateable<InstancesTable> {
+  const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? 1 : 0);
+  const values: Updateable<InstancesTable> = {
+    hostname: fields.hostname,
+    capacity_adjustment: fields.capacityAdjustment,
+    enabled: flag(fields.enabled),
+    managed_by_policy: flag(fields.managedByPolicy),
+    node_type: fields.nodeType,
+    node_state: fields.nodeState,
+    listener_port: fields.listenerPort,
+    peers: fields.peers && JSON.stringify(fields.peers),
+    peers_from_control_nodes: flag(fields.peersFromControlNodes),
+  };
+  // Absent fields stay as they are: drop the keys rather than write undefined.
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
 }

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { tallyInstances } from '../../../src/coordinator/store/sqlite/operator-queries.ts';
-import { SqliteStore } from '../../../src/coordinator/store/sqlite/sqlite-store.ts';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { StoreTables } from '../../../src/coordinator/store/schema.ts';
+import { tallyInstances } from '../../../src/coordinator/store/sql-operator.ts';
+import { SQLITE_TRAITS, SqliteStore } from '../../../src/coordinator/store/sqlite/sqlite-store.ts';
 import { registered, registration } from '../../contract/stores.ts';
 
 const dirs: string[] = [];
@@ -22,9 +24,11 @@ it('adds up a tally read in slices of the fleet to the tally read at once, per c
     const { nodeId } = await registered(store, registration(clusterId, { facts: { capacity: { cpuCapacity: i, memCapacity: 2 * i }, jobsRunning: 1 } }));
     if (i % 3 === 0) await store.terminateNode(nodeId, 'Shutdown', 2_000_000);
   }
-  const whole = await tallyInstances(store.db, undefined, 1_000);
+  // The same file through a second query handle, to choose the slice size.
+  const db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database: store.db }) });
+  const whole = await tallyInstances(db, SQLITE_TRAITS, undefined, 1_000);
   expect(whole.map((tally) => tally.instances)).toEqual([5, 4]);
-  expect(await tallyInstances(store.db, undefined, 2)).toEqual(whole);
-  expect(await tallyInstances(store.db, [clusters[1]!], 4)).toEqual([whole[1]]);
+  expect(await tallyInstances(db, SQLITE_TRAITS, undefined, 2)).toEqual(whole);
+  expect(await tallyInstances(db, SQLITE_TRAITS, [clusters[1]!], 4)).toEqual([whole[1]]);
   await store.close();
 });

@@ -1,0 +1,26 @@
+import type { RawBuilder } from 'kysely';
+
+/**
+ * Where the two engines differ inside a query that is otherwise written once. Everything else
+ * that differs (the batched heartbeat write, the migration lock, running a migration script,
+ * the transaction driver) is a method of the store subclass of each engine.
+ */
+export interface EngineTraits {
+  readonly kind: 'sqlite' | 'postgres';
+  /**
+   * PostgreSQL locks the rows a write transaction read (FOR UPDATE), so concurrent replicas
+   * serialize on them; SQLite has one writer at a time and no such clause.
+   */
+  readonly locksRows: boolean;
+  /**
+   * The fleet tally reads this many instance ids per query: better-sqlite3 blocks the event loop
+   * while a query runs, so SQLite yields between slices; PostgreSQL reads the fleet in one query.
+   */
+  readonly tallySliceSize: number;
+  /** The text under `key` of a JSON text column, NULL when absent. */
+  jsonText(column: string, key: string): RawBuilder<string | null>;
+  /** A text column holding a decimal number, as a floating-point value. */
+  asReal(column: string): RawBuilder<number>;
+  /** The write broke a unique key (a hostname or uuid already taken). */
+  isUniqueViolation(error: unknown): boolean;
+}

@@ -1,0 +1,405 @@
+import { type Transaction, sql } from 'kysely';
+import type { TerminationReason } from '../../shared/protocol.ts';
+import type { EngineTraits } from './engine.ts';
+import type { InstanceTally } from './instance-tally.ts';
+import { MIGRATIONS, migrationSql } from './migrations.ts';
+import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from './rows.ts';
+import type { Db, StoreTables } from './schema.ts';
+import * as operator from './sql-operator.ts';
+import { registerInTransaction } from './sql-register.ts';
+import type {
+  ClusterRecord,
+  DeleteInstanceResult,
+  ExpiredNode,
+  HealthCheckRequestResult,
+  HeartbeatWrite,
+  InstanceFields,
+  InstanceFilter,
+  InstancePage,
+  InstanceRecord,
+  InstanceReport,
+  InstanceWriteResult,
+  MonitorEventRecord,
+  NewInstance,
+  NodeRecord,
+  PendingHealthCheck,
+  RegisterNodeInput,
+  RegisterNodeResult,
+  SilenceCounts,
+  Store,
+  TokenRecord,
+} from './store.ts';
+
+/**
+ * PostgreSQL's answers to a transaction that lost a race with another replica: a deadlock, a
+ * serialization failure, or a unique key another transaction took first (two replicas creating
+ * the same instance). SQLite serializes writers and never raises them.
+ */
+const LOST_RACE: ReadonlySet<string> = new Set(['40001', '40P01', '23505']);
+/** A single statement can only lose on lock order (a deadlock) or serialization. */
+export const LOST_LOCK_ORDER: ReadonlySet<string> = new Set(['40001', '40P01']);
+const ATTEMPTS = 3;
+
+/**
+ * The store, every query written once over Kysely. Each engine's subclass supplies the few
+ * things that differ (EngineTraits, the batched heartbeat write, the migration lock and script
+ * runner). Every change of hard state is one conditional statement or one transaction, so
+ * replicas never read-then-write across each other: a Terminated node stays Terminated, and a
+ * node ends with exactly one reason.
+ */
+export abstract class SqlStore implements Store {
+  abstract readonly kind: 'sqlite' | 'postgres';
+
+  protected constructor(
+    protected readonly kysely: Db,
+    protected readonly engine: EngineTraits,
+  ) {}
+
+  /** One batch; returns the node ids that are no longer Active (their heartbeats were dropped). */
+  abstract writeHeartbeats(batch: readonly HeartbeatWrite[]): Promise<string[]>;
+  /** Makes concurrent migrations of several processes wait for each other, inside the migration transaction. */
+  protected abstract lockMigrations(trx: Transaction<StoreTables>): Promise<void>;
+  /** Runs one migration's script (several statements) inside the migration transaction. */
+  protected abstract runScript(trx: Transaction<StoreTables>, script: string): Promise<void>;
+
+  /** Runs `work` in one transaction, again (up to ATTEMPTS times) when it lost a race with another replica. */
+  protected transaction<T>(work: (trx: Transaction<StoreTables>) => Promise<T>, retryOn = LOST_RACE): Promise<T> {
+    return this.retrying(() => this.kysely.transaction().execute(work), retryOn);
+  }
+
+  /** Runs `work` again (up to ATTEMPTS times) when it failed with one of these error codes. */
+  protected async retrying<T>(work: () => Promise<T>, retryOn: ReadonlySet<string>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (attempt >= ATTEMPTS || code === undefined || !retryOn.has(code)) throw error;
+      }
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.transaction(async (trx) => {
+      await this.lockMigrations(trx);
+      await trx.schema
+        .createTable('schema_migrations')
+        .ifNotExists()
+        .addColumn('version', 'integer', (column) => column.primaryKey())
+        .addColumn('name', 'text', (column) => column.notNull())
+        .addColumn('applied_at', 'bigint', (column) => column.notNull())
+        .execute();
+      const applied = new Set((await trx.selectFrom('schema_migrations').select('version').execute()).map((row) => Number(row.version)));
+      for (const migration of MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        await this.runScript(trx, migrationSql(migration, this.engine.kind));
+        await trx.insertInto('schema_migrations').values({ version: migration.version, name: migration.name, applied_at: Date.now() }).execute();
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.kysely);
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy();
+  }
+
+  async ensureCluster(name: string, now: number): Promise<ClusterRecord> {
+    await this.kysely.insertInto('clusters').values({ name, created_at: now }).onConflict((conflict) => conflict.column('name').doNothing()).execute();
+    return clusterFromRow(await this.kysely.selectFrom('clusters').selectAll().where('name', '=', name).executeTakeFirstOrThrow());
+  }
+
+  async findClusterByName(name: string): Promise<ClusterRecord | undefined> {
+    const row = await this.kysely.selectFrom('clusters').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && clusterFromRow(row);
+  }
+
+  async findClusterById(id: number): Promise<ClusterRecord | undefined> {
+    const row = await this.kysely.selectFrom('clusters').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && clusterFromRow(row);
+  }
+
+  async insertToken(token: TokenRecord): Promise<void> {
+    await this.kysely
+      .insertInto('tokens')
+      .values({
+        id: token.id,
+        role: token.role,
+        cluster_id: token.clusterId,
+        hash: token.hash,
+        label: token.label,
+        created_at: token.createdAt,
+        revoked_at: token.revokedAt,
+      })
+      .execute();
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const row = await this.kysely.selectFrom('tokens').selectAll().where('hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+    return row && tokenFromRow(row);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.kysely.selectFrom('tokens').selectAll().orderBy('created_at').orderBy('id').execute()).map(tokenFromRow);
+  }
+
+  async revokeToken(id: string, now: number): Promise<boolean> {
+    const result = await this.kysely.updateTable('tokens').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  registerNode(input: RegisterNodeInput): Promise<RegisterNodeResult> {
+    return this.transaction((trx) => registerInTransaction(trx, this.engine, input));
+  }
+
+  async getNode(nodeId: string): Promise<NodeRecord | undefined> {
+    const row = await this.kysely.selectFrom('nodes').selectAll().where('id', '=', nodeId).executeTakeFirst();
+    return row && nodeFromRow(row);
+  }
+
+  async listNodes(clusterId: number, includeTerminated: boolean): Promise<NodeRecord[]> {
+    const rows = await this.kysely
+      .selectFrom('nodes')
+      .selectAll()
+      .where('cluster_id', '=', clusterId)
+      .$if(!includeTerminated, (query) => query.where('status', '=', 'Active'))
+      .orderBy('joined_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(nodeFromRow);
+  }
+
+  async terminateNode(nodeId: string, reason: TerminationReason, now: number): Promise<boolean> {
+    const result = await this.kysely
+      .updateTable('nodes')
+      .set({ status: 'Terminated', terminated_at: now, termination_reason: reason })
+      .where('id', '=', nodeId)
+      .where('status', '=', 'Active')
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  async findExpiredNodes(cutoff: number, limit: number, clusterId?: number): Promise<ExpiredNode[]> {
+    return this.kysely
+      .selectFrom('nodes')
+      .select(['id as nodeId', 'cluster_id as clusterId', 'last_heartbeat as lastHeartbeat'])
+      .where('status', '=', 'Active')
+      .where('last_heartbeat', '<', cutoff)
+      .$if(clusterId !== undefined, (query) => query.where('cluster_id', '=', clusterId!))
+      .orderBy('last_heartbeat')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * Per cluster with an expired node: its Active nodes silent since before the overdue cutoff,
+   * and how many of them since before the expiry cutoff. A range of the deadline index, so it
+   * costs what is silent, not the fleet; an aggregate, never a page.
+   */
+  async silenceByCluster(expiredBefore: number, overdueBefore: number): Promise<SilenceCounts[]> {
+    const rows = await this.kysely
+      .selectFrom('nodes')
+      .select((eb) => [
+        'cluster_id as clusterId',
+        eb.fn.countAll<number>().as('overdue'),
+        eb.fn.sum<number>(eb.case().when('last_heartbeat', '<', expiredBefore).then(1).else(0).end()).as('expired'),
+      ])
+      .where('status', '=', 'Active')
+      .where('last_heartbeat', '<', overdueBefore)
+      .groupBy('cluster_id')
+      .having((eb) => eb.fn.min('last_heartbeat'), '<', expiredBefore)
+      .execute();
+    return rows.map((row) => ({ clusterId: Number(row.clusterId), overdue: Number(row.overdue), expired: Number(row.expired) }));
+  }
+
+  /** Each cluster's nodes timed out at or after the start of its window (index nodes_timed_out_by_cluster, migration 7). */
+  async countTimedOut(windowStarts: ReadonlyMap<number, number>): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    for (const [clusterId, since] of windowStarts) {
+      const row = await this.kysely
+        .selectFrom('nodes')
+        .select((eb) => eb.fn.countAll<number>().as('timedOut'))
+        .where('cluster_id', '=', clusterId)
+        .where('termination_reason', '=', 'HeartbeatTimeout')
+        .where('terminated_at', '>=', since)
+        .executeTakeFirstOrThrow();
+      counts.set(clusterId, Number(row.timedOut));
+    }
+    return counts;
+  }
+
+  /** The next deadline's heartbeat: the first entry of the deadline index (nodes_active_by_deadline). */
+  async oldestActiveHeartbeat(): Promise<number | null> {
+    const row = await this.kysely
+      .selectFrom('nodes')
+      .select((eb) => eb.fn.min('last_heartbeat').as('oldest'))
+      .where('status', '=', 'Active')
+      .executeTakeFirst();
+    return row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest);
+  }
+
+  async countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>> {
+    const counts = new Map(clusterIds.map((id) => [id, 0]));
+    if (clusterIds.length === 0) return counts;
+    const rows = await this.kysely
+      .selectFrom('nodes')
+      .select((eb) => ['cluster_id', eb.fn.countAll<number>().as('count')])
+      .where('cluster_id', 'in', [...clusterIds])
+      .where('status', '=', 'Active')
+      .groupBy('cluster_id')
+      .execute();
+    for (const row of rows) counts.set(Number(row.cluster_id), Number(row.count));
+    return counts;
+  }
+
+  /**
+   * Conditional on still Active and still silent: a heartbeat flushed meanwhile saves the node.
+   * Where the engine locks rows they are locked in id order, the order the heartbeat batches
+   * lock them in, so a sweep and a flush wait for each other instead of deadlocking.
+   */
+  async terminateExpired(nodeIds: readonly string[], cutoff: number, now: number): Promise<string[]> {
+    if (nodeIds.length === 0) return [];
+    return this.transaction(async (trx) => {
+      const terminated: string[] = [];
+      for (const ids of operator.chunks(nodeIds)) {
+        const silent = trx
+          .selectFrom('nodes')
+          .select('id')
+          .where('id', 'in', ids)
+          .where('status', '=', 'Active')
+          .where('last_heartbeat', '<', cutoff)
+          .orderBy('id')
+          .$if(this.engine.locksRows, (query) => query.forUpdate());
+        const rows = await trx
+          .updateTable('nodes')
+          .set({ status: 'Terminated', terminated_at: now, termination_reason: 'HeartbeatTimeout' })
+          .where('id', 'in', silent)
+          .where('status', '=', 'Active')
+          .where('last_heartbeat', '<', cutoff)
+          .returning('id')
+          .execute();
+        terminated.push(...rows.map((row) => row.id));
+      }
+      return terminated;
+    }, LOST_LOCK_ORDER);
+  }
+
+  async getInstance(id: number): Promise<InstanceRecord | undefined> {
+    const row = await this.kysely.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && instanceFromRow(row);
+  }
+
+  /** One statement: facts, labels and health change together or not at all. */
+  async recordInstanceReport(instanceId: number, report: InstanceReport): Promise<void> {
+    const { facts, labels, health } = report;
+    if (!facts && !labels && !health) return;
+    await this.kysely
+      .updateTable('instances')
+      .set({
+        ...(facts ? { facts: JSON.stringify(facts) } : {}),
+        ...(labels ? { labels: JSON.stringify(labels) } : {}),
+        ...(health
+          ? { health_status: health.status, errors: errorsFromHealth(health), last_health_check: report.now, health_check_pending: 0 }
+          : {}),
+        modified_at: report.now,
+      })
+      .where('id', '=', instanceId)
+      .execute();
+  }
+
+  async listClusters(afterId: number, limit: number): Promise<ClusterRecord[]> {
+    return (await this.kysely.selectFrom('clusters').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute()).map(clusterFromRow);
+  }
+
+  async countClusters(): Promise<number> {
+    const row = await this.kysely.selectFrom('clusters').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  updateCluster(id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined> {
+    return operator.updateCluster(this.kysely, id, fields);
+  }
+  listInstances(filter: InstanceFilter, page?: InstancePage): Promise<InstanceRecord[]> {
+    return operator.listInstances(this.kysely, filter, page);
+  }
+  countInstances(filter: InstanceFilter): Promise<number> {
+    return operator.countInstances(this.kysely, filter);
+  }
+  tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]> {
+    return operator.tallyInstances(this.kysely, this.engine, clusterIds);
+  }
+  regionLabels(clusterIds: readonly number[]): Promise<Map<number, string[]>> {
+    return operator.regionLabels(this.kysely, this.engine, clusterIds);
+  }
+  latestNodes(instanceIds: readonly number[]): Promise<NodeRecord[]> {
+    return operator.latestNodes(this.kysely, instanceIds);
+  }
+  createInstance(input: NewInstance): Promise<InstanceWriteResult> {
+    return operator.createInstance(this.kysely, this.engine, input);
+  }
+  updateInstance(id: number, fields: Partial<InstanceFields>, now: number): Promise<InstanceWriteResult> {
+    return operator.updateInstance(this.kysely, this.engine, id, fields, now);
+  }
+  deleteInstance(id: number): Promise<DeleteInstanceResult> {
+    return this.transaction((trx) => operator.deleteInstance(trx, this.engine, id));
+  }
+  requestHealthCheck(id: number, now: number): Promise<HealthCheckRequestResult> {
+    return operator.requestHealthCheck(this.kysely, id, now);
+  }
+  listPendingHealthChecks(): Promise<PendingHealthCheck[]> {
+    return operator.listPendingHealthChecks(this.kysely);
+  }
+  failHealthChecks(startedBefore: number, errors: string, now: number): Promise<number[]> {
+    return operator.failHealthChecks(this.kysely, startedBefore, errors, now);
+  }
+
+  /** One row whose counter each request bumps (migration 4). */
+  async requestHoldLift(now: number): Promise<void> {
+    await this.kysely
+      .insertInto('hold_lift_requests')
+      .values({ id: 1, sequence: 1, requested_at: now })
+      .onConflict((conflict) =>
+        conflict.column('id').doUpdateSet((eb) => ({ sequence: eb('hold_lift_requests.sequence', '+', 1), requested_at: eb.ref('excluded.requested_at') })),
+      )
+      .execute();
+  }
+
+  async holdLiftSequence(): Promise<number> {
+    const row = await this.kysely.selectFrom('hold_lift_requests').select('sequence').where('id', '=', 1).executeTakeFirst();
+    return Number(row?.sequence ?? 0);
+  }
+
+  /** Coordinator replicas (migration 5): each replica refreshes its row; the API component counts the recent ones. */
+  async touchReplica(id: string, startedAt: number, now: number, forgetBefore: number): Promise<void> {
+    await this.kysely
+      .insertInto('coordinator_replicas')
+      .values({ id, started_at: startedAt, seen_at: now })
+      .onConflict((conflict) => conflict.column('id').doUpdateSet((eb) => ({ seen_at: eb.ref('excluded.seen_at') })))
+      .execute();
+    await this.kysely.deleteFrom('coordinator_replicas').where('seen_at', '<', forgetBefore).execute();
+  }
+
+  async countReplicas(seenSince: number): Promise<number> {
+    const row = await this.kysely
+      .selectFrom('coordinator_replicas')
+      .select((eb) => eb.fn.countAll<number>().as('replicas'))
+      .where('seen_at', '>=', seenSince)
+      .executeTakeFirstOrThrow();
+    return Number(row.replicas);
+  }
+
+  insertEvent(event: MonitorEventRecord): Promise<void> {
+    return operator.insertEvent(this.kysely, event);
+  }
+  getEvent(id: string): Promise<MonitorEventRecord | undefined> {
+    return operator.getEvent(this.kysely, id);
+  }
+  listEvents(limit: number): Promise<MonitorEventRecord[]> {
+    return operator.listEvents(this.kysely, limit);
+  }
+  pruneEvents(keep: number, olderThan: number): Promise<number> {
+    return this.transaction((trx) => operator.pruneEvents(trx, keep, olderThan));
+  }
+}
