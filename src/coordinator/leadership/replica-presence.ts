@@ -4,7 +4,7 @@ import type { Component } from '../component-runner.ts';
 import type { Store } from '../store/store.ts';
 
 /** Each replica says it is alive this often; the monitor counts replicas seen within three times that. */
-export const REPLICA_PRESENCE_MS = 10_000;
+const REPLICA_PRESENCE_MS = 10_000;
 
 /** Tells the store, every REPLICA_PRESENCE_MS, that this replica is alive, so the monitor can count the replicas serving. */
 export class ReplicaPresence implements Component {
