@@ -3,7 +3,7 @@ import type { HealthReport, Labels, NodeFacts, TerminationReason } from '../../s
 import type { InstanceFilter, InstanceRecord, InstanceTally, Store } from '../store/store.ts';
 import type { FleetScan } from './fleet-scan.ts';
 import { scanFleet } from './fleet-scan.ts';
-import { type FleetSnapshot, sameSummary, summaryAt } from './fleet-snapshot.ts';
+import { type FleetSnapshot, summaryAt } from './fleet-snapshot.ts';
 import { FleetTable } from './fleet-table.ts';
 import {
   FLAG,
@@ -29,7 +29,7 @@ export interface FleetCountsDeps {
 }
 
 /** Instances merged from a scan per turn of the event loop. */
-const MERGE_SLICE = 20_000;
+const MERGE_SLICE = 10_000;
 
 /**
  * Every fleet count the cluster monitor and the operator APIs report, kept in memory: loaded from
@@ -103,9 +103,8 @@ export class FleetCounts {
       const id = snapshot.ids[row]!;
       if (id < seen.length) seen[id] = 1;
       if (table.stampOf(id) > since) continue;
-      const summary = summaryAt(snapshot, row);
-      if (sameSummary(table.get(id), summary)) continue;
-      table.adopt(id, summary);
+      if (table.holdsRow(id, snapshot, row)) continue;
+      table.adopt(id, summaryAt(snapshot, row));
       corrected += 1;
     }
     if (!snapshot.complete) return corrected;

@@ -96,13 +96,3 @@ export function summaryAt(snapshot: FleetSnapshot, row: number): InstanceSummary
     region: region === 0 ? null : snapshot.regionNames[region]!,
   };
 }
-
-export const sameSummary = (a: InstanceSummary | undefined, b: InstanceSummary) =>
-  a !== undefined &&
-  a.clusterId === b.clusterId &&
-  a.flags === b.flags &&
-  a.cpu === b.cpu &&
-  a.mem === b.mem &&
-  a.adjustment === b.adjustment &&
-  a.jobs === b.jobs &&
-  a.region === b.region;

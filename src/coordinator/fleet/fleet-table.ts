@@ -1,4 +1,5 @@
 import type { InstanceTally } from '../store/store.ts';
+import type { FleetSnapshot } from './fleet-snapshot.ts';
 import { type InstanceSummary, addToTally, emptyTally } from './instance-summary.ts';
 
 const INITIAL_CAPACITY = 1024;
@@ -61,6 +62,20 @@ export class FleetTable {
       jobs: this.jobs[id]!,
       region: this.regions[id] === 0 ? null : this.regionNames[this.regions[id]!]!,
     };
+  }
+
+  /** Whether the instance holds what the snapshot's row says: compared in place, as a reconcile checks every instance. */
+  holdsRow(id: number, snapshot: FleetSnapshot, row: number): boolean {
+    return (
+      id < this.clusters.length &&
+      this.clusters[id] === snapshot.clusters[row] &&
+      this.flags[id] === snapshot.flags[row] &&
+      this.cpu[id] === snapshot.cpu[row] &&
+      this.mem[id] === snapshot.mem[row] &&
+      this.adjustment[id] === snapshot.adjustment[row] &&
+      this.jobs[id] === snapshot.jobs[row] &&
+      this.regionNames[this.regions[id]!] === snapshot.regionNames[snapshot.regions[row]!]
+    );
   }
 
   /** Stores the instance's summary (a change: stamped). */
