@@ -1,4 +1,4 @@
-import type { Generated, Kysely } from 'kysely';
+import { type Generated, type Kysely, sql } from 'kysely';
 
 /**
  * The tables as migrations.ts creates them, in one definition that types every query of both
@@ -115,3 +115,12 @@ export interface StoreTables {
 
 /** A connection to the store's database, or a transaction on it: queries accept either. */
 export type Db = Kysely<StoreTables>;
+
+/**
+ * Values that the partial indexes of migrations.ts name, spelled as literals in the SQL: the
+ * planner uses such an index only when the query's condition visibly matches the index's, which
+ * a bound parameter never does on SQLite.
+ */
+export const ACTIVE = sql.lit('Active');
+export const TIMED_OUT = sql.lit('HeartbeatTimeout');
+export const CHECK_PENDING = sql.lit(1);

@@ -2,7 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { EngineTraits } from './engine.ts';
 import { type InstanceTally, instanceTallyQuery, regionLabelsQuery, regionsByCluster, sumByCluster, tallyFromRow } from './instance-tally.ts';
 import { clusterFromRow, eventFromRow, eventRow, instanceFieldValues, instanceFromRow, nodeFromRow } from './rows.ts';
-import type { Db } from './schema.ts';
+import { ACTIVE, CHECK_PENDING, type Db } from './schema.ts';
 import type {
   ClusterRecord,
   DeleteInstanceResult,
@@ -99,7 +99,7 @@ export async function latestNodes(db: Db, instanceIds: readonly number[]): Promi
     }
   };
   for (const ids of chunks(instanceIds)) {
-    keep((await db.selectFrom('nodes').selectAll().where('instance_id', 'in', ids).where('status', '=', 'Active').execute()).map(nodeFromRow));
+    keep((await db.selectFrom('nodes').selectAll().where('instance_id', 'in', ids).where('status', '=', ACTIVE).execute()).map(nodeFromRow));
   }
   for (const ids of chunks(instanceIds.filter((id) => !latest.has(id)))) {
     const newest = await db
@@ -160,7 +160,7 @@ export async function deleteInstance(trx: Db, engine: EngineTraits, id: number):
     .$if(engine.locksRows, (query) => query.forUpdate())
     .executeTakeFirst();
   if (!instance) return 'not-found';
-  if (await trx.selectFrom('nodes').select('id').where('instance_id', '=', id).where('status', '=', 'Active').executeTakeFirst()) return 'active-node';
+  if (await trx.selectFrom('nodes').select('id').where('instance_id', '=', id).where('status', '=', ACTIVE).executeTakeFirst()) return 'active-node';
   await trx.deleteFrom('nodes').where('instance_id', '=', id).execute();
   await trx.deleteFrom('instances').where('id', '=', id).execute();
   return 'deleted';
@@ -178,7 +178,7 @@ export async function requestHealthCheck(db: Db, id: number, now: number): Promi
 }
 
 export async function listPendingHealthChecks(db: Db): Promise<PendingHealthCheck[]> {
-  const rows = await db.selectFrom('instances').select(['id', 'health_check_started']).where('health_check_pending', '=', 1).orderBy('id').execute();
+  const rows = await db.selectFrom('instances').select(['id', 'health_check_started']).where('health_check_pending', '=', CHECK_PENDING).orderBy('id').execute();
   return rows.map((row) => ({ instanceId: Number(row.id), startedAt: Number(row.health_check_started ?? 0) }));
 }
 
@@ -187,7 +187,7 @@ export async function failHealthChecks(db: Db, startedBefore: number, errors: st
   const failed = await db
     .updateTable('instances')
     .set({ health_check_pending: 0, errors, modified_at: now })
-    .where('health_check_pending', '=', 1)
+    .where('health_check_pending', '=', CHECK_PENDING)
     .where('health_check_started', '<', startedBefore)
     .returning('id')
     .execute();

@@ -1,10 +1,11 @@
-import { type Transaction, sql } from 'kysely';
+import { type Selectable, type Transaction, sql } from 'kysely';
 import type { TerminationReason } from '../../shared/protocol.ts';
 import type { EngineTraits } from './engine.ts';
 import type { InstanceTally } from './instance-tally.ts';
 import { MIGRATIONS, migrationSql } from './migrations.ts';
 import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from './rows.ts';
-import type { Db, StoreTables } from './schema.ts';
+import { prepare } from './prepared-query.ts';
+import { ACTIVE, type Db, type NodesTable, type StoreTables, TIMED_OUT, type TokensTable } from './schema.ts';
 import * as operator from './sql-operator.ts';
 import { registerInTransaction } from './sql-register.ts';
 import type {
@@ -39,6 +40,64 @@ const LOST_RACE: ReadonlySet<string> = new Set(['40001', '40P01', '23505']);
 /** A single statement can only lose on lock order (a deadlock) or serialization. */
 export const LOST_LOCK_ORDER: ReadonlySet<string> = new Set(['40001', '40P01']);
 const ATTEMPTS = 3;
+
+// The queries of the heartbeat, sweep and authentication paths, compiled once (prepared-query.ts).
+const tokenByHash = prepare<{ hash: string }, Selectable<TokensTable>>((db, _engine, p) =>
+  db.selectFrom('tokens').selectAll().where('hash', '=', p('hash')).where('revoked_at', 'is', null),
+);
+const nodeById = prepare<{ nodeId: string }, Selectable<NodesTable>>((db, _engine, p) => db.selectFrom('nodes').selectAll().where('id', '=', p('nodeId')));
+const terminateActive = prepare<{ nodeId: string; reason: TerminationReason; now: number }, never>((db, _engine, p) =>
+  db
+    .updateTable('nodes')
+    .set({ status: 'Terminated', terminated_at: p('now'), termination_reason: p('reason') })
+    .where('id', '=', p('nodeId'))
+    .where('status', '=', ACTIVE),
+);
+const expired = (db: Db, cutoff: number) =>
+  db
+    .selectFrom('nodes')
+    .select(['id as nodeId', 'cluster_id as clusterId', 'last_heartbeat as lastHeartbeat'])
+    .where('status', '=', ACTIVE)
+    .where('last_heartbeat', '<', cutoff)
+    .orderBy('last_heartbeat');
+const expiredNodes = prepare<{ cutoff: number; limit: number }, ExpiredNode>((db, _engine, p) => expired(db, p('cutoff')).limit(p('limit')));
+const expiredNodesOfCluster = prepare<{ cutoff: number; limit: number; clusterId: number }, ExpiredNode>((db, _engine, p) =>
+  expired(db, p('cutoff')).where('cluster_id', '=', p('clusterId')).limit(p('limit')),
+);
+/**
+ * Per cluster with an expired node: its Active nodes silent since before the overdue cutoff,
+ * and how many of them since before the expiry cutoff. A range of the deadline index, so it
+ * costs what is silent, not the fleet; an aggregate, never a page.
+ */
+const silenceByCluster = prepare<{ expiredBefore: number; overdueBefore: number }, { clusterId: number; overdue: number; expired: number }>((db, _engine, p) =>
+  db
+    .selectFrom('nodes')
+    .select((eb) => [
+      'cluster_id as clusterId',
+      eb.fn.countAll<number>().as('overdue'),
+      eb.fn.sum<number>(eb.case().when('last_heartbeat', '<', p('expiredBefore')).then(1).else(0).end()).as('expired'),
+    ])
+    .where('status', '=', ACTIVE)
+    .where('last_heartbeat', '<', p('overdueBefore'))
+    .groupBy('cluster_id')
+    .having((eb) => eb.fn.min('last_heartbeat'), '<', p('expiredBefore')),
+);
+/** A cluster's nodes timed out at or after the start of its window (index nodes_timed_out_by_cluster, migration 7). */
+const timedOutSince = prepare<{ clusterId: number; since: number }, { timedOut: number }>((db, _engine, p) =>
+  db
+    .selectFrom('nodes')
+    .select((eb) => eb.fn.countAll<number>().as('timedOut'))
+    .where('cluster_id', '=', p('clusterId'))
+    .where('termination_reason', '=', TIMED_OUT)
+    .where('terminated_at', '>=', p('since')),
+);
+/** The next deadline's heartbeat: the first entry of the deadline index (nodes_active_by_deadline). */
+const oldestActiveHeartbeat = prepare<Record<string, never>, { oldest: number | null }>((db) =>
+  db
+    .selectFrom('nodes')
+    .select((eb) => eb.fn.min('last_heartbeat').as('oldest'))
+    .where('status', '=', ACTIVE),
+);
 
 /**
  * The store, every query written once over Kysely. Each engine's subclass supplies the few
@@ -137,7 +196,7 @@ export abstract class SqlStore implements Store {
   }
 
   async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    const row = await this.kysely.selectFrom('tokens').selectAll().where('hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+    const [row] = (await tokenByHash.run(this.kysely, this.engine, { hash })).rows;
     return row && tokenFromRow(row);
   }
 
@@ -155,7 +214,7 @@ export abstract class SqlStore implements Store {
   }
 
   async getNode(nodeId: string): Promise<NodeRecord | undefined> {
-    const row = await this.kysely.selectFrom('nodes').selectAll().where('id', '=', nodeId).executeTakeFirst();
+    const [row] = (await nodeById.run(this.kysely, this.engine, { nodeId })).rows;
     return row && nodeFromRow(row);
   }
 
@@ -164,7 +223,7 @@ export abstract class SqlStore implements Store {
       .selectFrom('nodes')
       .selectAll()
       .where('cluster_id', '=', clusterId)
-      .$if(!includeTerminated, (query) => query.where('status', '=', 'Active'))
+      .$if(!includeTerminated, (query) => query.where('status', '=', ACTIVE))
       .orderBy('joined_at')
       .orderBy('id')
       .execute();
@@ -172,71 +231,31 @@ export abstract class SqlStore implements Store {
   }
 
   async terminateNode(nodeId: string, reason: TerminationReason, now: number): Promise<boolean> {
-    const result = await this.kysely
-      .updateTable('nodes')
-      .set({ status: 'Terminated', terminated_at: now, termination_reason: reason })
-      .where('id', '=', nodeId)
-      .where('status', '=', 'Active')
-      .executeTakeFirst();
-    return result.numUpdatedRows === 1n;
+    const result = await terminateActive.run(this.kysely, this.engine, { nodeId, reason, now });
+    return result.numAffectedRows === 1n;
   }
 
   async findExpiredNodes(cutoff: number, limit: number, clusterId?: number): Promise<ExpiredNode[]> {
-    return this.kysely
-      .selectFrom('nodes')
-      .select(['id as nodeId', 'cluster_id as clusterId', 'last_heartbeat as lastHeartbeat'])
-      .where('status', '=', 'Active')
-      .where('last_heartbeat', '<', cutoff)
-      .$if(clusterId !== undefined, (query) => query.where('cluster_id', '=', clusterId!))
-      .orderBy('last_heartbeat')
-      .limit(limit)
-      .execute();
+    if (clusterId === undefined) return (await expiredNodes.run(this.kysely, this.engine, { cutoff, limit })).rows;
+    return (await expiredNodesOfCluster.run(this.kysely, this.engine, { cutoff, limit, clusterId })).rows;
   }
 
-  /**
-   * Per cluster with an expired node: its Active nodes silent since before the overdue cutoff,
-   * and how many of them since before the expiry cutoff. A range of the deadline index, so it
-   * costs what is silent, not the fleet; an aggregate, never a page.
-   */
   async silenceByCluster(expiredBefore: number, overdueBefore: number): Promise<SilenceCounts[]> {
-    const rows = await this.kysely
-      .selectFrom('nodes')
-      .select((eb) => [
-        'cluster_id as clusterId',
-        eb.fn.countAll<number>().as('overdue'),
-        eb.fn.sum<number>(eb.case().when('last_heartbeat', '<', expiredBefore).then(1).else(0).end()).as('expired'),
-      ])
-      .where('status', '=', 'Active')
-      .where('last_heartbeat', '<', overdueBefore)
-      .groupBy('cluster_id')
-      .having((eb) => eb.fn.min('last_heartbeat'), '<', expiredBefore)
-      .execute();
+    const { rows } = await silenceByCluster.run(this.kysely, this.engine, { expiredBefore, overdueBefore });
     return rows.map((row) => ({ clusterId: Number(row.clusterId), overdue: Number(row.overdue), expired: Number(row.expired) }));
   }
 
-  /** Each cluster's nodes timed out at or after the start of its window (index nodes_timed_out_by_cluster, migration 7). */
   async countTimedOut(windowStarts: ReadonlyMap<number, number>): Promise<Map<number, number>> {
     const counts = new Map<number, number>();
     for (const [clusterId, since] of windowStarts) {
-      const row = await this.kysely
-        .selectFrom('nodes')
-        .select((eb) => eb.fn.countAll<number>().as('timedOut'))
-        .where('cluster_id', '=', clusterId)
-        .where('termination_reason', '=', 'HeartbeatTimeout')
-        .where('terminated_at', '>=', since)
-        .executeTakeFirstOrThrow();
-      counts.set(clusterId, Number(row.timedOut));
+      const [row] = (await timedOutSince.run(this.kysely, this.engine, { clusterId, since })).rows;
+      counts.set(clusterId, Number(row?.timedOut ?? 0));
     }
     return counts;
   }
 
-  /** The next deadline's heartbeat: the first entry of the deadline index (nodes_active_by_deadline). */
   async oldestActiveHeartbeat(): Promise<number | null> {
-    const row = await this.kysely
-      .selectFrom('nodes')
-      .select((eb) => eb.fn.min('last_heartbeat').as('oldest'))
-      .where('status', '=', 'Active')
-      .executeTakeFirst();
+    const [row] = (await oldestActiveHeartbeat.run(this.kysely, this.engine, {})).rows;
     return row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest);
   }
 
@@ -247,7 +266,7 @@ export abstract class SqlStore implements Store {
       .selectFrom('nodes')
       .select((eb) => ['cluster_id', eb.fn.countAll<number>().as('count')])
       .where('cluster_id', 'in', [...clusterIds])
-      .where('status', '=', 'Active')
+      .where('status', '=', ACTIVE)
       .groupBy('cluster_id')
       .execute();
     for (const row of rows) counts.set(Number(row.cluster_id), Number(row.count));
@@ -268,7 +287,7 @@ export abstract class SqlStore implements Store {
           .selectFrom('nodes')
           .select('id')
           .where('id', 'in', ids)
-          .where('status', '=', 'Active')
+          .where('status', '=', ACTIVE)
           .where('last_heartbeat', '<', cutoff)
           .orderBy('id')
           .$if(this.engine.locksRows, (query) => query.forUpdate());
@@ -276,7 +295,7 @@ export abstract class SqlStore implements Store {
           .updateTable('nodes')
           .set({ status: 'Terminated', terminated_at: now, termination_reason: 'HeartbeatTimeout' })
           .where('id', 'in', silent)
-          .where('status', '=', 'Active')
+          .where('status', '=', ACTIVE)
           .where('last_heartbeat', '<', cutoff)
           .returning('id')
           .execute();
