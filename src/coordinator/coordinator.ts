@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -47,6 +48,8 @@ export interface CoordinatorDeps {
   https?: AppDeps['https'];
   /** Where start() listens (main.ts); absent, the app only answers app.inject() or the caller's own listen(). */
   listen?: ListenAddress | undefined;
+  /** This replica's name in the transitions it records; its host and process id by default. */
+  replica?: string | undefined;
 }
 
 export interface Coordinator extends Component {
@@ -80,6 +83,7 @@ const FLEET_RECONCILE_MS = { alone: 5 * 60_000, shared: 30_000 };
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
   const { store, clock, logger, config, settings } = deps;
   const startedAt = clock.now();
+  const replica = deps.replica ?? `${hostname()}/${process.pid}`;
   const readiness = new Readiness();
   const directory = new NodeDirectory(store);
   const agentReports = new AgentReports();
@@ -107,6 +111,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     healthCheckPending: (instanceId) => healthChecks.isPending(instanceId),
     onHealthReport: (instanceId) => healthChecks.reported(instanceId),
     fleet,
+    replica,
   });
   const instances = new InstanceService({ store, clock, heartbeats, agentReports, healthChecks, fleet });
   const clusters = new ClusterService({ store, nodes, fleet, controller: () => ({ running: readiness.accepting, startedAt }) });
@@ -129,6 +134,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     onStall: () => metrics.stalls.inc(),
     onSwept: (result) => metrics.sweepDuration.set(result.durationMs / 1000),
     ...(deps.sweepPageSize ? { pageSize: deps.sweepPageSize } : {}),
+    replica,
   });
   const presence = new ReplicaPresence(store, clock, startedAt);
   const monitor = new EventRecorder({

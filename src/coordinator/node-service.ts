@@ -38,6 +38,8 @@ export interface NodeServiceDeps {
   onHealthReport?: ((instanceId: number) => void) | undefined;
   /** The fleet's counts, told of every registration, report and deregistration. */
   fleet: Pick<FleetCounts, 'registered' | 'reported' | 'terminated'>;
+  /** This replica's name, recorded with the transitions it decides. */
+  replica?: string | undefined;
 }
 
 /** The agent protocol of seed 000: register, heartbeat, deregister, and the cluster's node list. */
@@ -66,7 +68,8 @@ export class NodeService {
     return cluster?.name;
   }
 
-  async register(principal: Principal, request: RegisterNodeRequest): Promise<RegisterNodeResponse> {
+  /** `address`: the client's, recorded in the instance's history. */
+  async register(principal: Principal, request: RegisterNodeRequest, address?: string): Promise<RegisterNodeResponse> {
     const { store, clock, settings } = this.deps;
     const clusterName = await this.clusterForRegistration(principal, request.cluster);
     const now = clock.now();
@@ -91,6 +94,8 @@ export class NodeService {
       tokenHash,
       now,
       duplicateSince: now - settings.duplicateWindowMs,
+      address,
+      replica: this.deps.replica,
     });
     if (result.outcome !== 'registered') throw registrationRefused(result, clusterName);
     if (result.supersededNodeId) this.deps.directory.markTerminated(result.supersededNodeId);
@@ -161,7 +166,7 @@ export class NodeService {
   async deregister(principal: Principal, request: DeregisterRequest): Promise<void> {
     const entry = await this.actingNode(principal, request.nodeId);
     const reason = request.reason ?? 'Shutdown';
-    const terminated = await this.deps.store.terminateNode(entry.nodeId, reason, this.deps.clock.now());
+    const terminated = await this.deps.store.terminateNode(entry.nodeId, reason, this.deps.clock.now(), { decidedBy: this.deps.replica });
     this.deps.directory.markTerminated(entry.nodeId);
     if (!terminated) throw new ApiError('NodeTerminated', undefined, { nodeId: entry.nodeId });
     this.deps.fleet.terminated(entry.instanceId, reason);

@@ -33,7 +33,7 @@ export const clusterActions: FastifyPluginAsyncTypebox<ClusterActionsDeps> = asy
   app.post(`${ACTION_PREFIX}cluster_RegisterNode`, {
     config: { permission: 'enroll' },
     schema: { tags, operationId: 'cluster_RegisterNode', body: RegisterNodeRequest, response: { 200: RegisterNodeResponse, ...errorResponses(409) } },
-    handler: (request) => nodes.register(principalOf(request), request.body),
+    handler: (request) => nodes.register(principalOf(request), request.body, request.ip),
   });
 
   app.post(`${ACTION_PREFIX}cluster_ReportNodeHeartbeat`, {

@@ -1,4 +1,5 @@
 import type { RawBuilder } from 'kysely';
+import type { Db } from './schema.ts';
 
 /**
  * Where the two engines differ inside a query that is otherwise written once. Everything else
@@ -23,4 +24,10 @@ export interface EngineTraits {
   asReal(column: string): RawBuilder<number>;
   /** The write broke a unique key (a hostname or uuid already taken). */
   isUniqueViolation(error: unknown): boolean;
+  /**
+   * Called in a transaction right before it appends to the transitions log, so that log ids
+   * commit in id order and a reader polling by id never skips a row committed late. SQLite has
+   * one writer, so nothing to do; PostgreSQL takes a transaction-scoped advisory lock.
+   */
+  orderLogCommits(trx: Db): Promise<void>;
 }

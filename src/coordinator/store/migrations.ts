@@ -169,6 +169,28 @@ CREATE TABLE coordinator_replicas (
     // terminated) whenever it judges that cluster: a range of this index, not the cluster's history.
     sql: `CREATE INDEX nodes_timed_out_by_cluster ON nodes (cluster_id, terminated_at) WHERE termination_reason = 'HeartbeatTimeout';`,
   },
+  {
+    version: 8,
+    name: 'node transitions log, agent process of nodes, retention indexes',
+    // The log's id is the watch stream's event id; instances' history reads it by instance, the
+    // stream by id, retention by time. Retention deletes old Terminated nodes by their end.
+    sql: `
+CREATE TABLE node_transitions (
+  id {{ID}},
+  recorded_at BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  cluster_id INTEGER NOT NULL,
+  instance_id INTEGER,
+  node_id TEXT,
+  reason TEXT,
+  evidence TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX node_transitions_by_instance ON node_transitions (instance_id, id);
+CREATE INDEX node_transitions_by_time ON node_transitions (recorded_at);
+ALTER TABLE nodes ADD COLUMN agent_process TEXT;
+CREATE INDEX nodes_terminated_by_time ON nodes (terminated_at) WHERE status = 'Terminated';
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {

@@ -67,6 +67,21 @@ export interface NodesTable {
   last_heartbeat: number;
   terminated_at: number | null;
   termination_reason: string | null;
+  /** The agent process that registered the node (migration 8): tells an agent restart from a cut-off. */
+  agent_process: string | null;
+}
+
+/** One transition of an instance's nodes with its evidence (migration 8); the id orders the watch stream. */
+export interface NodeTransitionsTable {
+  id: Generated<number>;
+  recorded_at: number;
+  kind: string;
+  cluster_id: number;
+  instance_id: number | null;
+  node_id: string | null;
+  reason: string | null;
+  /** JSON object: the evidence of this kind of transition (store.ts). */
+  evidence: string;
 }
 
 export interface MonitorEventsTable {
@@ -107,6 +122,7 @@ export interface StoreTables {
   tokens: TokensTable;
   instances: InstancesTable;
   nodes: NodesTable;
+  node_transitions: NodeTransitionsTable;
   monitor_events: MonitorEventsTable;
   hold_lift_requests: HoldLiftRequestsTable;
   coordinator_replicas: CoordinatorReplicasTable;
@@ -122,5 +138,6 @@ export type Db = Kysely<StoreTables>;
  * a bound parameter never does on SQLite.
  */
 export const ACTIVE = sql.lit('Active');
+export const TERMINATED = sql.lit('Terminated');
 export const TIMED_OUT = sql.lit('HeartbeatTimeout');
 export const CHECK_PENDING = sql.lit(1);

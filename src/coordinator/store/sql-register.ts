@@ -1,9 +1,13 @@
+import type { TerminationReason } from '../../shared/protocol.ts';
 import type { EngineTraits } from './engine.ts';
-import { SUPERSEDED_REASON, chooseInstance, decideActiveNode } from './plan-registration.ts';
+import { type PreviousNode, outageVerdict } from './outage-verdict.ts';
+import { type RegistrationRefusal, SUPERSEDED_REASON, chooseInstance, decideActiveNode } from './plan-registration.ts';
 import { prepare } from './prepared-query.ts';
 import { nodeFromRow } from './rows.ts';
 import { ACTIVE, type Db } from './schema.ts';
+import { appendTransitions } from './sql-history.ts';
 import type { RegisterNodeInput, RegisterNodeResult } from './store.ts';
+import type { NewTransition } from './transitions.ts';
 
 const instanceBy = (column: 'uuid' | 'hostname') =>
   prepare<{ clusterId: number; value: string }, { id: number; uuid: string | null; hostname: string }>((db, engine, p) =>
@@ -17,13 +21,24 @@ const instanceBy = (column: 'uuid' | 'hostname') =>
 const instanceByUuid = instanceBy('uuid');
 const instanceByHostname = instanceBy('hostname');
 
-const activeNodeOf = prepare<{ instanceId: number }, { nodeId: string; bootId: string | null; lastHeartbeat: number }>((db, engine, p) =>
+type NodeEvidence = { nodeId: string; bootId: string | null; agentProcess: string | null; lastHeartbeat: number };
+const NODE_EVIDENCE = ['id as nodeId', 'boot_id as bootId', 'agent_process as agentProcess', 'last_heartbeat as lastHeartbeat'] as const;
+const activeNodeOf = prepare<{ instanceId: number }, NodeEvidence>((db, engine, p) =>
   db
     .selectFrom('nodes')
-    .select(['id as nodeId', 'boot_id as bootId', 'last_heartbeat as lastHeartbeat'])
+    .select(NODE_EVIDENCE)
     .where('instance_id', '=', p('instanceId'))
     .where('status', '=', ACTIVE)
     .$if(engine.locksRows, (query) => query.forUpdate()),
+);
+/** The instance's newest node (index nodes_by_instance), for the outage verdict when none is Active. */
+const newestNodeOf = prepare<{ instanceId: number }, NodeEvidence & { reason: string | null }>((db, _engine, p) =>
+  db
+    .selectFrom('nodes')
+    .select([...NODE_EVIDENCE, 'termination_reason as reason'])
+    .where('instance_id', '=', p('instanceId'))
+    .orderBy('joined_at', 'desc')
+    .limit(1),
 );
 
 const supersede = prepare<{ nodeId: string; now: number }, never>((db, _engine, p) =>
@@ -67,7 +82,16 @@ const insertInstance = prepare<Omit<InstanceUpdate, 'id'> & { clusterId: number 
     .returning('id'),
 );
 
-type NodeInsert = { id: string; clusterId: number; instanceId: number; name: string | null; bootId: string | null; tokenHash: string; now: number };
+type NodeInsert = {
+  id: string;
+  clusterId: number;
+  instanceId: number;
+  name: string | null;
+  bootId: string | null;
+  agentProcess: string | null;
+  tokenHash: string;
+  now: number;
+};
 const insertNode = prepare<NodeInsert, Record<string, unknown>>((db, _engine, p) =>
   db
     .insertInto('nodes')
@@ -77,6 +101,7 @@ const insertNode = prepare<NodeInsert, Record<string, unknown>>((db, _engine, p)
       instance_id: p('instanceId'),
       name: p('name'),
       boot_id: p('bootId'),
+      agent_process: p('agentProcess'),
       token_hash: p('tokenHash'),
       status: 'Active',
       joined_at: p('now'),
@@ -102,8 +127,12 @@ export async function registerInTransaction(trx: Db, engine: EngineTraits, input
 
   const active = instance ? (await activeNodeOf.run(trx, engine, { instanceId: instance.id })).rows[0] : undefined;
   const decision = decideActiveNode(instance, active, input);
-  if (decision.action === 'refuse') return decision.refusal;
+  if (decision.action === 'refuse') {
+    await appendTransitions(trx, engine, [refusalTransition(input, instance!.id, decision.refusal)]);
+    return decision.refusal;
+  }
   if (decision.action === 'supersede') await supersede.run(trx, engine, { nodeId: decision.nodeId, now: input.now });
+  const previous = decision.action === 'supersede' ? { ...active!, endedBy: 'superseded' as const } : instance && (await newestNode(trx, engine, instance.id));
 
   const values = {
     hostname: input.hostname,
@@ -127,8 +156,74 @@ export async function registerInTransaction(trx: Db, engine: EngineTraits, input
     instanceId,
     name: input.name ?? null,
     bootId: input.bootId ?? null,
+    agentProcess: input.agent?.processId ?? null,
     tokenHash: input.tokenHash,
     now: input.now,
   });
-  return { outcome: 'registered', node: nodeFromRow(rows[0]!), instanceId, supersededNodeId: decision.action === 'supersede' ? decision.nodeId : null };
+  const supersededNodeId = decision.action === 'supersede' ? decision.nodeId : null;
+  await appendTransitions(trx, engine, registrationTransitions(input, instanceId, active, supersededNodeId, previous ?? undefined));
+  return { outcome: 'registered', node: nodeFromRow(rows[0]!), instanceId, supersededNodeId };
+}
+
+async function newestNode(trx: Db, engine: EngineTraits, instanceId: number): Promise<PreviousNode | undefined> {
+  const [row] = (await newestNodeOf.run(trx, engine, { instanceId })).rows;
+  return row && { ...row, lastHeartbeat: Number(row.lastHeartbeat), endedBy: row.reason as TerminationReason | null };
+}
+
+/** The superseded node's end (when there is one), then the registration with its evidence and the outage verdict. */
+function registrationTransitions(
+  input: RegisterNodeInput,
+  instanceId: number,
+  active: NodeEvidence | undefined,
+  supersededNodeId: string | null,
+  previous: PreviousNode | undefined,
+): NewTransition[] {
+  const at = { recordedAt: input.now, clusterId: input.clusterId, instanceId };
+  const transitions: NewTransition[] = [];
+  if (supersededNodeId !== null) {
+    transitions.push({
+      ...at,
+      kind: 'node-terminated',
+      nodeId: supersededNodeId,
+      reason: SUPERSEDED_REASON,
+      evidence: { lastHeartbeat: Number(active!.lastHeartbeat), supersededBy: input.nodeId, decidedBy: input.replica },
+    });
+  }
+  transitions.push({
+    ...at,
+    kind: 'node-registered',
+    nodeId: input.nodeId,
+    reason: null,
+    evidence: {
+      hostname: input.hostname,
+      identity: input.identity,
+      bootId: input.bootId,
+      agentVersion: input.facts?.agentVersion,
+      address: input.address,
+      agent: input.agent,
+      supersededNodeId: supersededNodeId ?? undefined,
+      verdict: outageVerdict(previous, input),
+    },
+  });
+  return transitions;
+}
+
+function refusalTransition(input: RegisterNodeInput, instanceId: number, refusal: RegistrationRefusal): NewTransition {
+  return {
+    recordedAt: input.now,
+    clusterId: input.clusterId,
+    instanceId,
+    nodeId: null,
+    kind: 'registration-refused',
+    reason: refusal.outcome === 'duplicate' ? 'DuplicateIdentity' : 'HostnameInUse',
+    evidence: {
+      hostname: input.hostname,
+      identity: input.identity,
+      bootId: input.bootId,
+      address: input.address,
+      activeNodeId: refusal.activeNodeId,
+      lastHeartbeat: Number(refusal.lastHeartbeat),
+      otherIdentity: refusal.outcome === 'hostname-in-use' ? refusal.otherIdentity : undefined,
+    },
+  };
 }

@@ -1,11 +1,13 @@
 import { type Selectable, type Transaction, sql } from 'kysely';
 import type { TerminationReason } from '../../shared/protocol.ts';
 import type { EngineTraits } from './engine.ts';
+import type { NewTransition, TerminationEvidence } from './transitions.ts';
 import type { InstanceTally } from './instance-tally.ts';
 import { MIGRATIONS, migrationSql } from './migrations.ts';
 import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from './rows.ts';
 import { prepare } from './prepared-query.ts';
 import { ACTIVE, type Db, type NodesTable, type StoreTables, TIMED_OUT, type TokensTable } from './schema.ts';
+import * as history from './sql-history.ts';
 import * as operator from './sql-operator.ts';
 import { registerInTransaction } from './sql-register.ts';
 import type {
@@ -28,7 +30,9 @@ import type {
   RegisterNodeResult,
   SilenceCounts,
   Store,
+  TerminationContext,
   TokenRecord,
+  TransitionRecord,
 } from './store.ts';
 
 /**
@@ -46,13 +50,17 @@ const tokenByHash = prepare<{ hash: string }, Selectable<TokensTable>>((db, _eng
   db.selectFrom('tokens').selectAll().where('hash', '=', p('hash')).where('revoked_at', 'is', null),
 );
 const nodeById = prepare<{ nodeId: string }, Selectable<NodesTable>>((db, _engine, p) => db.selectFrom('nodes').selectAll().where('id', '=', p('nodeId')));
-const terminateActive = prepare<{ nodeId: string; reason: TerminationReason; now: number }, never>((db, _engine, p) =>
+const terminateActive = prepare<{ nodeId: string; reason: TerminationReason; now: number }, TerminatedRow>((db, _engine, p) =>
   db
     .updateTable('nodes')
     .set({ status: 'Terminated', terminated_at: p('now'), termination_reason: p('reason') })
     .where('id', '=', p('nodeId'))
-    .where('status', '=', ACTIVE),
+    .where('status', '=', ACTIVE)
+    .returning(TERMINATED_ROW),
 );
+/** What a termination returns for its entry in the transitions log. */
+const TERMINATED_ROW = ['id', 'cluster_id', 'instance_id', 'last_heartbeat'] as const;
+type TerminatedRow = Pick<Selectable<NodesTable>, (typeof TERMINATED_ROW)[number]>;
 const expired = (db: Db, cutoff: number) =>
   db
     .selectFrom('nodes')
@@ -230,9 +238,12 @@ export abstract class SqlStore implements Store {
     return rows.map(nodeFromRow);
   }
 
-  async terminateNode(nodeId: string, reason: TerminationReason, now: number): Promise<boolean> {
-    const result = await terminateActive.run(this.kysely, this.engine, { nodeId, reason, now });
-    return result.numAffectedRows === 1n;
+  async terminateNode(nodeId: string, reason: TerminationReason, now: number, context: TerminationContext = {}): Promise<boolean> {
+    return this.transaction(async (trx) => {
+      const { rows } = await terminateActive.run(trx, this.engine, { nodeId, reason, now });
+      await history.appendTransitions(trx, this.engine, rows.map((row) => terminationTransition(row, reason, now, { decidedBy: context.decidedBy })));
+      return rows.length === 1;
+    }, LOST_LOCK_ORDER);
   }
 
   async findExpiredNodes(cutoff: number, limit: number, clusterId?: number): Promise<ExpiredNode[]> {
@@ -278,10 +289,11 @@ export abstract class SqlStore implements Store {
    * Where the engine locks rows they are locked in id order, the order the heartbeat batches
    * lock them in, so a sweep and a flush wait for each other instead of deadlocking.
    */
-  async terminateExpired(nodeIds: readonly string[], cutoff: number, now: number): Promise<string[]> {
+  async terminateExpired(nodeIds: readonly string[], cutoff: number, now: number, context: TerminationContext = {}): Promise<string[]> {
     if (nodeIds.length === 0) return [];
+    const timeoutMs = now - cutoff;
     return this.transaction(async (trx) => {
-      const terminated: string[] = [];
+      const terminated: TerminatedRow[] = [];
       for (const ids of operator.chunks(nodeIds)) {
         const silent = trx
           .selectFrom('nodes')
@@ -297,12 +309,33 @@ export abstract class SqlStore implements Store {
           .where('id', 'in', silent)
           .where('status', '=', ACTIVE)
           .where('last_heartbeat', '<', cutoff)
-          .returning('id')
+          .returning(TERMINATED_ROW)
           .execute();
-        terminated.push(...rows.map((row) => row.id));
+        terminated.push(...rows);
       }
-      return terminated;
+      const evidence = (row: TerminatedRow) => ({ ...context, deadline: Number(row.last_heartbeat) + timeoutMs });
+      await history.appendTransitions(trx, this.engine, terminated.map((row) => terminationTransition(row, 'HeartbeatTimeout', now, evidence(row))));
+      return terminated.map((row) => row.id);
     }, LOST_LOCK_ORDER);
+  }
+
+  instanceHistory(instanceId: number, offset: number, limit: number): Promise<TransitionRecord[]> {
+    return history.instanceHistory(this.kysely, instanceId, offset, limit);
+  }
+  countInstanceHistory(instanceId: number): Promise<number> {
+    return history.countInstanceHistory(this.kysely, instanceId);
+  }
+  transitionsAfter(afterId: number, limit: number): Promise<TransitionRecord[]> {
+    return history.transitionsAfter(this.kysely, afterId, limit);
+  }
+  transitionIdRange(): Promise<{ oldest: number; newest: number } | null> {
+    return history.transitionIdRange(this.kysely);
+  }
+  pruneTransitions(olderThan: number, limit: number): Promise<number> {
+    return history.pruneTransitions(this.kysely, olderThan, limit);
+  }
+  pruneTerminatedNodes(olderThan: number, limit: number): Promise<number> {
+    return history.pruneTerminatedNodes(this.kysely, olderThan, limit);
   }
 
   async getInstance(id: number): Promise<InstanceRecord | undefined> {
@@ -421,4 +454,17 @@ export abstract class SqlStore implements Store {
   pruneEvents(keep: number, olderThan: number): Promise<number> {
     return this.transaction((trx) => operator.pruneEvents(trx, keep, olderThan));
   }
+}
+
+/** A node's termination as a row of the transitions log. */
+function terminationTransition(row: TerminatedRow, reason: TerminationReason, now: number, evidence: Omit<TerminationEvidence, 'lastHeartbeat'>): NewTransition {
+  return {
+    recordedAt: now,
+    kind: 'node-terminated',
+    clusterId: Number(row.cluster_id),
+    instanceId: Number(row.instance_id),
+    nodeId: row.id,
+    reason,
+    evidence: { lastHeartbeat: Number(row.last_heartbeat), ...evidence },
+  };
 }

@@ -1,8 +1,10 @@
 import type { HealthReport, Labels, NodeFacts, NodeStatus, TerminationReason } from '../../shared/protocol.ts';
 import type { InstanceTally } from './instance-tally.ts';
 import type { RegistrationClaim, RegistrationRefusal } from './plan-registration.ts';
+import type { AgentContinuity, TerminationContext, TransitionRecord } from './transitions.ts';
 
 export type { InstanceTally } from './instance-tally.ts';
+export type { TerminationContext, TransitionRecord } from './transitions.ts';
 
 /**
  * The one store interface. Routes, the sweeper and the CLI see only this; open-store.ts is the
@@ -84,6 +86,10 @@ export interface RegisterNodeInput extends RegistrationClaim {
   nodeId: string;
   tokenHash: string;
   now: number;
+  /** Evidence recorded in the transitions log: the client's address, the agent's own account, the replica. */
+  address?: string | undefined;
+  agent?: AgentContinuity | undefined;
+  replica?: string | undefined;
 }
 
 export type RegisterNodeResult =
@@ -195,8 +201,8 @@ export interface Store {
   registerNode(input: RegisterNodeInput): Promise<RegisterNodeResult>;
   getNode(nodeId: string): Promise<NodeRecord | undefined>;
   listNodes(clusterId: number, includeTerminated: boolean): Promise<NodeRecord[]>;
-  /** Conditional: only an Active node changes. True when this call terminated it. */
-  terminateNode(nodeId: string, reason: TerminationReason, now: number): Promise<boolean>;
+  /** Conditional: only an Active node changes. True when this call terminated it (and logged the transition). */
+  terminateNode(nodeId: string, reason: TerminationReason, now: number, context?: TerminationContext): Promise<boolean>;
   /** One batch; returns the node ids that are no longer Active (their heartbeats were dropped). */
   writeHeartbeats(batch: readonly HeartbeatWrite[]): Promise<string[]>;
   /** Active nodes whose last heartbeat is older than the cutoff, oldest first (index range scan); of one cluster when given. */
@@ -208,8 +214,22 @@ export interface Store {
   /** The oldest last heartbeat of any Active node (index order), null when none is Active: the next deadline. */
   oldestActiveHeartbeat(): Promise<number | null>;
   countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>>;
-  /** Conditional on `status = Active AND last_heartbeat < cutoff`: returns the ids it terminated. */
-  terminateExpired(nodeIds: readonly string[], cutoff: number, now: number): Promise<string[]>;
+  /** Conditional on `status = Active AND last_heartbeat < cutoff`: returns the ids it terminated (each logged with its deadline). */
+  terminateExpired(nodeIds: readonly string[], cutoff: number, now: number, context?: TerminationContext): Promise<string[]>;
+
+  // The transitions log (transitions.ts): every registration, termination and refused
+  // registration, written in the transaction of the change it records.
+  /** One instance's transitions, newest first. */
+  instanceHistory(instanceId: number, offset: number, limit: number): Promise<TransitionRecord[]>;
+  countInstanceHistory(instanceId: number): Promise<number>;
+  /** Transitions with an id above this one, oldest first: the watch stream's read. */
+  transitionsAfter(afterId: number, limit: number): Promise<TransitionRecord[]>;
+  /** The oldest and newest ids in the log, null when it is empty. */
+  transitionIdRange(): Promise<{ oldest: number; newest: number } | null>;
+  /** Deletes at most `limit` transitions recorded before `olderThan`; returns how many went. */
+  pruneTransitions(olderThan: number, limit: number): Promise<number>;
+  /** Deletes at most `limit` nodes Terminated before `olderThan`, never an instance's newest; returns how many went. */
+  pruneTerminatedNodes(olderThan: number, limit: number): Promise<number>;
 
   getInstance(id: number): Promise<InstanceRecord | undefined>;
   recordInstanceReport(instanceId: number, report: InstanceReport): Promise<void>;

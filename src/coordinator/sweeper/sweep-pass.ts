@@ -18,6 +18,8 @@ export interface SweepPassDeps {
   onTerminated: (nodeIds: readonly string[]) => void;
   /** Expired nodes terminated per cluster and pass; the guard's counts never depend on it. */
   pageSize: number;
+  /** This replica's name, recorded with each termination it decides. */
+  replica?: string | undefined;
 }
 
 export interface SweepOutcome {
@@ -75,7 +77,11 @@ async function terminate(deps: SweepPassDeps, clusterIds: readonly number[], cut
       // findExpiredNodes reads Active nodes only.
       (node) => deps.heartbeats.newestHeartbeat({ ...node, status: 'Active' }) < cutoff,
     );
-    if (expired.length > 0) terminated.push(...(await deps.store.terminateExpired(expired.map((node) => node.nodeId), cutoff, now)));
+    if (expired.length === 0) continue;
+    // A cluster let through after a hold says which: the history shows why its nodes went despite the guard.
+    const guard = deps.holds.guard.get(clusterId);
+    const context = { decidedBy: deps.replica, hold: guard?.state === 'let-through' ? `mass-silence hold ended: ${guard.why}` : undefined };
+    terminated.push(...(await deps.store.terminateExpired(expired.map((node) => node.nodeId), cutoff, now, context)));
   }
   return terminated;
 }

@@ -50,6 +50,8 @@ export interface SweeperDeps {
   sharedStore?: boolean;
   /** Expired nodes terminated per cluster and sweep (50,000); the guard's counts never depend on it. */
   pageSize?: number;
+  /** This replica's name, recorded with each termination it decides. */
+  replica?: string | undefined;
 }
 
 /**
@@ -75,7 +77,7 @@ export class Sweeper implements Component {
 
   constructor(private readonly deps: SweeperDeps) {
     const { store, settings, logger, holds, heartbeats, onTerminated } = deps;
-    this.pass = { store, settings, logger, holds, heartbeats, onTerminated, pageSize: deps.pageSize ?? DEFAULT_PAGE_SIZE };
+    this.pass = { store, settings, logger, holds, heartbeats, onTerminated, pageSize: deps.pageSize ?? DEFAULT_PAGE_SIZE, replica: deps.replica };
     this.lifts = new HoldLifts({ store, clock: deps.clock, holds, sharedStore: deps.sharedStore ?? false });
     this.stallWatch = new StallWatch({
       clock: deps.clock,

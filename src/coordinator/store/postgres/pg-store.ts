@@ -8,6 +8,8 @@ import { createPool } from './pg-pool.ts';
 
 /** Every replica migrating at once takes this transaction-scoped advisory lock first. */
 const MIGRATION_LOCK = 0x6e70_6d69; // "npmi"
+/** Held from a transaction's append to the transitions log until its commit (EngineTraits.orderLogCommits). */
+const LOG_LOCK = 0x6e70_6c67; // "nplg"
 
 export interface PgStoreOptions {
   poolSize: number;
@@ -21,6 +23,9 @@ export const POSTGRES_TRAITS: EngineTraits = {
   jsonText: (column, key) => sql<string | null>`(${sql.ref(column)}::jsonb ->> ${key})`,
   asReal: (column) => sql<number>`${sql.ref(column)}::float8`,
   isUniqueViolation: (error) => (error as { code?: string }).code === '23505',
+  orderLogCommits: async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${LOG_LOCK})`.execute(trx);
+  },
 };
 
 /** The store for several coordinator replicas: PostgreSQL through a `pg` pool, by Kysely's PostgreSQL dialect. */

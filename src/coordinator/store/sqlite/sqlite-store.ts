@@ -18,6 +18,7 @@ export const SQLITE_TRAITS: EngineTraits = {
   jsonText: (column, key) => sql<string | null>`json_extract(${sql.ref(column)}, ${`$.${key}`})`,
   asReal: (column) => sql<number>`CAST(${sql.ref(column)} AS REAL)`,
   isUniqueViolation: (error) => (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true,
+  orderLogCommits: async () => {},
 };
 
 /**

@@ -1,0 +1,93 @@
+import type { TerminationReason } from '../../shared/protocol.ts';
+
+/**
+ * The log of every transition of an instance's nodes, with the evidence behind it (migration 8).
+ * Written in the same transaction as the change it records; its id increases with every row and
+ * is the watch stream's event id. Times are milliseconds on the coordinator's clock.
+ */
+
+export type TransitionKind = 'node-registered' | 'node-terminated' | 'registration-refused';
+export const TRANSITION_KINDS: readonly TransitionKind[] = ['node-registered', 'node-terminated', 'registration-refused'];
+
+/** What happened to a host that came back after its node was lost (outage-verdict.ts). */
+export type OutageVerdict =
+  | { outcome: 'rebooted'; previousNodeId: string; silentSince: number; bootedAt?: number | undefined }
+  | { outcome: 'agent-restarted'; previousNodeId: string; silentSince: number; agentStartedAt: number }
+  | { outcome: 'cut-off'; previousNodeId: string; silentSince: number; failures: FailedAttempts }
+  | { outcome: 'unknown'; previousNodeId: string; silentSince: number; why: string };
+
+/** The attempts an agent process saw fail since its last success, on the coordinator's clock. */
+export interface FailedAttempts {
+  count: number;
+  firstAt: number;
+  firstError: string;
+  lastAt: number;
+  lastError: string;
+}
+
+/** What a registering agent says of itself beyond seed 000, converted to the coordinator's clock. */
+export interface AgentContinuity {
+  /** Random per agent process: the same one after an outage means the process kept running. */
+  processId: string;
+  processStartedAt: number;
+  hostBootedAt?: number | undefined;
+  failures?: FailedAttempts | undefined;
+}
+
+export interface RegistrationEvidence {
+  hostname: string;
+  identity?: string | undefined;
+  bootId?: string | undefined;
+  agentVersion?: string | undefined;
+  address?: string | undefined;
+  agent?: AgentContinuity | undefined;
+  supersededNodeId?: string | undefined;
+  verdict?: OutageVerdict | undefined;
+}
+
+export interface TerminationEvidence {
+  lastHeartbeat: number;
+  /** When the node was due: its last heartbeat plus the timeout (timeouts only). */
+  deadline?: number | undefined;
+  /** The replica that terminated it. */
+  decidedBy?: string | undefined;
+  /** The safety hold the node was let through after (an operator's lift, the hold's time bound, a settled cut). */
+  hold?: string | undefined;
+  /** The registration that replaced it (superseded nodes). */
+  supersededBy?: string | undefined;
+}
+
+export interface RefusalEvidence {
+  hostname: string;
+  identity?: string | undefined;
+  bootId?: string | undefined;
+  address?: string | undefined;
+  activeNodeId: string;
+  lastHeartbeat: number;
+  otherIdentity?: string | undefined;
+}
+
+interface TransitionBase {
+  id: number;
+  recordedAt: number;
+  clusterId: number;
+  instanceId: number | null;
+  nodeId: string | null;
+}
+
+export type TransitionRecord = TransitionBase &
+  (
+    | { kind: 'node-registered'; reason: null; evidence: RegistrationEvidence }
+    | { kind: 'node-terminated'; reason: TerminationReason; evidence: TerminationEvidence }
+    | { kind: 'registration-refused'; reason: 'DuplicateIdentity' | 'HostnameInUse'; evidence: RefusalEvidence }
+  );
+
+/** A row to append: the store gives it its id. */
+export type NewTransition = DistributiveOmit<TransitionRecord, 'id'>;
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/** Who terminates a node, recorded with the termination. */
+export interface TerminationContext {
+  decidedBy?: string | undefined;
+  hold?: string | undefined;
+}
