@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { siblingModule, startWorker } from '../../shared/worker-thread.ts';
 import type { Store } from '../store/store.ts';
 import { type FleetSnapshot, SnapshotBuilder } from './fleet-snapshot.ts';
 import { summaryOf } from './instance-summary.ts';
@@ -57,20 +55,11 @@ async function readPages(store: Store, cancelled: () => boolean): Promise<FleetS
 }
 
 function scanInWorker(file: string): FleetScan {
-  const worker = startWorker(new URL(`./fleet-scan-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { file });
+  const worker = startWorker(siblingModule('fleet-scan-worker', import.meta.url), { file });
   const result = new Promise<FleetSnapshot>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the fleet scan's worker ended (exit code ${code}) without a result`)));
   });
   return { result, cancel: async () => void (await worker.terminate()) };
-}
-
-/** A worker on the compiled file, or, running from the TypeScript sources (tests, bin/nodepulse), one that loads it through tsx. */
-function startWorker(file: URL, workerData: unknown): Worker {
-  if (file.pathname.endsWith('.js')) return new Worker(file, { workerData });
-  // tsx's ESM entry (the package's `import` export), beside the CommonJS one require() resolves.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const source = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(file.href)}); })`;
-  return new Worker(source, { eval: true, workerData });
 }
