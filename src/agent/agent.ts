@@ -11,6 +11,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { HealthReport, HeartbeatRequest, HeartbeatResponse, NodeFacts, RegisterNodeRequest } from '../shared/protocol.ts';
 import type { AgentConfig } from './config.ts';
 import type { Coordinator } from './coordinator-client.ts';
+import { ContinuityRecorder } from './continuity.ts';
 import { FactsCollector, type FactsSettings, factsFingerprint } from './facts-collector.ts';
 import { type CheckRunner, HealthRunner } from './health/health-runner.ts';
 import { HeartbeatLoop, type Timers } from './heartbeat-loop.ts';
@@ -63,6 +64,7 @@ export class Agent {
   private readonly deps: AgentDeps;
   private readonly clock: Clock;
   private readonly self = new SelfMonitor();
+  private readonly continuity: ContinuityRecorder;
   private sent = { facts: '', factsAt: 0, healthRuns: -1, labels: '' };
   private forceHealth = false;
   private coordinatorInterval: number | undefined;
@@ -73,6 +75,7 @@ export class Agent {
     this.clock = deps.clock ?? systemClock;
     this.config = deps.config;
     this.identity = deps.identity;
+    this.continuity = new ContinuityRecorder(this.clock);
     this.facts = new FactsCollector(deps.probes, factsSettings(deps.config));
     this.health = new HealthRunner(deps.config.checks, {
       logger: deps.logger,
@@ -85,6 +88,7 @@ export class Agent {
       ...(deps.tokenSource ? { tokenSource: deps.tokenSource } : {}),
       logger: deps.logger,
       identity: () => this.identity,
+      attempts: this.continuity,
       hooks: {
         registerBody: () => this.registerBody(),
         heartbeatBody: () => this.heartbeatBody(),
@@ -180,6 +184,7 @@ export class Agent {
       name: this.config.name ?? host,
       labels: { ...this.config.labels },
       facts,
+      continuity: this.continuity.report(),
     };
     if (this.deps.bootId) body.bootId = this.deps.bootId;
     if (this.config.cluster) body.cluster = this.config.cluster;

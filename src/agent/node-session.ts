@@ -6,6 +6,7 @@
 import type { Logger } from '../shared/logger.ts';
 import type { HeartbeatRequest, HeartbeatResponse, RegisterNodeRequest } from '../shared/protocol.ts';
 import { type Coordinator, CoordinatorError, InvalidAnswerError, TlsFailureError } from './coordinator-client.ts';
+import type { ContinuityRecorder } from './continuity.ts';
 import type { BeatOutcome } from './heartbeat-loop.ts';
 
 export type ConnectionState =
@@ -64,6 +65,8 @@ export interface NodeSessionOptions {
   hooks: SessionHooks;
   /** The identity being registered (it may change on a reload). */
   identity: () => string;
+  /** Told of every attempt that failed and every one that succeeded (the continuity sent on registration). */
+  attempts?: Pick<ContinuityRecorder, 'failed' | 'succeeded'>;
 }
 
 export class NodeSession {
@@ -104,6 +107,7 @@ export class NodeSession {
     }
     try {
       const response = await coordinator.register(token, hooks.registerBody());
+      this.options.attempts?.succeeded();
       this.registration = {
         nodeId: response.nodeId,
         nodeToken: response.nodeToken,
@@ -115,6 +119,7 @@ export class NodeSession {
       hooks.onRegistered(this.registration);
       return { kind: 'ok' };
     } catch (error) {
+      this.options.attempts?.failed(`registration: ${(error as Error).message}`);
       return this.failed(error, 'registration');
     }
   }
@@ -124,12 +129,14 @@ export class NodeSession {
     const body = hooks.heartbeatBody();
     try {
       const response = await coordinator.heartbeat(registration.nodeToken, body);
+      this.options.attempts?.succeeded();
       hooks.heartbeatSent(body);
       this.setState('connected', 'info', 'connected to the coordinator');
       logger.debug('heartbeat accepted', { nodeId: registration.nodeId, facts: body.facts !== undefined, health: body.health?.status });
       hooks.onHeartbeatResponse(response);
       return { kind: 'ok' };
     } catch (error) {
+      this.options.attempts?.failed(`heartbeat: ${(error as Error).message}`);
       // The status of an answer not to believe (a 404 page of 50 MiB) says nothing about the node.
       const refusal = error instanceof CoordinatorError && !(error instanceof InvalidAnswerError) ? error : undefined;
       if (refusal && NODE_GONE.includes(refusal.status ?? 0)) {

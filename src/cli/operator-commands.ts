@@ -76,6 +76,38 @@ async function allInstances(api: ApiTarget, filters: Record<string, string>): Pr
   return results;
 }
 
+/** The instance an operator names: its id, or its hostname (within --cluster when several clusters have it). */
+async function instanceIdOf(api: ApiTarget, host: string, cluster: string | undefined): Promise<number> {
+  if (/^[1-9][0-9]*$/.test(host)) return Number(host);
+  const matches = await allInstances(api, { hostname: host, ...(cluster ? { cluster } : {}) });
+  if (matches.length === 1) return Number(matches[0]!.id);
+  throw new Error(matches.length === 0 ? `no instance has hostname ${host}` : `${matches.length} clusters have an instance ${host}: name one with --cluster`);
+}
+
+/** The newest `limit` entries of an instance's history. */
+async function historyOf(api: ApiTarget, id: number, limit: number): Promise<Row[]> {
+  const results: Row[] = [];
+  let next: string | null = `/api/v2/instances/${id}/history/?page_size=${Math.min(200, limit)}`;
+  while (next && results.length < limit) {
+    const page: { next: string | null; results: Row[] } = await callApi(api, 'GET', next);
+    results.push(...page.results);
+    next = page.next;
+  }
+  return results.slice(0, limit);
+}
+
+/** One line of what a transition's evidence says, for the table. */
+function historySummary(entry: Row): string {
+  const evidence = (entry.evidence ?? {}) as Row;
+  const verdict = entry.verdict as Row | undefined;
+  const parts: string[] = [];
+  if (verdict) parts.push(`verdict ${String(verdict.outcome)}${verdict.why ? ` (${String(verdict.why)})` : ''}`);
+  for (const field of ['boot_id', 'address', 'last_heartbeat', 'deadline', 'decided_by', 'hold', 'superseded_by', 'active_node_id', 'other_identity']) {
+    if (evidence[field] !== undefined) parts.push(`${field}=${String(evidence[field])}`);
+  }
+  return parts.join(' ');
+}
+
 export const instancesCommand = group('instances', 'Instances (hosts), AWX-style', [
   action(
     'list',
@@ -111,6 +143,22 @@ export const instancesCommand = group('instances', 'Instances (hosts), AWX-style
       if (argv['capacity-adjustment']) body.capacity_adjustment = argv['capacity-adjustment'];
       if (argv['listener-port'] !== undefined) body.listener_port = argv['listener-port'];
       showRecord(argv, await callApi<Row>(target(argv), 'POST', '/api/v2/instances/', body));
+    },
+  ),
+  action(
+    'history <host>',
+    'What happened to a host: its registrations (with the outage verdict), terminations and refused registrations, newest first',
+    (y) =>
+      y
+        .positional('host', { type: 'string', demandOption: true, describe: 'Hostname or instance id' })
+        .option('cluster', { type: 'string', describe: 'The cluster of the hostname, when several have it' })
+        .option('limit', { type: 'number', default: 50, describe: 'Newest entries to show' }),
+    async (argv) => {
+      const api = target(argv);
+      const id = await instanceIdOf(api, String(argv.host), typeof argv.cluster === 'string' ? argv.cluster : undefined);
+      const entries = await historyOf(api, id, Math.max(1, Number(argv.limit)));
+      const rows = entries.map((entry) => ({ ...entry, summary: historySummary(entry) }));
+      show(argv, entries, rows, ['id', 'recorded_at', 'kind', 'reason', 'node_id', 'summary']);
     },
   ),
   action('health-check <id>', 'Ask the instance’s agent to run its health checks now', (y) => y.positional('id', { type: 'number', demandOption: true }), async (argv) => {

@@ -9,6 +9,7 @@ import { clientErrorHandler, installProtocolAnswers } from './http/client-errors
 import { errorAnswerer, installClosingGuard, installErrorHandling, installJsonParser, MAX_PARAM_LENGTH } from './http/error-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
 import type { ClusterService } from './clusters/cluster-service.ts';
+import type { HistoryService } from './history/history-service.ts';
 import type { InstanceService } from './instances/instance-service.ts';
 import type { NodeService } from './node-service.ts';
 import { clusterActions } from './routes/cluster-actions.ts';
@@ -28,6 +29,7 @@ export interface AppDeps extends OpsDeps {
   nodes: NodeService;
   sweeper: Sweeper;
   instances: InstanceService;
+  history: HistoryService;
   clusters: ClusterService;
   bodyLimitBytes: number;
   /** The longest a request (headers and body) may take to arrive before it is answered 408. */
@@ -81,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await installOpenApi(app);
   await app.register(clusterActions, { nodes: deps.nodes, sweeper: deps.sweeper, store: deps.store });
   await app.register(opsRoutes, deps);
-  await app.register(instanceRoutes, { instances: deps.instances });
+  await app.register(instanceRoutes, { instances: deps.instances, history: deps.history });
   await app.register(clusterRoutes, { clusters: deps.clusters });
   await app.register(eventRoutes, { store: deps.store, clock: deps.clock });
   return app;

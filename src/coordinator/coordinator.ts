@@ -13,6 +13,7 @@ import { type Component, ComponentRunner, named } from './component-runner.ts';
 import type { CoordinatorConfig, TimeoutSettings } from './config.ts';
 import { FleetCounts } from './fleet/fleet-counts.ts';
 import { type ListenAddress, httpServer } from './http/http-server.ts';
+import { HistoryService } from './history/history-service.ts';
 import { HealthCheckTracker } from './instances/health-check-tracker.ts';
 import { InstanceService } from './instances/instance-service.ts';
 import { LeaderElection } from './leadership/leader-election.ts';
@@ -176,6 +177,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     nodes,
     sweeper,
     instances,
+    history: new HistoryService(store),
     clusters,
     store,
     clock,

@@ -2,6 +2,7 @@ import type { Clock } from '../shared/clock.ts';
 import { ApiError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type {
+  AgentContinuity,
   ClusterNode,
   DeregisterRequest,
   HeartbeatRequest,
@@ -20,6 +21,7 @@ import type { AgentReports } from './state/agent-reports.ts';
 import type { HeartbeatFreshness } from './state/heartbeat-freshness.ts';
 import type { NodeDirectory, NodeEntry } from './state/node-directory.ts';
 import type { NodeRecord, RegisterNodeResult, Store } from './store/store.ts';
+import type { AgentContinuity as ContinuityRecord } from './store/transitions.ts';
 
 export const DEFAULT_CLUSTER = 'default';
 
@@ -95,6 +97,7 @@ export class NodeService {
       now,
       duplicateSince: now - settings.duplicateWindowMs,
       address,
+      agent: request.continuity && continuityAt(request.continuity, now),
       replica: this.deps.replica,
     });
     if (result.outcome !== 'registered') throw registrationRefused(result, clusterName);
@@ -200,6 +203,24 @@ export class NodeService {
 }
 
 type NodePrincipal = Extract<Principal, { kind: 'node' }>;
+
+/** The agent's account of itself on the coordinator's clock: its ages are counted back from `now`. */
+function continuityAt(report: AgentContinuity, now: number): ContinuityRecord {
+  const ago = (secs: number) => Math.round(now - secs * 1000);
+  const failed = report.failedAttempts;
+  return {
+    processId: report.processId,
+    processStartedAt: ago(report.processUptimeSecs),
+    hostBootedAt: report.hostUptimeSecs === undefined ? undefined : ago(report.hostUptimeSecs),
+    failures: failed && {
+      count: failed.count,
+      firstAt: ago(failed.firstSecsAgo),
+      firstError: failed.firstError,
+      lastAt: ago(failed.lastSecsAgo),
+      lastError: failed.lastError,
+    },
+  };
+}
 
 /** The node a token acts as: only a node token, and only as itself. */
 function actingAs(principal: Principal, claimedNodeId: string | undefined): NodePrincipal {

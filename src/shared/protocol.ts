@@ -108,6 +108,33 @@ export const AgentSelfReport = Type.Object({
 });
 export type AgentSelfReport = Static<typeof AgentSelfReport>;
 
+/** Seconds before the request: an age, so the coordinator places it on its own clock and never trusts the agent's. */
+const SecsAgo = () => Type.Number({ minimum: 0, maximum: 1e10 });
+const AttemptError = () => Type.String({ maxLength: 512 });
+
+/**
+ * nodepulse: what the agent process knows of its own continuity, sent on every registration, so
+ * that the coordinator can say what happened to a host that comes back after a timeout (rebooted,
+ * agent restarted, cut off).
+ */
+export const AgentContinuity = Type.Object({
+  /** Random per agent process: the same one after an outage means the process kept running. */
+  processId: NameText(64),
+  processUptimeSecs: SecsAgo(),
+  hostUptimeSecs: Type.Optional(SecsAgo()),
+  /** The attempts (registrations, heartbeats) this process saw fail since its last success. */
+  failedAttempts: Type.Optional(
+    Type.Object({
+      count: Type.Integer({ minimum: 1, maximum: 1e12 }),
+      firstSecsAgo: SecsAgo(),
+      firstError: AttemptError(),
+      lastSecsAgo: SecsAgo(),
+      lastError: AttemptError(),
+    }),
+  ),
+});
+export type AgentContinuity = Static<typeof AgentContinuity>;
+
 // cluster_RegisterNode
 export const RegisterNodeRequest = Type.Object({
   name: Type.Optional(NameText(HOSTNAME_MAX_LENGTH)),
@@ -120,6 +147,7 @@ export const RegisterNodeRequest = Type.Object({
   cluster: Type.Optional(NameText(128)),
   labels: Type.Optional(Labels),
   facts: Type.Optional(NodeFacts),
+  continuity: Type.Optional(AgentContinuity),
 });
 export type RegisterNodeRequest = Static<typeof RegisterNodeRequest>;
 

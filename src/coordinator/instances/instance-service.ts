@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.ts';
 import { ApiError } from '../../shared/errors.ts';
 import type { FleetCounts } from '../fleet/fleet-counts.ts';
+import { pageLinks, pageStart } from '../http/awx-page.ts';
 import { DEFAULT_CLUSTER } from '../node-service.ts';
 import type { AgentReports } from '../state/agent-reports.ts';
 import type { HeartbeatFreshness } from '../state/heartbeat-freshness.ts';
@@ -76,21 +77,14 @@ export class InstanceService {
     }
     const enabled = query.enabled === undefined ? undefined : parseQueryBoolean(query.enabled);
     const filter = { clusterIds, hostname: query.hostname, enabled };
-    const start = (query.page - 1) * query.page_size;
+    const start = pageStart(query);
     const { count, page } =
       query.node_state === undefined
         ? await this.storePage(filter, start, query.page_size)
         : await this.derivedPage(filter, query.node_state, start, query.page_size);
-    if (query.page > 1 && start >= count) throw new ApiError('NotFound', 'Invalid page.', { page: query.page });
-    const link = (pageNumber: number) => {
-      const params = new URLSearchParams({ page: String(pageNumber) });
-      for (const [key, value] of Object.entries(query)) if (key !== 'page' && value !== undefined) params.set(key, String(value));
-      return `${INSTANCES_PATH}?${params.toString()}`;
-    };
     return {
       count,
-      next: start + query.page_size < count ? link(query.page + 1) : null,
-      previous: query.page > 1 ? link(query.page - 1) : null,
+      ...pageLinks(INSTANCES_PATH, query, count),
       results: page.map(toInstanceView),
     };
   }

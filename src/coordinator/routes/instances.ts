@@ -10,11 +10,13 @@ import {
   InstanceParams,
   PatchInstanceBody,
 } from '../instances/instance-schemas.ts';
+import { HistoryPage, HistoryQuery } from '../history/history-schemas.ts';
+import type { HistoryService } from '../history/history-service.ts';
 import { INSTANCES_PATH, type InstanceService } from '../instances/instance-service.ts';
 import { errorResponses } from './error-schemas.ts';
 
 /** Seeds 002/003: AWX's instance API under /api/v2/instances/ (trailing slashes as AWX has them). */
-export const instanceRoutes: FastifyPluginAsyncTypebox<{ instances: InstanceService }> = async (app, { instances }) => {
+export const instanceRoutes: FastifyPluginAsyncTypebox<{ instances: InstanceService; history: HistoryService }> = async (app, { instances, history }) => {
   const tags = ['instances'];
   const one = `${INSTANCES_PATH}:id/`;
 
@@ -72,5 +74,18 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ instances: InstanceServ
       response: { 200: HealthCheckStarted, ...errorResponses(404) },
     },
     handler: (request) => instances.requestHealthCheck(request.params.id),
+  });
+
+  app.get(`${one}history/`, {
+    config: { permission: 'read' },
+    schema: {
+      tags,
+      operationId: 'instances_history_list',
+      description: "Every transition of the instance's nodes with its evidence, newest first: registrations (with the outage verdict of a host that came back), terminations, refused registrations",
+      params: InstanceParams,
+      querystring: HistoryQuery,
+      response: { 200: HistoryPage, ...errorResponses(404) },
+    },
+    handler: (request) => history.list(request.params.id, request.query),
   });
 };

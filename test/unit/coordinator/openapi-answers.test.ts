@@ -70,6 +70,7 @@ const VALID: Record<string, () => Promise<Call>> = {
   'get /api/v2/instances/{id}/': async () => ({ token: READER, params: { id: await instance() } }),
   'patch /api/v2/instances/{id}/': async () => ({ token: ADMIN, params: { id: await instance() }, body: json({ enabled: false }) }),
   'delete /api/v2/instances/{id}/': async () => ({ token: ADMIN, params: { id: await instance() } }),
+  'get /api/v2/instances/{id}/history/': async () => ({ token: READER, params: { id: await instance() } }),
   'get /api/v2/instances/{id}/health_check/': async () => ({ token: READER, params: { id: await instance() } }),
   'post /api/v2/instances/{id}/health_check/': async () => ({ token: ADMIN, params: { id: await instance() } }),
   'get /v0/cluster/events': async () => ({ token: READER }),

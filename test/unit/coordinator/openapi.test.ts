@@ -17,6 +17,7 @@ const OPERATIONS = [
   ['get', '/api/v2/instances/{id}/'],
   ['patch', '/api/v2/instances/{id}/'],
   ['delete', '/api/v2/instances/{id}/'],
+  ['get', '/api/v2/instances/{id}/history/'],
   ['get', '/api/v2/instances/{id}/health_check/'],
   ['post', '/api/v2/instances/{id}/health_check/'],
   ['get', '/v0/cluster/events'],

@@ -1,0 +1,89 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { TRANSITION_KINDS } from '../store/transitions.ts';
+
+/** The wire shape of an instance's history (and of the watch stream's events): one definition validates, types and documents. */
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const DateTime = Type.String({ format: 'date-time' });
+const Maybe = <T extends TSchema>(schema: T) => Type.Optional(schema);
+
+export const TransitionKind = Type.Unsafe<(typeof TRANSITION_KINDS)[number]>({ type: 'string', enum: [...TRANSITION_KINDS] });
+
+export const FailedAttemptsView = Type.Object({
+  count: Type.Integer(),
+  first_at: DateTime,
+  first_error: Type.String(),
+  last_at: DateTime,
+  last_error: Type.String(),
+});
+
+export const VERDICT_OUTCOMES = ['rebooted', 'agent-restarted', 'cut-off', 'unknown'] as const;
+
+export const VerdictView = Type.Object(
+  {
+    outcome: Type.Unsafe<(typeof VERDICT_OUTCOMES)[number]>({ type: 'string', enum: [...VERDICT_OUTCOMES] }),
+    previous_node_id: Type.String(),
+    /** The previous node's last heartbeat. */
+    silent_since: DateTime,
+    booted_at: Maybe(DateTime),
+    agent_started_at: Maybe(DateTime),
+    failed_attempts: Maybe(FailedAttemptsView),
+    why: Maybe(Type.String()),
+  },
+  { description: 'What happened to the host while its previous node was lost: rebooted, agent-restarted, cut-off or unknown' },
+);
+export type VerdictView = Static<typeof VerdictView>;
+
+/** Every kind's evidence in one object: each kind fills the fields it has. */
+export const EvidenceView = Type.Object(
+  {
+    hostname: Maybe(Type.String()),
+    identity: Maybe(Type.String()),
+    boot_id: Maybe(Type.String()),
+    agent_version: Maybe(Type.String()),
+    address: Maybe(Type.String()),
+    agent_process_id: Maybe(Type.String()),
+    agent_started_at: Maybe(DateTime),
+    host_booted_at: Maybe(DateTime),
+    failed_attempts: Maybe(FailedAttemptsView),
+    superseded_node_id: Maybe(Type.String()),
+    superseded_by: Maybe(Type.String()),
+    last_heartbeat: Maybe(DateTime),
+    deadline: Maybe(DateTime),
+    decided_by: Maybe(Type.String()),
+    hold: Maybe(Type.String()),
+    active_node_id: Maybe(Type.String()),
+    other_identity: Maybe(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type EvidenceView = Static<typeof EvidenceView>;
+
+export const HistoryEntry = Type.Object({
+  /** The transitions log's id: increasing, and the watch stream's event id. */
+  id: Type.Integer(),
+  kind: TransitionKind,
+  recorded_at: DateTime,
+  cluster_id: Type.Integer(),
+  instance_id: Nullable(Type.Integer()),
+  node_id: Nullable(Type.String()),
+  /** A termination's reason (seed 000's), or a refusal's error code. */
+  reason: Nullable(Type.String()),
+  evidence: EvidenceView,
+  verdict: Maybe(VerdictView),
+});
+export type HistoryEntry = Static<typeof HistoryEntry>;
+
+export const HistoryPage = Type.Object({
+  count: Type.Integer(),
+  next: Nullable(Type.String()),
+  previous: Nullable(Type.String()),
+  results: Type.Array(HistoryEntry),
+});
+export type HistoryPage = Static<typeof HistoryPage>;
+
+export const HistoryQuery = Type.Object({
+  page: Type.Integer({ minimum: 1, default: 1 }),
+  page_size: Type.Integer({ minimum: 1, maximum: 200, default: 25 }),
+});
+export type HistoryQuery = Static<typeof HistoryQuery>;
