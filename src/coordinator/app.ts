@@ -19,7 +19,9 @@ import { installResponsesAroundHandlers } from './routes/error-schemas.ts';
 import { installOpenApi } from './routes/openapi.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { type OpsDeps, opsRoutes } from './routes/ops.ts';
+import { watchRoutes } from './routes/watch.ts';
 import type { Sweeper } from './sweeper/sweeper.ts';
+import type { TransitionFeed } from './watch/transition-feed.ts';
 
 export interface AppDeps extends OpsDeps {
   logger: Logger;
@@ -31,6 +33,8 @@ export interface AppDeps extends OpsDeps {
   instances: InstanceService;
   history: HistoryService;
   clusters: ClusterService;
+  /** Feeds the watch streams from the transitions log. */
+  feed: TransitionFeed;
   bodyLimitBytes: number;
   /** The longest a request (headers and body) may take to arrive before it is answered 408. */
   requestReceiveTimeoutMs: number;
@@ -86,5 +90,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(instanceRoutes, { instances: deps.instances, history: deps.history });
   await app.register(clusterRoutes, { clusters: deps.clusters });
   await app.register(eventRoutes, { store: deps.store, clock: deps.clock });
+  await app.register(watchRoutes, { store: deps.store, feed: deps.feed, logger: deps.logger });
   return app;
 }

@@ -30,6 +30,7 @@ import { NodeDirectory } from './state/node-directory.ts';
 import type { Store } from './store/store.ts';
 import { SafetyHolds } from './sweeper/safety-holds.ts';
 import { Sweeper } from './sweeper/sweeper.ts';
+import { TransitionFeed } from './watch/transition-feed.ts';
 
 export interface CoordinatorDeps {
   store: Store;
@@ -63,6 +64,8 @@ export interface Coordinator extends Component {
   instances: InstanceService;
   healthChecks: HealthCheckTracker;
   monitor: EventRecorder;
+  /** Reads the transitions log for the watch streams. */
+  feed: TransitionFeed;
   /** Starts every component in order: heartbeat writes, the server (listening when given an address), then the schedules. Tests drive single parts by hand instead. */
   start(): Promise<void>;
   /** Stops every component in reverse: requests first, the last heartbeats written last (the store stays open). */
@@ -79,6 +82,8 @@ const AUTH_FAILURE_ADDRESSES = 10_000;
  * arrive, so it bounds how stale the counts may be.
  */
 const FLEET_RECONCILE_MS = { alone: 5 * 60_000, shared: 30_000 };
+/** The watch streams read the transitions log this often: other replicas' transitions reach this one's watchers this late at most. */
+const WATCH_POLL_MS = 500;
 
 /** Wires the coordinator's parts together from its dependencies; its components are listed at the end. */
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
@@ -100,6 +105,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     reconcileMs: deps.leaderLock ? FLEET_RECONCILE_MS.shared : FLEET_RECONCILE_MS.alone,
     knownInstanceOf: (nodeId) => directory.peek(nodeId)?.instanceId,
   });
+  const feed = new TransitionFeed({ store, logger, pollMs: WATCH_POLL_MS });
   const healthChecks = new HealthCheckTracker({ store, clock, logger, timeoutMs: config.healthCheckTimeoutSecs * 1000, refreshMs: HEALTH_CHECK_REFRESH_MS });
   const nodes = new NodeService({
     store,
@@ -113,6 +119,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     onHealthReport: (instanceId) => healthChecks.reported(instanceId),
     fleet,
     replica,
+    onTransition: () => feed.poke(),
   });
   const instances = new InstanceService({ store, clock, heartbeats, agentReports, healthChecks, fleet });
   const clusters = new ClusterService({ store, nodes, fleet, controller: () => ({ running: readiness.accepting, startedAt }) });
@@ -131,6 +138,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       void fleet.timedOut(nodeIds).catch((error: unknown) => logger.error('updating the fleet counts after a sweep failed', { error }));
       for (const nodeId of nodeIds) directory.markTerminated(nodeId);
       metrics.terminations.inc({ reason: 'HeartbeatTimeout' }, nodeIds.length);
+      feed.poke();
     },
     onStall: () => metrics.stalls.inc(),
     onSwept: (result) => metrics.sweepDuration.set(result.durationMs / 1000),
@@ -179,6 +187,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     instances,
     history: new HistoryService(store),
     clusters,
+    feed,
     store,
     clock,
     metrics: metrics.registry,
@@ -197,6 +206,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       // Loaded before the server answers, so no count is ever read half-loaded.
       fleet,
       httpServer(app, deps.listen),
+      // Stopped before the server: it ends the watch streams, which would otherwise hold the server's close.
+      feed,
       leadership,
       sweeper,
       named('cluster monitor', monitor),
@@ -217,6 +228,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     instances,
     healthChecks,
     monitor,
+    feed,
     start: () => components.start(),
     stop: () => components.stop(),
   };

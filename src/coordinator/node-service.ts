@@ -42,6 +42,8 @@ export interface NodeServiceDeps {
   fleet: Pick<FleetCounts, 'registered' | 'reported' | 'terminated'>;
   /** This replica's name, recorded with the transitions it decides. */
   replica?: string | undefined;
+  /** Told after every change that may have added to the transitions log (the watch streams read it at once). */
+  onTransition?: (() => void) | undefined;
 }
 
 /** The agent protocol of seed 000: register, heartbeat, deregister, and the cluster's node list. */
@@ -100,6 +102,7 @@ export class NodeService {
       agent: request.continuity && continuityAt(request.continuity, now),
       replica: this.deps.replica,
     });
+    this.deps.onTransition?.();
     if (result.outcome !== 'registered') throw registrationRefused(result, clusterName);
     if (result.supersededNodeId) this.deps.directory.markTerminated(result.supersededNodeId);
     this.deps.directory.add({ nodeId, clusterId, instanceId: result.instanceId, tokenHash, active: true });
@@ -172,6 +175,7 @@ export class NodeService {
     const terminated = await this.deps.store.terminateNode(entry.nodeId, reason, this.deps.clock.now(), { decidedBy: this.deps.replica });
     this.deps.directory.markTerminated(entry.nodeId);
     if (!terminated) throw new ApiError('NodeTerminated', undefined, { nodeId: entry.nodeId });
+    this.deps.onTransition?.();
     this.deps.fleet.terminated(entry.instanceId, reason);
     this.deps.logger.info('node deregistered', { nodeId: entry.nodeId, reason });
   }
