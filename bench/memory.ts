@@ -1,19 +1,8 @@
 import { ACTION, startCoordinatorChild } from './lib/coordinator-child.ts';
 import { runLoad } from './lib/load.ts';
-import { MIB, rssBytes, sleep } from './lib/proc-stats.ts';
+import { MIB, settledRss } from './lib/proc-stats.ts';
 import { registerFleet } from './lib/register-fleet.ts';
 import { type BenchContext, type BenchResult, type Benchmark, figure } from './lib/types.ts';
-
-/** RSS after letting the process settle a moment (the median of a few samples). */
-async function settledRss(pid: number, ms: number): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    await sleep(ms / 5);
-    samples.push(rssBytes(pid));
-  }
-  samples.sort((a, b) => a - b);
-  return samples[2] as number;
-}
 
 /**
  * 4. Coordinator memory per node: RSS of the coordinator process with 0 registered nodes (after

@@ -8,7 +8,9 @@ import { formatTable, writeResult } from './lib/report.ts';
 import { daemonRuntime } from './lib/runtime.ts';
 import type { BenchResult, Benchmark, Scale } from './lib/types.ts';
 import { memoryBenchmark } from './memory.ts';
+import { millionBenchmark } from './million.ts';
 import { registrationBenchmark } from './registration.ts';
+import { restartBenchmark } from './restart.ts';
 import { sweepBenchmark } from './sweep.ts';
 
 /** Every benchmark, in the order a full run measures them. */
@@ -21,6 +23,8 @@ export const BENCHMARKS: readonly Benchmark[] = [
   agentBenchmark,
   fleetStartBenchmark,
   authBurstBenchmark,
+  millionBenchmark,
+  restartBenchmark,
 ];
 
 export interface SuiteOptions {

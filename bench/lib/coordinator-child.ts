@@ -20,9 +20,18 @@ export interface CoordinatorChild {
 /** `nodepulse coordinator serve` as a child process on 127.0.0.1 and a free port. */
 export async function startCoordinatorChild(
   runtime: Runtime,
-  options: { storePath?: string; args?: string[]; env?: Record<string, string>; keepLines?: boolean } = {},
+  options: {
+    storePath?: string;
+    args?: string[];
+    env?: Record<string, string>;
+    keepLines?: boolean;
+    /** A restart listens where its predecessor did; a free port otherwise. */
+    port?: number;
+    /** How long it may take to listen (a million-node store takes longer to open). */
+    listenTimeoutMs?: number;
+  } = {},
 ): Promise<CoordinatorChild> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const storePath = options.storePath ?? join(makeTempDir('nodepulse-bench-'), 'nodepulse.db');
   const proc = spawnProcess(
     process.execPath,
@@ -30,7 +39,7 @@ export async function startCoordinatorChild(
     { name: 'bench coordinator', env: { NODEPULSE_ADMIN_TOKEN: BENCH_ADMIN, NODEPULSE_ENROLL_TOKEN: BENCH_ENROLL, ...options.env } },
   );
   try {
-    await proc.waitForLine(/"listening"/, 60_000);
+    await proc.waitForLine(/"listening"/, options.listenTimeoutMs ?? 60_000);
   } catch (error) {
     proc.kill('SIGKILL');
     throw error;
@@ -68,4 +77,10 @@ export async function postAction(url: string, action: string, token: string, bod
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Active nodes in the coordinator's node directory (its `nodepulse_known_active_nodes` gauge). */
+export async function knownNodes(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^nodepulse_known_active_nodes (\d+)/m.exec(text)?.[1] ?? Number.NaN);
 }

@@ -16,6 +16,10 @@ export interface PacedOptions {
   tokenFor: (index: number) => string;
   /** Awaited once the connections are open, before the first request. */
   startSignal?: () => Promise<void>;
+  /** Ends the run before durationSecs. */
+  stop?: AbortSignal;
+  /** Told of every answer as it arrives (a benchmark that splits a run into phases). */
+  onAnswer?: (status: string, latencyMs: number, retryAfter: boolean) => void;
 }
 
 export interface PacedResult {
@@ -26,6 +30,10 @@ export interface PacedResult {
   latenciesMs: number[];
   /** Requests that left later than their turn because every connection was busy. */
   late: number;
+  /** Answers that carried a Retry-After header. */
+  retryAfter: number;
+  /** Requests whose connection closed before the answer (the server went away). */
+  lost: number;
   durationSecs: number;
 }
 
@@ -34,6 +42,8 @@ const TICK_MS = 1;
 const LATE_MS = 5;
 /** How long the answers to requests in flight are awaited at the end. */
 const DRAIN_MS = 5000;
+/** A connection the server refused is tried again this often (a restarting server). */
+const RECONNECT_MS = 100;
 
 /**
  * POSTs (no body) at an even rate over keep-alive connections, one request in flight per
@@ -50,6 +60,8 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   const sentAt = new Map<Socket, number>();
   let sent = 0;
   let late = 0;
+  let retryAfter = 0;
+  let lost = 0;
   let due = 0;
   let stopped = false;
 
@@ -67,11 +79,18 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
     }
   };
 
-  const answered = (socket: Socket, status: string) => {
+  const answered = (socket: Socket, status: string, withRetryAfter: boolean) => {
     statuses[status] = (statuses[status] ?? 0) + 1;
-    latenciesMs.push(performance.now() - (sentAt.get(socket) ?? performance.now()));
+    const latencyMs = performance.now() - (sentAt.get(socket) ?? performance.now());
+    sentAt.delete(socket);
+    latenciesMs.push(latencyMs);
+    if (withRetryAfter) retryAfter++;
+    options.onAnswer?.(status, latencyMs, withRetryAfter);
     idle.push(socket);
     pump();
+  };
+  const reopen = () => {
+    if (!stopped) open().catch(() => setTimeout(reopen, RECONNECT_MS));
   };
 
   const open = (): Promise<void> =>
@@ -89,7 +108,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
           const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
           if (buffered.length < end + 4 + length) return;
           buffered = buffered.slice(end + 4 + length);
-          answered(socket, head.slice(9, 12));
+          answered(socket, head.slice(9, 12), /\r\nretry-after:/i.test(head));
         }
       });
       socket.once('connect', () => {
@@ -97,13 +116,14 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
         idle.push(socket);
         resolve();
       });
-      socket.once('error', reject);
+      socket.on('error', reject);
       socket.once('close', () => {
-        sockets.delete(socket);
+        if (!sockets.delete(socket)) return;
         const at = idle.indexOf(socket);
         if (at >= 0) idle.splice(at, 1);
-        // A connection the server closed is replaced, so the rate holds.
-        if (!stopped) void open().catch(() => undefined);
+        if (sentAt.delete(socket)) lost++;
+        // A connection the server closed is replaced (once it listens again), so the rate holds.
+        reopen();
       });
     });
 
@@ -113,7 +133,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const elapsed = performance.now() - started;
-      if (elapsed >= options.durationSecs * 1000) {
+      if (elapsed >= options.durationSecs * 1000 || options.stop?.aborted) {
         clearInterval(timer);
         resolve();
         return;
@@ -128,5 +148,5 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
   const drainUntil = performance.now() + DRAIN_MS;
   while (idle.length < sockets.size && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 10));
   for (const socket of sockets) socket.destroy();
-  return { sent, statuses, latenciesMs, late, durationSecs };
+  return { sent, statuses, latenciesMs, late, retryAfter, lost, durationSecs };
 }

@@ -9,9 +9,12 @@ export function rssBytes(pid: number): number {
 
 const TICKS_PER_SECOND = 100;
 
-/** CPU time (user + system) a process has used so far, in milliseconds. */
-export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU time (user + system) a process has used so far, in milliseconds; with `tid`, one of its
+ * threads only (the main thread's id is the pid: its CPU is the event loop's).
+ */
+export function cpuMs(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
@@ -53,3 +56,14 @@ export class ProcessMeter {
 
 export const MIB = 1024 * 1024;
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** RSS after letting the process settle a moment (the median of 5 samples over `ms`). */
+export async function settledRss(pid: number, ms: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(ms / 5);
+    samples.push(rssBytes(pid));
+  }
+  samples.sort((a, b) => a - b);
+  return samples[2] as number;
+}
