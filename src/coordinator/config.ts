@@ -116,6 +116,12 @@ export const CoordinatorConfigSchema = Type.Object(
       minimum: 5,
       description: 'Seconds a requested health check may wait for its report before it is an error',
     }),
+    historyRetentionDays: Type.Number({
+      default: 30,
+      exclusiveMinimum: 0,
+      maximum: 36_500,
+      description: 'Days the transitions log (history, watch stream) and Terminated nodes are kept; each instance keeps its newest node',
+    }),
   },
   { additionalProperties: false },
 );

@@ -24,6 +24,7 @@ import { EventRecorder } from './monitor/event-recorder.ts';
 import { observe } from './monitor/monitor-probe.ts';
 import { NodeService } from './node-service.ts';
 import { Readiness } from './readiness.ts';
+import { HistoryRetention } from './retention/history-retention.ts';
 import { AgentReports } from './state/agent-reports.ts';
 import { HeartbeatFreshness } from './state/heartbeat-freshness.ts';
 import { NodeDirectory } from './state/node-directory.ts';
@@ -82,6 +83,8 @@ const AUTH_FAILURE_ADDRESSES = 10_000;
  * arrive, so it bounds how stale the counts may be.
  */
 const FLEET_RECONCILE_MS = { alone: 5 * 60_000, shared: 30_000 };
+/** Old transitions and Terminated nodes are deleted this often (and once at start). */
+const RETENTION_PERIOD_MS = 10 * 60_000;
 /** The watch streams read the transitions log this often: other replicas' transitions reach this one's watchers this late at most. */
 const WATCH_POLL_MS = 500;
 
@@ -146,6 +149,14 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     replica,
   });
   const presence = new ReplicaPresence(store, clock, startedAt);
+  const retention = new HistoryRetention({
+    store,
+    clock,
+    logger,
+    maxAgeMs: config.historyRetentionDays * 86_400_000,
+    periodMs: RETENTION_PERIOD_MS,
+    shouldRun: isLeader,
+  });
   const monitor = new EventRecorder({
     store,
     clock,
@@ -212,6 +223,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       sweeper,
       named('cluster monitor', monitor),
       named('health checks', healthChecks),
+      retention,
       presence,
       readiness,
     ],
