@@ -136,10 +136,12 @@ export class NodeSession {
       hooks.onHeartbeatResponse(response);
       return { kind: 'ok' };
     } catch (error) {
-      this.options.attempts?.failed(`heartbeat: ${(error as Error).message}`);
       // The status of an answer not to believe (a 404 page of 50 MiB) says nothing about the node.
       const refusal = error instanceof CoordinatorError && !(error instanceof InvalidAnswerError) ? error : undefined;
-      if (refusal && NODE_GONE.includes(refusal.status ?? 0)) {
+      const gone = refusal !== undefined && NODE_GONE.includes(refusal.status ?? 0);
+      // A coordinator that no longer accepts the node answered: that ends an outage, it is not one of its failed attempts.
+      if (!gone) this.options.attempts?.failed(`heartbeat: ${(error as Error).message}`);
+      if (gone) {
         logger.warn('the coordinator no longer accepts this node (it forgot it, refused its token or terminated it); registering again', {
           nodeId: registration.nodeId,
           status: refusal.status,
