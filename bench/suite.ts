@@ -2,6 +2,7 @@ import { cleanupAll } from '../test/helpers/spawn-process.ts';
 import { agentBenchmark } from './agent-footprint.ts';
 import { authBurstBenchmark } from './auth-burst.ts';
 import { detectionBenchmark } from './detection.ts';
+import { fleetCountsBenchmark } from './fleet-counts.ts';
 import { fleetStartBenchmark } from './fleet-start.ts';
 import { heartbeatBenchmark } from './heartbeat.ts';
 import { formatTable, writeResult } from './lib/report.ts';
@@ -23,6 +24,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   agentBenchmark,
   fleetStartBenchmark,
   authBurstBenchmark,
+  fleetCountsBenchmark,
   millionBenchmark,
   restartBenchmark,
 ];

@@ -7,12 +7,12 @@ import { type FleetSnapshot, summaryAt } from './fleet-snapshot.ts';
 import { FleetTable } from './fleet-table.ts';
 import {
   FLAG,
-  type InstanceSummary,
   adminFlags,
   criticalFlag,
   figuresOf,
   nodeFlags,
   regionOf,
+  summaryOf,
   withAdminFlags,
   withNodeFlags,
 } from './instance-summary.ts';
@@ -110,7 +110,7 @@ export class FleetCounts {
     if (!snapshot.complete) return corrected;
     for (let id = 1; id < seen.length; id++) {
       if (id % MERGE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-      if (seen[id] === 1 || table.stampOf(id) > since || !table.get(id)) continue;
+      if (seen[id] === 1 || table.stampOf(id) > since || !table.has(id)) continue;
       table.adopt(id, undefined);
       corrected += 1;
     }
@@ -178,16 +178,15 @@ export class FleetCounts {
     }
   }
 
-  /** An admin created or changed the instance (the record as the store now holds it). */
+  /** An admin created or changed the instance (the record as the store now holds it; its nodes are untouched). */
   instanceWritten(instance: InstanceRecord): void {
-    const known: InstanceSummary = this.table.get(instance.id) ?? {
-      clusterId: instance.clusterId,
-      flags: 0,
-      ...figuresOf(instance.facts),
-      adjustment: 0,
-      region: regionOf(instance.labels),
-    };
-    this.table.set(instance.id, { ...known, adjustment: Number(instance.capacityAdjustment), flags: withAdminFlags(known.flags, adminFlags(instance)) });
+    const known = this.table.get(instance.id);
+    this.table.set(
+      instance.id,
+      known
+        ? { ...known, adjustment: Number(instance.capacityAdjustment), flags: withAdminFlags(known.flags, adminFlags(instance)) }
+        : summaryOf(instance, undefined),
+    );
   }
 
   instanceDeleted(instanceId: number): void {

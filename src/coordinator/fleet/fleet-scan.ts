@@ -16,7 +16,7 @@ const PAGE = 2000;
  * The store file of a SQLite store that a second connection can open (not `:memory:`): the
  * store's own driver handle names it.
  */
-export function sqliteFileOf(store: Store): string | undefined {
+function sqliteFileOf(store: Store): string | undefined {
   const db = (store as { db?: { name?: unknown; memory?: unknown } }).db;
   return store.kind === 'sqlite' && typeof db?.name === 'string' && db.memory === false ? db.name : undefined;
 }

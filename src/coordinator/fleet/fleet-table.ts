@@ -50,6 +50,10 @@ export class FleetTable {
     return this.end;
   }
 
+  has(id: number): boolean {
+    return id < this.clusters.length && this.clusters[id] !== 0;
+  }
+
   get(id: number): InstanceSummary | undefined {
     const clusterId = id < this.clusters.length ? (this.clusters[id] ?? 0) : 0;
     if (clusterId === 0) return undefined;

@@ -76,8 +76,6 @@ export function summaryOf(instance: InstanceRecord, latest: NodeRecord | undefin
   };
 }
 
-export type TallyCounts = Omit<InstanceTally, 'clusterId'>;
-
 export const emptyTally = (clusterId: number): InstanceTally => ({
   clusterId,
   instances: 0,
