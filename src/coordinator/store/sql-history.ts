@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { chunks } from './chunks.ts';
 import type { EngineTraits } from './engine.ts';
 import { type Db, type NodeTransitionsTable, TERMINATED } from './schema.ts';
 import type { NewTransition, TransitionRecord } from './transitions.ts';
@@ -8,6 +9,13 @@ import type { NewTransition, TransitionRecord } from './transitions.ts';
 export async function appendTransitions(trx: Db, engine: EngineTraits, transitions: readonly NewTransition[]): Promise<void> {
   if (transitions.length === 0) return;
   await engine.orderLogCommits(trx);
+  // A sweep may end tens of thousands of nodes at once; an insert binds at most 32,766 values on SQLite.
+  for (const part of chunks(transitions, TRANSITIONS_PER_INSERT)) await insertTransitions(trx, part);
+}
+
+const TRANSITIONS_PER_INSERT = 1000;
+
+async function insertTransitions(trx: Db, transitions: readonly NewTransition[]): Promise<void> {
   await trx
     .insertInto('node_transitions')
     .values(

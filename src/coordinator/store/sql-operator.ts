@@ -1,4 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
+import { chunks } from './chunks.ts';
 import type { EngineTraits } from './engine.ts';
 import { type InstanceTally, instanceTallyQuery, regionLabelsQuery, regionsByCluster, sumByCluster, tallyFromRow } from './instance-tally.ts';
 import { clusterFromRow, eventFromRow, eventRow, instanceFieldValues, instanceFromRow, nodeFromRow } from './rows.ts';
@@ -19,15 +20,6 @@ import type {
 } from './store.ts';
 
 /** The operator APIs' queries (clusters, instances, health checks, monitor events), written once for both engines. */
-
-/** Ids per IN list: SQLite binds at most 32,766 parameters per statement. */
-export const ID_CHUNK = 1000;
-
-export function chunks<T>(items: readonly T[], size = ID_CHUNK): T[][] {
-  const parts: T[][] = [];
-  for (let start = 0; start < items.length; start += size) parts.push(items.slice(start, start + size));
-  return parts;
-}
 
 export async function updateCluster(db: Db, id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined> {
   const values = { provider: fields.provider, regions: fields.regions && JSON.stringify(fields.regions) };

@@ -1,5 +1,6 @@
 import { type Selectable, type Transaction, sql } from 'kysely';
 import type { TerminationReason } from '../../shared/protocol.ts';
+import { chunks } from './chunks.ts';
 import type { EngineTraits } from './engine.ts';
 import type { NewTransition, TerminationEvidence } from './transitions.ts';
 import type { InstanceTally } from './instance-tally.ts';
@@ -74,19 +75,27 @@ const expiredNodesOfCluster = prepare<{ cutoff: number; limit: number; clusterId
 );
 /**
  * Per cluster with an expired node: its Active nodes silent since before the overdue cutoff,
- * and how many of them since before the expiry cutoff. A range of the deadline index, so it
- * costs what is silent, not the fleet; an aggregate, never a page.
+ * and how many of them since before the expiry cutoff. An aggregate, never a page, over a range
+ * of the deadline index, so it costs what is silent, not the fleet: the ordered subquery keeps
+ * SQLite's planner on that range (grouping straight from the table, it walked every Active node
+ * through the by-cluster index: ~70 ms at 200,000 nodes however few were silent).
  */
 const silenceByCluster = prepare<{ expiredBefore: number; overdueBefore: number }, { clusterId: number; overdue: number; expired: number }>((db, _engine, p) =>
   db
-    .selectFrom('nodes')
+    .selectFrom(
+      db
+        .selectFrom('nodes')
+        .select(['cluster_id', 'last_heartbeat'])
+        .where('status', '=', ACTIVE)
+        .where('last_heartbeat', '<', p('overdueBefore'))
+        .orderBy('last_heartbeat')
+        .as('silent'),
+    )
     .select((eb) => [
       'cluster_id as clusterId',
       eb.fn.countAll<number>().as('overdue'),
       eb.fn.sum<number>(eb.case().when('last_heartbeat', '<', p('expiredBefore')).then(1).else(0).end()).as('expired'),
     ])
-    .where('status', '=', ACTIVE)
-    .where('last_heartbeat', '<', p('overdueBefore'))
     .groupBy('cluster_id')
     .having((eb) => eb.fn.min('last_heartbeat'), '<', p('expiredBefore')),
 );
@@ -294,7 +303,7 @@ export abstract class SqlStore implements Store {
     const timeoutMs = now - cutoff;
     return this.transaction(async (trx) => {
       const terminated: TerminatedRow[] = [];
-      for (const ids of operator.chunks(nodeIds)) {
+      for (const ids of chunks(nodeIds)) {
         const silent = trx
           .selectFrom('nodes')
           .select('id')
