@@ -2,7 +2,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeTempDir } from '../test/helpers/spawn-process.ts';
-import { ACTION, type CoordinatorChild, knownNodes, startCoordinatorChild } from './lib/coordinator-child.ts';
+import { ACTION, type CoordinatorChild, LEARN_CYCLES, startCoordinatorChild, untilKnown } from './lib/coordinator-child.ts';
 import { seededStore } from './lib/fleet-seed.ts';
 import { runPaced } from './lib/paced-client.ts';
 import { sleep } from './lib/proc-stats.ts';
@@ -41,15 +41,6 @@ class Phase {
   p99(): number {
     return percentile(this.latenciesMs.sort((a, b) => a - b), 99);
   }
-}
-
-async function untilAllKnown(url: string, count: number, giveUpMs: number): Promise<number | undefined> {
-  const until = Date.now() + giveUpMs;
-  while (Date.now() < until) {
-    if ((await knownNodes(url).catch(() => 0)) >= count) return Date.now();
-    await sleep(250);
-  }
-  return undefined;
 }
 
 /**
@@ -95,7 +86,7 @@ export const restartBenchmark: Benchmark = {
     try {
       const cycleMs = (s.nodes / rate) * 1000;
       ctx.log(`restart: ${rate} heartbeats/s until all ${s.nodes} nodes are known`);
-      if ((await untilAllKnown(coordinator.url, s.nodes, 3 * cycleMs)) === undefined) throw new Error('the coordinator did not learn every node before the restart');
+      if ((await untilKnown(coordinator.url, s.nodes, LEARN_CYCLES * cycleMs)) === undefined) throw new Error('the coordinator did not learn every node before the restart');
       const before = phase;
       for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
         ctx.log(`restart: ${signal}`);
@@ -107,7 +98,7 @@ export const restartBenchmark: Benchmark = {
         coordinator = await start(coordinator.port);
         const listening = coordinator.listeningAt;
         enter(`${signal} recovering`);
-        const knownAt = await untilAllKnown(coordinator.url, s.nodes, 5 * cycleMs);
+        const knownAt = await untilKnown(coordinator.url, s.nodes, LEARN_CYCLES * cycleMs);
         const recovering = phase;
         enter(`${signal} after`);
         // Past the startup grace (timeout + the agents' backoff cap) and a few sweeps: a false timeout would show.

@@ -11,7 +11,7 @@ import type { BenchResult } from '../../bench/lib/types.ts';
 describe('benchmarks at smoke scale', () => {
   afterAll(() => cleanupAll());
 
-  it('runs every benchmark and each produces finite figures', { timeout: 240_000 }, async () => {
+  it('runs every benchmark and each produces finite figures', { timeout: 360_000 }, async () => {
     const results: BenchResult[] = await runSuite({ scale: 'smoke', build: false, write: false, print: () => undefined, log: () => undefined });
     expect(results.map((result) => result.name)).toEqual(BENCHMARKS.map((bench) => bench.name));
     for (const result of results) {
