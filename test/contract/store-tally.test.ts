@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countsOf } from '../../src/coordinator/clusters/cluster-counts.ts';
+import { addToTally, emptyTally, summaryFromRow } from '../../src/coordinator/fleet/instance-summary.ts';
 import { capacityOf, deriveNodeState, isRunning } from '../../src/coordinator/instances/instance-view.ts';
 import { loadSnapshots } from '../../src/coordinator/instances/snapshot-loader.ts';
 import type { InstanceFields, InstanceTally, Store } from '../../src/coordinator/store/store.ts';
@@ -128,6 +129,27 @@ for (const impl of STORES) {
       expect(await store.tallyInstances([])).toEqual([]);
       const empty = await store.findClusterByName('empty');
       expect(await store.tallyInstances([empty!.id])).toEqual([]);
+    });
+
+    it('reads every instance once in key-based pages of summaries that add up to the tally', async () => {
+      const rows = [];
+      for (let afterId = 0; ; ) {
+        const page = await store.instanceSummaries(afterId, 4);
+        rows.push(...page);
+        if (page.length < 4) break;
+        afterId = page.at(-1)!.id;
+      }
+      const all = await store.listInstances({});
+      expect(rows.map((row) => row.id)).toEqual(all.map((instance) => instance.id));
+      // The fleet counts' own arithmetic over the summaries, against the store's aggregate.
+      const tallies = new Map<number, InstanceTally>();
+      for (const row of rows) {
+        const summary = summaryFromRow(row);
+        if (!tallies.has(summary.clusterId)) tallies.set(summary.clusterId, emptyTally(summary.clusterId));
+        addToTally(tallies.get(summary.clusterId)!, summary, 1);
+      }
+      expect([...tallies.values()]).toEqual(await store.tallyInstances());
+      expect(rows.find((row) => row.region === 'us-east')).toMatchObject({ running: 1, lastReason: null });
     });
 
     it('lists the region labels of each cluster once', async () => {

@@ -6,40 +6,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { type InstanceSummaryRow, instanceSummaryQuery } from '../store/instance-tally.ts';
+import type { StoreTables } from '../store/schema.ts';
+import { SQLITE_TRAITS } from '../store/sqlite/sqlite-traits.ts';
 import { SnapshotBuilder, snapshotBuffers } from './fleet-snapshot.ts';
-import { adminFlags, nodeFlags } from './instance-summary.ts';
-
-/** Per instance the inputs of the store's tally (store/instance-tally.ts), ids ascending. */
-const SUMMARY_SQL = `
-SELECT i.id, i.cluster_id, i.enabled, i.node_type, i.node_state, i.health_status,
-  CAST(i.capacity_adjustment AS REAL), i.cpu_capacity, i.mem_capacity, i.jobs_running,
-  json_extract(i.labels, '$.region'),
-  a.id IS NOT NULL,
-  CASE WHEN a.id IS NULL THEN
-    (SELECT coalesce(l.termination_reason, '') FROM nodes l WHERE l.instance_id = i.id ORDER BY l.joined_at DESC, l.id DESC LIMIT 1)
-  END
-FROM instances i LEFT JOIN nodes a ON a.instance_id = i.id AND a.status = 'Active'
-ORDER BY i.id`;
-
-type SummaryRow = [number, number, number, string, string, string | null, number, number, number, number, unknown, number, string | null];
+import { summaryFromRow } from './instance-summary.ts';
 
 const db = new Database((workerData as { file: string }).file, { readonly: true, fileMustExist: true });
 try {
+  // The store's own summary query, compiled for SQLite and iterated row by row (a million rows never sit in one array).
+  const query = instanceSummaryQuery(SQLITE_TRAITS, sql`1 = 1`).compile(new Kysely<StoreTables>({ dialect: new SqliteDialect({ database: db }) }));
   const builder = new SnapshotBuilder();
-  for (const row of db.prepare(SUMMARY_SQL).raw().iterate() as IterableIterator<SummaryRow>) {
-    const [id, clusterId, enabled, nodeType, nodeState, healthStatus, adjustment, cpu, mem, jobs, region, active, lastReason] = row;
-    // No Active node and no node at all: last_reason is NULL; a newest node without a reason: ''.
-    const latest = active ? { status: 'Active', terminationReason: null } : lastReason === null ? undefined : { status: 'Terminated', terminationReason: lastReason || null };
-    builder.add(id, {
-      clusterId,
-      flags: adminFlags({ enabled: enabled === 1, nodeType, nodeState, healthStatus: healthStatus as 'critical' | null }) | nodeFlags(latest),
-      cpu,
-      mem,
-      adjustment,
-      jobs,
-      region: typeof region === 'string' && region !== '' ? region : null,
-    });
-  }
+  for (const row of db.prepare(query.sql).iterate(...query.parameters) as IterableIterator<InstanceSummaryRow>) builder.add(row.id, summaryFromRow(row));
   const snapshot = builder.build(true);
   parentPort!.postMessage(snapshot, snapshotBuffers(snapshot));
 } finally {

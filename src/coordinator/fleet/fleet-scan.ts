@@ -1,7 +1,7 @@
 import { siblingModule, startWorker } from '../../shared/worker-thread.ts';
 import type { Store } from '../store/store.ts';
 import { type FleetSnapshot, SnapshotBuilder } from './fleet-snapshot.ts';
-import { summaryOf } from './instance-summary.ts';
+import { summaryFromRow } from './instance-summary.ts';
 
 /** One look at every instance in the store, which its owner may end early. */
 export interface FleetScan {
@@ -38,18 +38,19 @@ export function scanThroughStore(store: Store): FleetScan {
 }
 
 /**
- * Pages of instances with their newest nodes, on PostgreSQL (where the queries do not block the
- * event loop) and on an in-memory SQLite store. Pages are not one snapshot: when the number of
- * instances changed meanwhile, a row may have been skipped, and the snapshot says it is incomplete.
+ * Key-based pages of the store's instance summaries, on PostgreSQL (where the queries do not
+ * block the event loop) and on an in-memory SQLite store. Pages are not one snapshot: an
+ * instance deleted meanwhile may be read or not, so the snapshot says it is incomplete when the
+ * number of instances changed during the read.
  */
 async function readPages(store: Store, cancelled: () => boolean): Promise<FleetSnapshot> {
   const before = await store.countInstances({});
   const builder = new SnapshotBuilder();
-  for (let offset = 0; !cancelled(); offset += PAGE) {
-    const page = await store.listInstances({}, { offset, limit: PAGE });
-    const latest = new Map((await store.latestNodes(page.map((instance) => instance.id))).map((node) => [node.instanceId, node]));
-    for (const instance of page) builder.add(instance.id, summaryOf(instance, latest.get(instance.id)));
+  for (let afterId = 0; !cancelled(); ) {
+    const page = await store.instanceSummaries(afterId, PAGE);
+    for (const row of page) builder.add(row.id, summaryFromRow(row));
     if (page.length < PAGE) break;
+    afterId = page[page.length - 1]!.id;
   }
   return builder.build((await store.countInstances({})) === before);
 }

@@ -1,5 +1,5 @@
 import type { HealthReport, Labels, NodeFacts } from '../../shared/protocol.ts';
-import type { InstanceRecord, InstanceTally, NodeRecord } from '../store/store.ts';
+import type { InstanceRecord, InstanceSummaryRow, InstanceTally, NodeRecord } from '../store/store.ts';
 
 /**
  * What one instance adds to its cluster's counts, in a few numbers: the inputs of the store's
@@ -63,6 +63,22 @@ export const regionOf = (labels: Labels): string | null => (labels.region ? labe
 
 export function criticalFlag(health: HealthReport): number {
   return health.status === 'critical' ? FLAG.critical : 0;
+}
+
+/** An instance as the store's summary query reads it (store/instance-tally.ts). */
+export function summaryFromRow(row: InstanceSummaryRow): InstanceSummary {
+  // No Active node and no node at all: lastReason is NULL; a newest node without a reason: ''.
+  const latest = row.running ? { status: 'Active', terminationReason: null } : row.lastReason === null ? undefined : { status: 'Terminated', terminationReason: row.lastReason || null };
+  const admin = { enabled: Number(row.enabled) === 1, nodeType: row.nodeType, nodeState: row.nodeState, healthStatus: row.healthStatus as InstanceRecord['healthStatus'] };
+  return {
+    clusterId: Number(row.clusterId),
+    flags: adminFlags(admin) | nodeFlags(latest),
+    cpu: Number(row.cpu),
+    mem: Number(row.mem),
+    adjustment: Number(row.adjustment),
+    jobs: Number(row.jobs),
+    region: row.region ? row.region : null,
+  };
 }
 
 /** An instance as the store holds it, with its Active node or else its newest node. */

@@ -29,37 +29,65 @@ export interface InstanceTally {
   consumed: number;
 }
 
+/** One instance as the tally counts it: its own columns, and whether it runs or how its newest node ended. */
+export interface InstanceSummaryRow {
+  id: number;
+  clusterId: number;
+  enabled: number;
+  nodeType: string;
+  nodeState: string;
+  healthStatus: string | null;
+  /** capacity_adjustment as a number. */
+  adjustment: number;
+  cpu: number;
+  mem: number;
+  jobs: number;
+  /** The agent's `region` label, NULL without one. */
+  region: string | null;
+  /** 1 with an Active node. */
+  running: number;
+  /** Without an Active node: the newest node's termination reason ('' when it has none), NULL when it never had a node. */
+  lastReason: string | null;
+}
+
 /**
- * The tally of the instances matching `filter` (a condition on `i`). The newest node of an
- * instance is only looked up when it has no Active node.
+ * Every instance matching `filter` (a condition on `i`) as the tally counts it, in id order. The
+ * newest node of an instance is only looked up when it has no Active node. The tally below and
+ * the coordinator's fleet counts (fleet/) both read this one definition.
  */
-export function instanceTallyQuery(engine: EngineTraits, filter: RawBuilder<unknown>): RawBuilder<Record<string, unknown>> {
-  const count = (condition: RawBuilder<unknown>) => sql`sum(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
-  return sql<Record<string, unknown>>`
-WITH t AS (
-  SELECT i.cluster_id, i.enabled, i.node_type, i.node_state, i.health_status,
+export function instanceSummaryQuery(engine: EngineTraits, filter: RawBuilder<unknown>): RawBuilder<InstanceSummaryRow> {
+  return sql<InstanceSummaryRow>`
+  SELECT i.id, i.cluster_id AS "clusterId", i.enabled, i.node_type AS "nodeType", i.node_state AS "nodeState", i.health_status AS "healthStatus",
     ${engine.asReal('i.capacity_adjustment')} AS adjustment, i.cpu_capacity AS cpu, i.mem_capacity AS mem, i.jobs_running AS jobs,
+    ${engine.jsonText('i.labels', 'region')} AS region,
     CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS running,
     CASE WHEN a.id IS NULL THEN
       (SELECT coalesce(l.termination_reason, '') FROM nodes l WHERE l.instance_id = i.id ORDER BY l.joined_at DESC, l.id DESC LIMIT 1)
-    END AS last_reason
+    END AS "lastReason"
   FROM instances i LEFT JOIN nodes a ON a.instance_id = i.id AND a.status = 'Active'
   WHERE ${filter}
-)
-SELECT cluster_id AS "clusterId",
+  ORDER BY i.id`;
+}
+
+/** The tally of the instances matching `filter` (a condition on `i`), per cluster. */
+export function instanceTallyQuery(engine: EngineTraits, filter: RawBuilder<unknown>): RawBuilder<Record<string, unknown>> {
+  const count = (condition: RawBuilder<unknown>) => sql`sum(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
+  return sql<Record<string, unknown>>`
+WITH t AS (${instanceSummaryQuery(engine, filter)})
+SELECT "clusterId",
   count(*) AS instances,
   ${count(sql`running = 1`)} AS running,
   ${count(sql`running = 1 AND enabled = 1`)} AS "runningEnabled",
-  ${count(sql`enabled = 1 AND (running = 1 OR last_reason = 'HeartbeatTimeout')`)} AS expected,
-  ${count(sql`last_reason = 'HeartbeatTimeout'`)} AS "timedOut",
-  ${count(sql`running = 1 AND health_status = 'critical'`)} AS failing,
+  ${count(sql`enabled = 1 AND (running = 1 OR "lastReason" = 'HeartbeatTimeout')`)} AS expected,
+  ${count(sql`"lastReason" = 'HeartbeatTimeout'`)} AS "timedOut",
+  ${count(sql`running = 1 AND "healthStatus" = 'critical'`)} AS failing,
   ${count(sql`enabled = 0`)} AS disabled,
-  ${count(sql`running = 0 AND last_reason IS NULL AND node_state = 'provision-fail'`)} AS "failedToInstall",
-  coalesce(sum(CASE WHEN running = 1 AND node_type <> 'hop' AND coalesce(health_status, '') <> 'critical' THEN
+  ${count(sql`running = 0 AND "lastReason" IS NULL AND "nodeState" = 'provision-fail'`)} AS "failedToInstall",
+  coalesce(sum(CASE WHEN running = 1 AND "nodeType" <> 'hop' AND coalesce("healthStatus", '') <> 'critical' THEN
     floor(CASE WHEN cpu <= mem THEN cpu + (mem - cpu) * adjustment ELSE mem + (cpu - mem) * adjustment END)
   ELSE 0 END), 0) AS capacity,
   coalesce(sum(CASE WHEN running = 1 THEN jobs ELSE 0 END), 0) AS consumed
-FROM t GROUP BY cluster_id ORDER BY cluster_id`;
+FROM t GROUP BY "clusterId" ORDER BY "clusterId"`;
 }
 
 /** Every `region` label the agents of the instances matching `filter` report, once per cluster. */

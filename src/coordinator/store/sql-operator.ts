@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { chunks } from './chunks.ts';
 import type { EngineTraits } from './engine.ts';
-import { type InstanceTally, instanceTallyQuery, regionLabelsQuery, regionsByCluster, sumByCluster, tallyFromRow } from './instance-tally.ts';
+import { type InstanceSummaryRow, type InstanceTally, instanceSummaryQuery, instanceTallyQuery, regionLabelsQuery, regionsByCluster, sumByCluster, tallyFromRow } from './instance-tally.ts';
 import { clusterFromRow, eventFromRow, eventRow, instanceFieldValues, instanceFromRow, nodeFromRow } from './rows.ts';
 import { ACTIVE, CHECK_PENDING, type Db } from './schema.ts';
 import type {
@@ -75,6 +75,11 @@ export async function tallyInstances(db: Db, engine: EngineTraits, clusterIds: r
     parts.push(...(await tally(sql`${clusters} AND i.id > ${from} AND i.id <= ${from + sliceSize}`)));
   }
   return sumByCluster(parts);
+}
+
+export async function instanceSummaries(db: Db, engine: EngineTraits, afterId: number, limit: number): Promise<InstanceSummaryRow[]> {
+  const { rows } = await sql<InstanceSummaryRow>`${instanceSummaryQuery(engine, sql`i.id > ${afterId}`)} LIMIT ${limit}`.execute(db);
+  return rows;
 }
 
 export async function regionLabels(db: Db, engine: EngineTraits, clusterIds: readonly number[]): Promise<Map<number, string[]>> {

@@ -3,7 +3,7 @@ import type { TerminationReason } from '../../shared/protocol.ts';
 import { chunks } from './chunks.ts';
 import type { EngineTraits } from './engine.ts';
 import type { NewTransition, TerminationEvidence } from './transitions.ts';
-import type { InstanceTally } from './instance-tally.ts';
+import type { InstanceSummaryRow, InstanceTally } from './instance-tally.ts';
 import { MIGRATIONS, migrationSql } from './migrations.ts';
 import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFromRow } from './rows.ts';
 import { prepare } from './prepared-query.ts';
@@ -390,6 +390,9 @@ export abstract class SqlStore implements Store {
   }
   tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]> {
     return operator.tallyInstances(this.kysely, this.engine, clusterIds);
+  }
+  instanceSummaries(afterId: number, limit: number): Promise<InstanceSummaryRow[]> {
+    return operator.instanceSummaries(this.kysely, this.engine, afterId, limit);
   }
   regionLabels(clusterIds: readonly number[]): Promise<Map<number, string[]>> {
     return operator.regionLabels(this.kysely, this.engine, clusterIds);

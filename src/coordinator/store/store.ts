@@ -1,9 +1,9 @@
 import type { HealthReport, Labels, NodeFacts, NodeStatus, TerminationReason } from '../../shared/protocol.ts';
-import type { InstanceTally } from './instance-tally.ts';
+import type { InstanceSummaryRow, InstanceTally } from './instance-tally.ts';
 import type { RegistrationClaim, RegistrationRefusal } from './plan-registration.ts';
 import type { AgentContinuity, TerminationContext, TransitionRecord } from './transitions.ts';
 
-export type { InstanceTally } from './instance-tally.ts';
+export type { InstanceSummaryRow, InstanceTally } from './instance-tally.ts';
 export type { TerminationContext, TransitionRecord } from './transitions.ts';
 
 /**
@@ -244,6 +244,8 @@ export interface Store {
   countInstances(filter: InstanceFilter): Promise<number>;
   /** Counts and capacity per cluster in one aggregate query (every cluster when clusterIds is absent). */
   tallyInstances(clusterIds?: readonly number[]): Promise<InstanceTally[]>;
+  /** Instances with id > afterId as the tally counts them, by id: key-based pages that skip nothing while instances come and go. */
+  instanceSummaries(afterId: number, limit: number): Promise<InstanceSummaryRow[]>;
   /** The distinct `region` labels the agents of these clusters report, by cluster id. */
   regionLabels(clusterIds: readonly number[]): Promise<Map<number, string[]>>;
   /** The newest node of each instance that has one (its Active node when it has one). */

@@ -5,7 +5,8 @@ import { afterEach, expect, it } from 'vitest';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { StoreTables } from '../../../src/coordinator/store/schema.ts';
 import { tallyInstances } from '../../../src/coordinator/store/sql-operator.ts';
-import { SQLITE_TRAITS, SqliteStore } from '../../../src/coordinator/store/sqlite/sqlite-store.ts';
+import { SqliteStore } from '../../../src/coordinator/store/sqlite/sqlite-store.ts';
+import { SQLITE_TRAITS } from '../../../src/coordinator/store/sqlite/sqlite-traits.ts';
 import { registered, registration } from '../../contract/stores.ts';
 
 const dirs: string[] = [];

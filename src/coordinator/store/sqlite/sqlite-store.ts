@@ -1,27 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, type Transaction, sql } from 'kysely';
-import type { EngineTraits } from '../engine.ts';
+import { Kysely, SqliteDialect, type Transaction } from 'kysely';
 import type { StoreTables } from '../schema.ts';
 import { SqlStore } from '../sql-store.ts';
 import type { HeartbeatWrite } from '../store.ts';
 import { heartbeatTransaction } from './heartbeat-update.ts';
 import { HeartbeatWriteThread } from './heartbeat-write-thread.ts';
+import { SQLITE_TRAITS } from './sqlite-traits.ts';
 import { cachingStatements } from './statement-cache.ts';
 
 /** Heartbeat rows per write transaction of a `:memory:` store (see writeHeartbeats). */
 const HEARTBEAT_SLICE = 1000;
 
-export const SQLITE_TRAITS: EngineTraits = {
-  kind: 'sqlite',
-  locksRows: false,
-  tallySliceSize: 10_000,
-  jsonText: (column, key) => sql<string | null>`json_extract(${sql.ref(column)}, ${`$.${key}`})`,
-  asReal: (column) => sql<number>`CAST(${sql.ref(column)} AS REAL)`,
-  isUniqueViolation: (error) => (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true,
-  orderLogCommits: async () => {},
-};
 
 /**
  * The embedded default store: one SQLite file in WAL mode, through Kysely's SQLite dialect on
