@@ -1,6 +1,7 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import { chunks } from './chunks.ts';
 import type { EngineTraits } from './engine.ts';
+import { prepare } from './prepared-query.ts';
 import { type Db, type NodeTransitionsTable, TERMINATED } from './schema.ts';
 import type { NewTransition, TransitionRecord } from './transitions.ts';
 
@@ -9,27 +10,42 @@ import type { NewTransition, TransitionRecord } from './transitions.ts';
 export async function appendTransitions(trx: Db, engine: EngineTraits, transitions: readonly NewTransition[]): Promise<void> {
   if (transitions.length === 0) return;
   await engine.orderLogCommits(trx);
+  const rows = transitions.map(transitionRow);
+  // A registration appends one row (two when it supersedes): compiled once, as the rest of its path.
+  if (rows.length <= 2) {
+    for (const row of rows) await appendOne.run(trx, engine, row);
+    return;
+  }
   // A sweep may end tens of thousands of nodes at once; an insert binds at most 32,766 values on SQLite.
-  for (const part of chunks(transitions, TRANSITIONS_PER_INSERT)) await insertTransitions(trx, part);
+  for (const part of chunks(rows, TRANSITIONS_PER_INSERT)) await trx.insertInto('node_transitions').values(part).execute();
 }
 
 const TRANSITIONS_PER_INSERT = 1000;
 
-async function insertTransitions(trx: Db, transitions: readonly NewTransition[]): Promise<void> {
-  await trx
-    .insertInto('node_transitions')
-    .values(
-      transitions.map((transition) => ({
-        recorded_at: transition.recordedAt,
-        kind: transition.kind,
-        cluster_id: transition.clusterId,
-        instance_id: transition.instanceId,
-        node_id: transition.nodeId,
-        reason: transition.reason,
-        evidence: JSON.stringify(transition.evidence),
-      })),
-    )
-    .execute();
+type TransitionRow = Omit<Insertable<NodeTransitionsTable>, 'id'>;
+
+const appendOne = prepare<TransitionRow, never>((db, _engine, p) =>
+  db.insertInto('node_transitions').values({
+    recorded_at: p('recorded_at'),
+    kind: p('kind'),
+    cluster_id: p('cluster_id'),
+    instance_id: p('instance_id'),
+    node_id: p('node_id'),
+    reason: p('reason'),
+    evidence: p('evidence'),
+  }),
+);
+
+function transitionRow(transition: NewTransition): TransitionRow {
+  return {
+    recorded_at: transition.recordedAt,
+    kind: transition.kind,
+    cluster_id: transition.clusterId,
+    instance_id: transition.instanceId,
+    node_id: transition.nodeId,
+    reason: transition.reason,
+    evidence: JSON.stringify(transition.evidence),
+  };
 }
 
 export function transitionFromRow(row: Selectable<NodeTransitionsTable>): TransitionRecord {
