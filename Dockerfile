@@ -37,4 +37,4 @@ VOLUME ["/var/lib/nodepulse-agent"]
 STOPSIGNAL SIGTERM
 # The agent bundle under V8's lite mode: about 28 MiB less RSS than dist/cli/main.js at the same
 # CPU (docs/performance.md); the same command as systemd/nodepulse-agent.service.
-ENTRYPOINT ["node", "--lite-mode", "--no-expose-wasm", "dist/bundle/nodepulse.js", "agent", "run"]
+ENTRYPOINT ["node", "--lite-mode", "--no-expose-wasm", "dist/nodepulse-agent.mjs", "agent", "run"]

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { FactsCollector } from '../src/agent/facts-collector.ts';
 import { systemProbes } from '../src/agent/probes.ts';
@@ -52,6 +53,18 @@ async function measureFactsCollection(): Promise<{ cold: Stall; warm: Stall; idl
   return { cold, warm, idle };
 }
 
+/** Wall time of `--version` under the agent's own command (node start, loading the one file, yargs): the median of `runs`. */
+function versionStartupMs(agent: Runtime, runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const result = spawnSync(process.execPath, [...agent.args, '--version'], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`--version failed: ${result.stderr}`);
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)] as number;
+}
+
 function startAgent(agent: Runtime, coordinator: CoordinatorChild, intervalSecs: number): SpawnedProcess {
   const stateDir = makeTempDir('nodepulse-bench-agent-');
   return spawnProcess(
@@ -80,6 +93,7 @@ export const agentBenchmark: Benchmark = {
     ]);
     const idle = spawnProcess(process.execPath, ['-e', 'setInterval(()=>{},1000); console.log("idle ready")'], { name: 'idle node' });
     const agent = agentRuntime();
+    const versionMs = versionStartupMs(agent, full ? 9 : 3);
     const agents = [startAgent(agent, coordinators[0] as CoordinatorChild, 1), startAgent(agent, coordinators[1] as CoordinatorChild, 10)];
     const startup = agents.map((proc) => new ProcessMeter(proc.pid));
     for (const meter of startup) meter.start(500);
@@ -103,6 +117,7 @@ export const agentBenchmark: Benchmark = {
         figure('agent RSS @1s interval', fast.peakRssBytes / MIB, 'MiB', { baseline: base.peakRssBytes / MIB, goal: '<= 1.5x idle node', met: fast.peakRssBytes <= 1.5 * base.peakRssBytes }),
         figure('agent CPU @10s interval', slow.cpuPercent, '% of a core', { baseline: base.cpuPercent, goal: '<= 0.2%', met: slow.cpuPercent <= 0.2 }),
         figure('agent CPU @1s interval', fast.cpuPercent, '% of a core', { baseline: base.cpuPercent, goal: '<= 1%', met: fast.cpuPercent <= 1 }),
+        figure('agent start-up: spawn to --version answered', versionMs, 'ms wall'),
         figure('agent CPU from spawn to the steady window @10s', startSlow.cpuMs, 'ms CPU'),
         figure('agent peak RSS from spawn to the steady window @10s', startSlow.peakRssBytes / MIB, 'MiB', { baseline: base.peakRssBytes / MIB }),
         figure('facts collection at start-up (before registering)', facts.cold.wallMs, 'ms wall'),

@@ -1,36 +1,25 @@
 #!/usr/bin/env node
 /**
- * `npm run build` step 2: bundles the CLI (src/cli/main.ts) into dist/bundle/nodepulse.js, the
- * agent's production entry point (systemd/nodepulse-agent.service, Dockerfile). One tree-shaken
- * module graph instead of some 600 files loaded one by one: `agent run` under the unit's flags
- * takes ~57.5 MiB RSS instead of 66 MiB from dist/cli/main.js (measured, docs/performance.md).
+ * `npm run build` step 2: bundles the agent's commands (src/cli/agent-main.ts) into
+ * dist/nodepulse-agent.mjs, one file that runs `nodepulse agent run|facts|check|status` with
+ * nothing but Node.js 20+: every package it uses is inside, no node_modules beside it, no native
+ * module. The systemd unit and the container run it (docs/agent.md). The rest of the CLI runs
+ * from tsc's dist/cli/main.js.
  *
- * Only the agent's own packages are bundled; every other package (the coordinator's: fastify,
- * better-sqlite3, pg, ...) and yargs (it finds its locales and package.json relative to its own
- * files) stay in node_modules and load when a command that needs them runs. Every command of the
- * CLI works from the bundle.
+ * The build fails when the agent's import graph reaches the coordinator (its config schema
+ * aside, whose NODEPULSE_* names the agent must not warn about) or a store driver.
  *
- *   node scripts/bundle.mjs [--outdir dist/bundle]
+ *   node scripts/bundle.mjs [--outfile dist/nodepulse-agent.mjs]
  */
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { outdir: { type: 'string', default: 'dist/bundle' } } });
+const { values } = parseArgs({ options: { outfile: { type: 'string', default: 'dist/nodepulse-agent.mjs' } } });
+const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 
-const BUNDLED = new Set(['got', 'winston', 'yaml', '@sinclair/typebox', 'node-cron', 'systeminformation']);
-
-/** A bare import from our own sources stays external unless it is one of BUNDLED (whose own dependencies are bundled with them). */
-const agentPackagesOnly = {
-  name: 'agent-packages-only',
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith('node:') || args.importer.includes('/node_modules/')) return undefined;
-      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
-      return BUNDLED.has(name) ? undefined : { path: args.path, external: true };
-    });
-  },
-};
+/** Modules the agent must never load: the coordinator's code and its packages (native, or server-side). */
+const FORBIDDEN = [/[\\/]src[\\/]coordinator[\\/](?!config\.ts$)/, /[\\/]node_modules[\\/](better-sqlite3|pg|pg-[a-z-]+|fastify|@fastify[\\/][^\\/]+|kysely|bindings)[\\/]/];
 
 /**
  * @sindresorhus/is (got's) constructs two Intl.ListFormat objects when it loads, only to word the
@@ -53,18 +42,24 @@ const lazyListFormat = {
   },
 };
 
-await build({
-  entryPoints: { nodepulse: 'src/cli/main.ts' },
-  outdir: values.outdir,
+const result = await build({
+  entryPoints: ['src/cli/agent-main.ts'],
+  outfile: values.outfile,
   bundle: true,
-  splitting: true, // each command's dynamic import stays a separate chunk, loaded only when it runs
   minify: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  sourcemap: true,
-  plugins: [agentPackagesOnly, lazyListFormat],
+  metafile: true,
+  define: { NODEPULSE_BUNDLED_VERSION: JSON.stringify(version) },
+  plugins: [lazyListFormat],
   // Bundled CommonJS packages call require() for Node's built-ins.
   banner: { js: "import { createRequire as __nodepulseRequire } from 'node:module'; const require = __nodepulseRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+const forbidden = Object.keys(result.metafile.inputs).filter((input) => FORBIDDEN.some((pattern) => pattern.test(input)));
+if (forbidden.length > 0) {
+  process.stderr.write(`bundle: the agent's import graph reaches modules it must never load:\n  ${forbidden.join('\n  ')}\n`);
+  process.exit(1);
+}

@@ -49,7 +49,7 @@ function isFresh(file: string): boolean {
 /** The node flags and script of an ExecStart= line, with the install root mapped to `root` (this checkout). */
 export function execStartCommand(unitText: string, root: string = REPO_ROOT): { nodeArgs: string[]; script: string } {
   const words = /^ExecStart=(.*)$/m.exec(unitText)?.[1]?.trim().split(/\s+/).slice(1) ?? [];
-  const at = words.findIndex((word) => word.endsWith('.js'));
+  const at = words.findIndex((word) => /\.m?js$/.test(word));
   const script = words[at];
   if (script === undefined) throw new Error('no node script in the ExecStart= line');
   return { nodeArgs: words.slice(0, at), script: script.startsWith(INSTALL_ROOT) ? join(root, script.slice(INSTALL_ROOT.length)) : script };

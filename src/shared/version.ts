@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+/** Set by scripts/bundle.mjs (esbuild `define`): the one-file agent has no package.json beside it. */
+declare const NODEPULSE_BUNDLED_VERSION: string | undefined;
 
-/** The version of nodepulse, read once from package.json. */
-export const VERSION: string = pkg.version;
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** The version of nodepulse: the bundle's, else read once from package.json. */
+export const VERSION: string = typeof NODEPULSE_BUNDLED_VERSION === 'string' ? NODEPULSE_BUNDLED_VERSION : packageVersion();

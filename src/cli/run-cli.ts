@@ -1,0 +1,32 @@
+import yargs, { type CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
+import { VERSION } from '../shared/version.ts';
+
+/**
+ * Parses argv and runs one of `commands`: the whole CLI (main.ts) or the agent's commands alone
+ * (agent-main.ts, the one-file agent). A ConfigError from any command (a flag, the config file, a
+ * file it names) becomes exit 78 (EX_CONFIG) here and nowhere else, so systemd does not
+ * restart-loop.
+ */
+export async function runCli(commands: readonly CommandModule[]): Promise<void> {
+  let cli = yargs(hideBin(process.argv)).scriptName('nodepulse').version(VERSION);
+  for (const command of commands) cli = cli.command(command);
+  await cli
+    .demandCommand(1)
+    .strict()
+    .fail((message, error, shown) => {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`nodepulse: ${error.message}\n`);
+        process.exit(EXIT_CONFIG);
+      }
+      if (error) {
+        process.stderr.write(`nodepulse: ${error.message}\n`);
+        process.exit(1);
+      }
+      shown.showHelp();
+      process.stderr.write(`\n${message}\n`);
+      process.exit(2);
+    })
+    .parseAsync();
+}
