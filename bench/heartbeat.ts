@@ -140,7 +140,7 @@ function result(ctx: BenchContext, connections: number, durationSecs: number, fi
     figures,
     notes: [
       `Nodes seeded straight into the SQLite store (one token each), then one warm-up heartbeat per node so the directory holds them all; ${durationSecs}s per measurement.`,
-      'The buffered heartbeats are written once a second (one transaction per 1,000 rows, the deadline index updated with them) and the sweeper runs every second: both costs are inside the figures.',
+      'The buffered heartbeats are written once a second by the SQLite store\'s worker thread (200-row transactions, the deadline index updated with them) and the sweeper runs every second: both costs are inside the figures.',
       'Rows marked "monitor off" run the same fleet with NODEPULSE_MONITOR_SCHEDULE set to once a year; with it on, the cluster monitor checks every 10 s, reading the fleet counts kept in memory.',
     ],
     detail,

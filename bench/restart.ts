@@ -2,7 +2,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeTempDir } from '../test/helpers/spawn-process.ts';
-import { ACTION, type CoordinatorChild, LEARN_CYCLES, startCoordinatorChild, untilKnown } from './lib/coordinator-child.ts';
+import { ACTION, type CoordinatorChild, LEARN_CYCLES, knownNodes, startCoordinatorChild, untilKnown } from './lib/coordinator-child.ts';
 import { seededStore } from './lib/fleet-seed.ts';
 import { runPaced } from './lib/paced-client.ts';
 import { sleep } from './lib/proc-stats.ts';
@@ -86,7 +86,10 @@ export const restartBenchmark: Benchmark = {
     try {
       const cycleMs = (s.nodes / rate) * 1000;
       ctx.log(`restart: ${rate} heartbeats/s until all ${s.nodes} nodes are known`);
-      if ((await untilKnown(coordinator.url, s.nodes, LEARN_CYCLES * cycleMs)) === undefined) throw new Error('the coordinator did not learn every node before the restart');
+      // Past the cap, the restarts go ahead with the part of the fleet known so far (a figure says how much).
+      await untilKnown(coordinator.url, s.nodes, LEARN_CYCLES * cycleMs);
+      const knownBefore = await knownNodes(coordinator.url);
+      figures.push(figure('nodes known before the first stop', knownBefore, `of ${s.nodes}`, { goal: 'all', met: knownBefore === s.nodes }));
       const before = phase;
       for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
         ctx.log(`restart: ${signal}`);
