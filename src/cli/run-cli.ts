@@ -1,6 +1,6 @@
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, EXIT_CONFIG } from '../shared/errors.ts';
+import { ConfigError, EXIT_CONFIG, FixableError } from '../shared/errors.ts';
 import { VERSION } from '../shared/version.ts';
 
 /**
@@ -19,6 +19,10 @@ export async function runCli(commands: readonly CommandModule[]): Promise<void> 
       if (error instanceof ConfigError) {
         process.stderr.write(`nodepulse: ${error.message}\n`);
         process.exit(EXIT_CONFIG);
+      }
+      if (error instanceof FixableError) {
+        process.stderr.write(`nodepulse: ${error.message}\n`);
+        process.exit(error.exitCode);
       }
       if (error) {
         process.stderr.write(`nodepulse: ${error.message}\n`);

@@ -73,3 +73,15 @@ export class ConfigError extends Error {
 }
 
 export const EXIT_CONFIG = 78;
+/** EX_UNAVAILABLE: something the command needs is not installed; restarting does not help. */
+export const EXIT_UNAVAILABLE = 69;
+
+/** A failure only the operator can fix, told in one line that names the fix; the process exits with `exitCode`. */
+export class FixableError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.name = 'FixableError';
+    this.exitCode = exitCode;
+  }
+}
