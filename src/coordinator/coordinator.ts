@@ -97,7 +97,12 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const directory = new NodeDirectory(store);
   const agentReports = new AgentReports();
   // Whatever notices a gap in the coordinator's progress grants the grace here; the sweeper judges by it.
-  const holds = new SafetyHolds(settings, clock, logger);
+  const holds = new SafetyHolds(settings, clock, logger, (transition) => {
+    store
+      .recordTransitions([transition])
+      .then(() => feed.poke())
+      .catch((error: unknown) => logger.warn('recording a safety hold in the transitions log failed', { error, kind: transition.kind, clusterId: transition.clusterId }));
+  });
   const heartbeats = new HeartbeatFreshness({ store, directory, logger, flushIntervalMs: config.flushIntervalMs, grace: holds });
   const leadership = new LeaderElection({ lock: deps.leaderLock, ping: () => store.ping(), logger, intervalMs: deps.leaderCheckMs ?? 1000, grace: holds });
   const isLeader = () => leadership.isLeader();

@@ -104,6 +104,15 @@ for (const impl of STORES) {
       expect(await verdictAfter('v-seed', {})).toMatchObject({ outcome: 'unknown' });
     });
 
+    it('records a cluster mass-silence hold, which belongs to no instance history', async () => {
+      const evidence = { silent: 6, active: 10, timedOut: 1, threshold: 0.5 };
+      await store.recordTransitions([{ kind: 'hold-started', recordedAt: 1_050_000, clusterId: cluster.id, instanceId: null, nodeId: null, reason: null, evidence }]);
+      await store.recordTransitions([{ kind: 'hold-ended', recordedAt: 1_060_000, clusterId: cluster.id, instanceId: null, nodeId: null, reason: 'lifted', evidence: {} }]);
+      const [started, ended] = (await store.transitionsAfter(0, 1000)).filter((t) => t.kind.startsWith('hold-'));
+      expect(started).toMatchObject({ kind: 'hold-started', clusterId: cluster.id, instanceId: null, evidence });
+      expect(ended).toMatchObject({ kind: 'hold-ended', reason: 'lifted', evidence: {} });
+    });
+
     it('reads the log by id for the watch stream, and knows its oldest and newest ids', async () => {
       const range = await store.transitionIdRange();
       expect(range).not.toBeNull();

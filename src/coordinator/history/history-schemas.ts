@@ -54,6 +54,11 @@ export const EvidenceView = Type.Object(
     hold: Maybe(Type.String()),
     active_node_id: Maybe(Type.String()),
     other_identity: Maybe(Type.String()),
+    /** A mass-silence hold's figures when it started. */
+    silent: Maybe(Type.Integer()),
+    active: Maybe(Type.Integer()),
+    timed_out: Maybe(Type.Integer()),
+    threshold: Maybe(Type.Number()),
   },
   { additionalProperties: false },
 );
@@ -67,7 +72,7 @@ export const HistoryEntry = Type.Object({
   cluster_id: Type.Integer(),
   instance_id: Nullable(Type.Integer()),
   node_id: Nullable(Type.String()),
-  /** A termination's reason (seed 000's), or a refusal's error code. */
+  /** A termination's reason (seed 000's), a refusal's error code, or why a hold ended. */
   reason: Nullable(Type.String()),
   evidence: EvidenceView,
   verdict: Maybe(VerdictView),

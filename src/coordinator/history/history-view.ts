@@ -75,6 +75,13 @@ function evidenceView(transition: TransitionRecord): EvidenceView {
       });
       break;
     }
+    case 'hold-started': {
+      const { evidence: e } = transition;
+      Object.assign(view, { silent: e.silent, active: e.active, timed_out: e.timedOut, threshold: e.threshold });
+      break;
+    }
+    case 'hold-ended':
+      break;
   }
   // Absent evidence is left out, not sent as null.
   return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined));

@@ -328,6 +328,9 @@ export abstract class SqlStore implements Store {
     }, LOST_LOCK_ORDER);
   }
 
+  recordTransitions(transitions: readonly NewTransition[]): Promise<void> {
+    return this.transaction((trx) => history.appendTransitions(trx, this.engine, transitions));
+  }
   instanceHistory(instanceId: number, offset: number, limit: number): Promise<TransitionRecord[]> {
     return history.instanceHistory(this.kysely, instanceId, offset, limit);
   }

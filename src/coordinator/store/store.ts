@@ -1,7 +1,7 @@
 import type { HealthReport, Labels, NodeFacts, NodeStatus, TerminationReason } from '../../shared/protocol.ts';
 import type { InstanceSummaryRow, InstanceTally } from './instance-tally.ts';
 import type { RegistrationClaim, RegistrationRefusal } from './plan-registration.ts';
-import type { AgentContinuity, TerminationContext, TransitionRecord } from './transitions.ts';
+import type { AgentContinuity, NewTransition, TerminationContext, TransitionRecord } from './transitions.ts';
 
 export type { InstanceSummaryRow, InstanceTally } from './instance-tally.ts';
 export type { TerminationContext, TransitionRecord } from './transitions.ts';
@@ -219,6 +219,8 @@ export interface Store {
 
   // The transitions log (transitions.ts): every registration, termination and refused
   // registration, written in the transaction of the change it records.
+  /** Appends transitions that record no other change of the store (a mass-silence hold), in one transaction. */
+  recordTransitions(transitions: readonly NewTransition[]): Promise<void>;
   /** One instance's transitions, newest first. */
   instanceHistory(instanceId: number, offset: number, limit: number): Promise<TransitionRecord[]>;
   countInstanceHistory(instanceId: number): Promise<number>;

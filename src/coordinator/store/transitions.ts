@@ -1,13 +1,14 @@
 import type { TerminationReason } from '../../shared/protocol.ts';
 
 /**
- * The log of every transition of an instance's nodes, with the evidence behind it (migration 8).
- * Written in the same transaction as the change it records; its id increases with every row and
- * is the watch stream's event id. Times are milliseconds on the coordinator's clock.
+ * The log of every transition of an instance's nodes, with the evidence behind it (migration 8),
+ * and of the mass-silence holds of a cluster. Written in the same transaction as the change it
+ * records; its id increases with every row and is the watch stream's event id. Times are
+ * milliseconds on the coordinator's clock.
  */
 
-export type TransitionKind = 'node-registered' | 'node-terminated' | 'registration-refused';
-export const TRANSITION_KINDS: readonly TransitionKind[] = ['node-registered', 'node-terminated', 'registration-refused'];
+export type TransitionKind = 'node-registered' | 'node-terminated' | 'registration-refused' | 'hold-started' | 'hold-ended';
+export const TRANSITION_KINDS: readonly TransitionKind[] = ['node-registered', 'node-terminated', 'registration-refused', 'hold-started', 'hold-ended'];
 
 /** What happened to a host that came back after its node was lost (outage-verdict.ts). */
 export type OutageVerdict =
@@ -67,6 +68,17 @@ export interface RefusalEvidence {
   otherIdentity?: string | undefined;
 }
 
+/** The figures behind a cluster's mass-silence hold when it started. */
+export interface HoldEvidence {
+  silent: number;
+  active: number;
+  timedOut: number;
+  threshold: number;
+}
+
+/** Why a hold ended: its silent nodes came back, their share stayed under the threshold, its time bound, an operator. */
+export type HoldEndReason = 'nodes-back' | 'settled' | 'hold-expired' | 'lifted';
+
 interface TransitionBase {
   id: number;
   recordedAt: number;
@@ -80,6 +92,8 @@ export type TransitionRecord = TransitionBase &
     | { kind: 'node-registered'; reason: null; evidence: RegistrationEvidence }
     | { kind: 'node-terminated'; reason: TerminationReason; evidence: TerminationEvidence }
     | { kind: 'registration-refused'; reason: 'DuplicateIdentity' | 'HostnameInUse'; evidence: RefusalEvidence }
+    | { kind: 'hold-started'; reason: null; evidence: HoldEvidence }
+    | { kind: 'hold-ended'; reason: HoldEndReason; evidence: Record<string, never> }
   );
 
 /** A row to append: the store gives it its id. */

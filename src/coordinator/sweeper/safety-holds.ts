@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { TimeoutSettings } from '../config.ts';
+import type { HoldEndReason, NewTransition } from '../store/transitions.ts';
 import { type ClusterGuard, type ClusterHold, type SweepDecision, guardWindowStart } from './sweep-decision.ts';
 
 /** A mass-silence hold in force, with the figures that caused it. */
@@ -42,6 +43,8 @@ export class SafetyHolds implements TimeoutGrace {
     private readonly settings: TimeoutSettings,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Told of every mass-silence hold that starts or ends, as the transition the log records. */
+    private readonly onChange: (transition: NewTransition) => void = () => {},
   ) {}
 
   get grace(): number {
@@ -84,6 +87,7 @@ export class SafetyHolds implements TimeoutGrace {
       if (entry.state !== 'held') continue;
       clustersReleased.push(clusterId);
       this.guardState.set(clusterId, { state: 'let-through', clusterId, why: 'lifted' });
+      this.holdEnded(clusterId, 'lifted', now);
     }
     this.logger.warn('safety holds lifted by an operator', { graceLifted, clustersReleased });
     return { graceLifted, clustersReleased };
@@ -105,14 +109,22 @@ export class SafetyHolds implements TimeoutGrace {
         timedOut: hold.timedOut,
         threshold: this.settings.massSilence.threshold,
       });
+      const evidence = { silent: hold.silent, active: hold.active, timedOut: hold.timedOut, threshold: this.settings.massSilence.threshold };
+      this.onChange({ kind: 'hold-started', recordedAt: now, clusterId: hold.clusterId, instanceId: null, nodeId: null, reason: null, evidence });
     }
     for (const { clusterId, why } of decision.ended) {
+      // 'drained' ends the letting-through of a hold that already ended.
+      if (why !== 'drained') this.holdEnded(clusterId, why, now);
       if (!this.guardState.has(clusterId)) this.holdEndedAt.set(clusterId, now);
       this.logger.info(why === 'drained' ? 'mass-silence guard: the nodes that stayed silent are timed out; guarding again' : 'mass-silence guard: hold ended', {
         clusterId,
         why,
       });
     }
+  }
+
+  private holdEnded(clusterId: number, why: HoldEndReason, now: number): void {
+    this.onChange({ kind: 'hold-ended', recordedAt: now, clusterId, instanceId: null, nodeId: null, reason: why, evidence: {} });
   }
 
   view(now: number): HoldsView {

@@ -82,6 +82,21 @@ describe('GET /api/v1/watch', () => {
     expect(event.data.node_id).toBe('node-elsewhere');
   });
 
+  it('sends a cluster mass-silence hold starting and ending, and the terminations it let through say so', async () => {
+    const client = await watch('?kind=hold-started,hold-ended,node-terminated');
+    for (let i = 0; i < 4; i++) await h.register({ hostname: `held-${i}` });
+    h.passGrace();
+    await h.coordinator.sweeper.sweep();
+    const started = await client.waitForEvent((event) => event.event === 'hold-started', 5000, 'the hold starting');
+    expect(started.data).toMatchObject({ instance_id: null, node_id: null, evidence: { silent: 4, active: 4, timed_out: 0, threshold: 0.5 } });
+    const lift = (await h.call('coordinator_LiftSafetyHolds', ADMIN)).body;
+    expect(lift).toMatchObject({ clustersReleased: ['default'] });
+    await h.coordinator.sweeper.sweep();
+    await client.waitForEvent((event) => event.event === 'node-terminated', 5000, 'the terminations let through');
+    expect(kinds(client).slice(0, 3)).toEqual(['hold-started', 'hold-ended:lifted', 'node-terminated:HeartbeatTimeout']);
+    expect(client.events.at(-1)!.data.evidence.hold).toBe('mass-silence hold ended: lifted');
+  });
+
   it('refuses a missing token, an enroll token, a bad Last-Event-ID and an unknown cluster', async () => {
     const noToken = await fetch(`${base}/api/v1/watch`);
     expect(noToken.status).toBe(401);
