@@ -165,6 +165,8 @@ export class NodeService {
       .recordInstanceReport(entry.instanceId, { facts: request.facts, health: request.health, labels: request.labels, now })
       .then(() => {
         this.deps.fleet.reported(entry.instanceId, request);
+        // A health report may have changed the instance's health status, a transition of the log.
+        if (request.health) this.deps.onTransition?.();
         return answer();
       });
   }

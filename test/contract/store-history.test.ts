@@ -104,6 +104,22 @@ for (const impl of STORES) {
       expect(await verdictAfter('v-seed', {})).toMatchObject({ outcome: 'unknown' });
     });
 
+    it('records a change of an instance health status with the checks failing, and nothing while it stays the same', async () => {
+      const { instanceId } = await registered(store, registration(cluster.id, { hostname: 'log-health' }));
+      const report = (status: 'passing' | 'critical', now: number) =>
+        store.recordInstanceReport(instanceId, { now, health: { status, checks: [{ name: 'disk', status }, { name: 'ping', status: 'passing' }] } });
+      await report('passing', 1_001_000);
+      await report('passing', 1_002_000);
+      await report('critical', 1_003_000);
+      await store.recordInstanceReport(instanceId, { now: 1_004_000, labels: { zone: 'a' } });
+      const changes = (await historyOf(instanceId)).filter((t) => t.kind === 'health-changed');
+      expect(changes.map((t) => [t.recordedAt, t.reason, t.evidence])).toEqual([
+        [1_003_000, 'critical', { previous: 'passing', failing: ['disk'] }],
+        [1_001_000, 'passing', { previous: null, failing: [] }],
+      ]);
+      expect(await store.getInstance(instanceId)).toMatchObject({ healthStatus: 'critical', labels: { zone: 'a' } });
+    });
+
     it('records a cluster mass-silence hold, which belongs to no instance history', async () => {
       const evidence = { silent: 6, active: 10, timedOut: 1, threshold: 0.5 };
       await store.recordTransitions([{ kind: 'hold-started', recordedAt: 1_050_000, clusterId: cluster.id, instanceId: null, nodeId: null, reason: null, evidence }]);

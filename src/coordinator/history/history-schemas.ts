@@ -54,6 +54,9 @@ export const EvidenceView = Type.Object(
     hold: Maybe(Type.String()),
     active_node_id: Maybe(Type.String()),
     other_identity: Maybe(Type.String()),
+    /** A health change: the status before it and the checks now failing. */
+    previous_status: Maybe(Nullable(Type.String())),
+    failing_checks: Maybe(Type.Array(Type.String())),
     /** A mass-silence hold's figures when it started. */
     silent: Maybe(Type.Integer()),
     active: Maybe(Type.Integer()),
@@ -72,7 +75,7 @@ export const HistoryEntry = Type.Object({
   cluster_id: Type.Integer(),
   instance_id: Nullable(Type.Integer()),
   node_id: Nullable(Type.String()),
-  /** A termination's reason (seed 000's), a refusal's error code, or why a hold ended. */
+  /** A termination's reason (seed 000's), a refusal's error code, the new health status, or why a hold ended. */
   reason: Nullable(Type.String()),
   evidence: EvidenceView,
   verdict: Maybe(VerdictView),

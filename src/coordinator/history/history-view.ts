@@ -75,6 +75,9 @@ function evidenceView(transition: TransitionRecord): EvidenceView {
       });
       break;
     }
+    case 'health-changed':
+      Object.assign(view, { previous_status: transition.evidence.previous, failing_checks: transition.evidence.failing });
+      break;
     case 'hold-started': {
       const { evidence: e } = transition;
       Object.assign(view, { silent: e.silent, active: e.active, timed_out: e.timedOut, threshold: e.threshold });

@@ -1,5 +1,5 @@
 import { type Selectable, type Transaction, sql } from 'kysely';
-import type { TerminationReason } from '../../shared/protocol.ts';
+import type { CheckStatus as HealthStatus, TerminationReason } from '../../shared/protocol.ts';
 import { chunks } from './chunks.ts';
 import type { EngineTraits } from './engine.ts';
 import type { NewTransition, TerminationEvidence } from './transitions.ts';
@@ -355,22 +355,52 @@ export abstract class SqlStore implements Store {
     return row && instanceFromRow(row);
   }
 
-  /** One statement: facts, labels and health change together or not at all. */
+  /**
+   * Facts, labels and health change together or not at all: one statement, and with a health
+   * report one transaction that also logs a change of the instance's health status.
+   */
   async recordInstanceReport(instanceId: number, report: InstanceReport): Promise<void> {
     const { facts, labels, health } = report;
     if (!facts && !labels && !health) return;
-    await this.kysely
-      .updateTable('instances')
-      .set({
-        ...(facts ? { facts: JSON.stringify(facts) } : {}),
-        ...(labels ? { labels: JSON.stringify(labels) } : {}),
-        ...(health
-          ? { health_status: health.status, errors: errorsFromHealth(health), last_health_check: report.now, health_check_pending: 0 }
-          : {}),
-        modified_at: report.now,
-      })
-      .where('id', '=', instanceId)
-      .execute();
+    const update = (db: Db) =>
+      db
+        .updateTable('instances')
+        .set({
+          ...(facts ? { facts: JSON.stringify(facts) } : {}),
+          ...(labels ? { labels: JSON.stringify(labels) } : {}),
+          ...(health
+            ? { health_status: health.status, errors: errorsFromHealth(health), last_health_check: report.now, health_check_pending: 0 }
+            : {}),
+          modified_at: report.now,
+        })
+        .where('id', '=', instanceId)
+        .execute();
+    if (!health) {
+      await update(this.kysely);
+      return;
+    }
+    await this.transaction(async (trx) => {
+      const before = await trx
+        .selectFrom('instances')
+        .select(['cluster_id', 'health_status'])
+        .where('id', '=', instanceId)
+        .$if(this.engine.locksRows, (query) => query.forUpdate())
+        .executeTakeFirst();
+      await update(trx);
+      if (!before || before.health_status === health.status) return;
+      const failing = health.checks.filter((check) => check.status !== 'passing').map((check) => check.name);
+      await history.appendTransitions(trx, this.engine, [
+        {
+          kind: 'health-changed',
+          recordedAt: report.now,
+          clusterId: Number(before.cluster_id),
+          instanceId,
+          nodeId: null,
+          reason: health.status,
+          evidence: { previous: (before.health_status ?? null) as HealthStatus | null, failing },
+        },
+      ]);
+    }, LOST_LOCK_ORDER);
   }
 
   async listClusters(afterId: number, limit: number): Promise<ClusterRecord[]> {

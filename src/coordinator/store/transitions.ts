@@ -1,14 +1,21 @@
-import type { TerminationReason } from '../../shared/protocol.ts';
+import type { CheckStatus, TerminationReason } from '../../shared/protocol.ts';
 
 /**
- * The log of every transition of an instance's nodes, with the evidence behind it (migration 8),
- * and of the mass-silence holds of a cluster. Written in the same transaction as the change it
+ * The log of every transition of an instance's nodes and of its health status, with the evidence
+ * behind it (migration 8), and of the mass-silence holds of a cluster. Written in the same transaction as the change it
  * records; its id increases with every row and is the watch stream's event id. Times are
  * milliseconds on the coordinator's clock.
  */
 
-export type TransitionKind = 'node-registered' | 'node-terminated' | 'registration-refused' | 'hold-started' | 'hold-ended';
-export const TRANSITION_KINDS: readonly TransitionKind[] = ['node-registered', 'node-terminated', 'registration-refused', 'hold-started', 'hold-ended'];
+export type TransitionKind = 'node-registered' | 'node-terminated' | 'registration-refused' | 'health-changed' | 'hold-started' | 'hold-ended';
+export const TRANSITION_KINDS: readonly TransitionKind[] = [
+  'node-registered',
+  'node-terminated',
+  'registration-refused',
+  'health-changed',
+  'hold-started',
+  'hold-ended',
+];
 
 /** What happened to a host that came back after its node was lost (outage-verdict.ts). */
 export type OutageVerdict =
@@ -68,6 +75,12 @@ export interface RefusalEvidence {
   otherIdentity?: string | undefined;
 }
 
+/** An instance's health checks changed its status: the one before (null before its first report) and the checks now failing. */
+export interface HealthEvidence {
+  previous: CheckStatus | null;
+  failing: string[];
+}
+
 /** The figures behind a cluster's mass-silence hold when it started. */
 export interface HoldEvidence {
   silent: number;
@@ -92,6 +105,7 @@ export type TransitionRecord = TransitionBase &
     | { kind: 'node-registered'; reason: null; evidence: RegistrationEvidence }
     | { kind: 'node-terminated'; reason: TerminationReason; evidence: TerminationEvidence }
     | { kind: 'registration-refused'; reason: 'DuplicateIdentity' | 'HostnameInUse'; evidence: RefusalEvidence }
+    | { kind: 'health-changed'; reason: CheckStatus; evidence: HealthEvidence }
     | { kind: 'hold-started'; reason: null; evidence: HoldEvidence }
     | { kind: 'hold-ended'; reason: HoldEndReason; evidence: Record<string, never> }
   );

@@ -26,18 +26,22 @@ async function watch(query = '', headers: Record<string, string> = {}, token = R
 const kinds = (client: SseClient) => client.events.map((event) => `${event.event}${event.data?.reason ? `:${event.data.reason}` : ''}`);
 
 describe('GET /api/v1/watch', () => {
-  it('sends every transition as one event with the log id as its id, and no heartbeat', async () => {
+  it('sends every transition as one event with the log id as its id (a health change too), and no heartbeat', async () => {
     const client = await watch();
     expect(client.status).toBe(200);
     const node = await h.register({ hostname: 'w-1', identity: 'id-w-1', bootId: 'boot-1' });
     await h.call('cluster_ReportNodeHeartbeat', node.nodeToken, {});
+    const critical = { status: 'critical', checks: [{ name: 'disk', status: 'critical', output: 'full' }] };
+    await h.call('cluster_ReportNodeHeartbeat', node.nodeToken, { health: critical });
+    await h.call('cluster_ReportNodeHeartbeat', node.nodeToken, { health: critical });
     await h.call('cluster_RegisterNode', ENROLL, { hostname: 'w-1', identity: 'id-w-1', bootId: 'boot-2' });
     await h.call('cluster_DeregisterNode', node.nodeToken, {});
     await client.waitForEvent((event) => event.event === 'node-terminated', 5000, 'the deregistration');
-    expect(kinds(client)).toEqual(['node-registered', 'registration-refused:DuplicateIdentity', 'node-terminated:Shutdown']);
+    expect(kinds(client)).toEqual(['node-registered', 'health-changed:critical', 'registration-refused:DuplicateIdentity', 'node-terminated:Shutdown']);
     const ids = client.events.map((event) => Number(event.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(client.events[0]!.data).toMatchObject({ id: ids[0], kind: 'node-registered', node_id: node.nodeId, evidence: { hostname: 'w-1', boot_id: 'boot-1' } });
+    expect(client.events[1]!.data.evidence).toEqual({ previous_status: null, failing_checks: ['disk'] });
   });
 
   it('filters by cluster and kind', async () => {
