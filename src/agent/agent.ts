@@ -9,12 +9,14 @@ import { hostname } from 'node:os';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { HealthReport, HeartbeatRequest, HeartbeatResponse, NodeFacts, RegisterNodeRequest } from '../shared/protocol.ts';
+import { VERSION } from '../shared/version.ts';
+import { type AgentStatusReport, type BeatRecord, statusReport } from './agent-status.ts';
 import type { AgentConfig } from './config.ts';
 import type { Coordinator } from './coordinator-client.ts';
 import { ContinuityRecorder } from './continuity.ts';
 import { FactsCollector, type FactsSettings, factsFingerprint } from './facts-collector.ts';
 import { type CheckRunner, HealthRunner } from './health/health-runner.ts';
-import { HeartbeatLoop, type Timers } from './heartbeat-loop.ts';
+import { type BeatOutcome, HeartbeatLoop, type Timers } from './heartbeat-loop.ts';
 import { type Registration, NodeSession } from './node-session.ts';
 import type { Probes } from './probes.ts';
 import { SelfMonitor } from './self-report.ts';
@@ -37,11 +39,15 @@ export interface AgentDeps {
   clock?: Clock;
   /** Runs one health check; the real checks by default. */
   runCheck?: CheckRunner;
+  /** Told the agent's status after every attempt (the status file). */
+  onStatus?: (report: AgentStatusReport) => void;
 }
 
 const MIB = 1024 * 1024;
 /** Registration waits at most this long for the first facts; late facts go out with a heartbeat. */
 const FIRST_FACTS_WAIT_MS = 5_000;
+/** How often an agent not yet registered reminds that it is still trying. */
+const WAIT_REMINDER_MS = 20_000;
 
 export function factsSettings(config: AgentConfig): FactsSettings {
   return {
@@ -69,6 +75,12 @@ export class Agent {
   private forceHealth = false;
   private coordinatorInterval: number | undefined;
   private identity: string;
+  private readonly startedAt: number;
+  private lastAttempt: BeatRecord | undefined;
+  private lastAcceptedAt: number | undefined;
+  private backoffMs = 0;
+  private everRegistered = false;
+  private lastReminderAt: number | undefined;
 
   constructor(deps: AgentDeps) {
     this.deps = deps;
@@ -76,6 +88,7 @@ export class Agent {
     this.config = deps.config;
     this.identity = deps.identity;
     this.continuity = new ContinuityRecorder(this.clock);
+    this.startedAt = this.clock.now();
     this.facts = new FactsCollector(deps.probes, factsSettings(deps.config));
     this.health = new HealthRunner(deps.config.checks, {
       logger: deps.logger,
@@ -103,11 +116,12 @@ export class Agent {
       phaseKey: deps.identity,
       // A fleet started at once (a data-centre power-on, a rollout) registers spread over one interval.
       startupDelayMs: (deps.config.startupDelay ?? deps.config.heartbeatInterval) * 1000,
-      beat: () => this.session.beat(),
+      beat: () => this.beat(),
       retry: { baseMs: deps.config.retryBaseDelay * 1000, capMs: retryCap },
       slowRetry: { baseMs: deps.config.authRetryDelay * 1000, capMs: Math.max(deps.config.authRetryDelay * 1000, retryCap), jitter: 'equal' },
       // Any completed beat, a failed one included: the loop is alive even while the coordinator is down.
       onProgress: () => deps.notifier?.watchdog(),
+      onWait: (outcome, delayMs) => this.afterAttempt(outcome, delayMs),
       clock: this.clock,
       ...(deps.timers ? { timers: deps.timers } : {}),
     });
@@ -130,6 +144,7 @@ export class Agent {
     }
     this.health.start();
     this.loop.start();
+    this.logStartupWait();
     // Ready once heartbeating, not once registered: a coordinator that is down must not hang the start.
     this.deps.notifier?.ready();
     this.warnOnShortWatchdog();
@@ -277,5 +292,68 @@ export class Agent {
   /** The latest health report (for status output). */
   healthReport(): HealthReport | undefined {
     return this.health.report();
+  }
+
+  /** What the status endpoint and the status file tell. */
+  status(): AgentStatusReport {
+    const now = this.clock.now();
+    return statusReport(
+      {
+        version: VERSION,
+        pid: process.pid,
+        identity: this.identity,
+        coordinator: this.config.coordinator ?? '',
+        startedAt: this.startedAt,
+        nodeId: this.session.current?.nodeId,
+        connection: this.session.connectionState,
+        lastAttempt: this.lastAttempt,
+        lastAcceptedAt: this.lastAcceptedAt,
+        nextAttemptAt: this.loop.nextBeatAt,
+        failures: this.loop.failureCount,
+        backoffMs: this.backoffMs,
+        intervalMs: this.loop.interval,
+        requestTimeoutMs: this.config.requestTimeout * 1000,
+        health: this.health.report(),
+      },
+      now,
+    );
+  }
+
+  private async beat(): Promise<BeatOutcome> {
+    const kind = this.session.current ? 'heartbeat' : 'registration';
+    const outcome = await this.session.beat();
+    const at = this.clock.now();
+    this.lastAttempt = { kind, outcome: outcome.kind, at };
+    if (outcome.kind === 'ok') this.lastAcceptedAt = at;
+    return outcome;
+  }
+
+  private afterAttempt(outcome: BeatOutcome, delayMs: number): void {
+    const failed = outcome.kind === 'retry' || outcome.kind === 'slow-retry';
+    this.backoffMs = failed ? delayMs : 0;
+    if (this.session.current) this.everRegistered = true;
+    if (failed && !this.everRegistered) this.remindWaiting(delayMs);
+    this.deps.onStatus?.(this.status());
+  }
+
+  /**
+   * Until the first registration, the session's one line per change of state is not enough: a
+   * reminder of when the next attempt is, at the first failure and then every WAIT_REMINDER_MS.
+   */
+  private remindWaiting(delayMs: number): void {
+    const now = this.clock.now();
+    if (this.lastReminderAt !== undefined && now - this.lastReminderAt < WAIT_REMINDER_MS) return;
+    this.lastReminderAt = now;
+    this.deps.logger.info('not registered yet; retrying', { failedAttempts: this.loop.failureCount, nextAttemptInSecs: Math.round(delayMs / 100) / 10 });
+  }
+
+  /** A fleet's start-up delay can hold the first registration for up to an interval: say so, rather than stay silent. */
+  private logStartupWait(): void {
+    const waitMs = (this.loop.nextBeatAt ?? 0) - this.clock.now();
+    if (waitMs <= 0) return;
+    this.deps.logger.info("waiting for this node's slot before registering (startupDelay spreads a fleet started at once)", {
+      registerInSecs: Math.round(waitMs / 100) / 10,
+    });
+    this.deps.onStatus?.(this.status());
   }
 }

@@ -70,7 +70,13 @@ export const AgentConfigSchema = Type.Object({
     Type.String({ minLength: 1, maxLength: HOSTNAME_MAX_LENGTH, description: "Hostname to register as (default: the host's; a second agent on one host needs its own)" }),
   ),
   identity: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Override the persistent identity (e.g. a StatefulSet pod name)' })),
-  stateDir: Type.String({ default: '/var/lib/nodepulse-agent', minLength: 1, description: 'Directory of the persistent identity' }),
+  stateDir: Type.String({ default: '/var/lib/nodepulse-agent', minLength: 1, description: 'Directory of the persistent identity and the status file' }),
+  statusListen: Type.Optional(
+    Type.String({
+      pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$',
+      description: 'Serve GET /healthz and /status on HOST:PORT, e.g. 127.0.0.1:8421 (off by default; keep it on loopback)',
+    }),
+  ),
   labels: Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ maxLength: 256 }), {
     default: {},
     maxProperties: 64,

@@ -46,6 +46,8 @@ export interface HeartbeatLoopOptions {
   random?: () => number;
   /** Called after every completed beat, whatever its outcome: the loop is alive. */
   onProgress?: (outcome: BeatOutcome) => void;
+  /** Called once the next beat is scheduled after a completed one: what happened and how long the loop now waits. */
+  onWait?: (outcome: BeatOutcome, delayMs: number) => void;
 }
 
 const MAX_IMMEDIATE = 3;
@@ -85,6 +87,7 @@ export class HeartbeatLoop {
   async stop(): Promise<void> {
     this.running = false;
     this.clearTimer();
+    this.nextAt = undefined;
     await this.inFlight;
   }
 
@@ -95,6 +98,11 @@ export class HeartbeatLoop {
   /** When the next beat is due (ms since epoch), for status and tests. */
   get nextBeatAt(): number | undefined {
     return this.nextAt;
+  }
+
+  /** Failed beats since the last one that went through. */
+  get failureCount(): number {
+    return this.failures;
   }
 
   /** Adopts a new interval (from config or the coordinator) from the next slot on. */
@@ -157,6 +165,7 @@ export class HeartbeatLoop {
     const delay = this.pendingNow ? 0 : this.delayAfter(outcome, startedAt);
     this.pendingNow = false;
     this.schedule(delay);
+    this.options.onWait?.(outcome, delay);
   }
 
   /** The delay before the next beat, given what the last one achieved. */

@@ -14,6 +14,9 @@ import { HealthRunner } from './health/health-runner.ts';
 import { loadIdentity, readBootId } from './identity.ts';
 import { type Probes, systemProbes, withHangingProbes } from './probes.ts';
 import { computeCapacity } from './capacity.ts';
+import { lookUpStatus } from './status-command.ts';
+import { statusFileWriter } from './status-file.ts';
+import { StatusServer, parseListenAddress } from './status-server.ts';
 import { NOTIFY_ENV_KEYS, SystemdNotifier } from './systemd-notifier.ts';
 
 /** Settings read once at start: the connection to the coordinator is built from them. */
@@ -60,6 +63,7 @@ export async function runAgent(invocation: RunInvocation): Promise<void> {
   warnAboutUnknownEnv(logger, process.env, invocation.knownEnv);
   const identity = loadIdentity({ stateDir: config.stateDir, override: config.identity });
   if (identity.warning) logger.warn(identity.warning, { identity: identity.identity });
+  const writeStatus = statusFileWriter(config.stateDir, logger);
   const client = new CoordinatorClient({ baseUrl: coordinator, requestTimeoutMs: config.requestTimeout * 1000, ca, clientCertificate, logger });
   const agent = new Agent({
     config,
@@ -71,6 +75,7 @@ export async function runAgent(invocation: RunInvocation): Promise<void> {
     probes: probesFor(config),
     identity: identity.identity,
     bootId: readBootId(process.env),
+    onStatus: writeStatus,
   });
   logger.info('agent starting', {
     coordinator,
@@ -81,11 +86,32 @@ export async function runAgent(invocation: RunInvocation): Promise<void> {
     checks: config.checks.length,
     pid: process.pid,
   });
-  handleSignals(agent, logger, () => config, (next) => (config = next), invocation);
+  const statusServer = await startStatusServer(config.statusListen, agent, logger);
+  const stopped = () => {
+    writeStatus(agent.status());
+    return statusServer?.stop();
+  };
+  handleSignals(agent, logger, () => config, (next) => (config = next), invocation, stopped);
   await agent.start();
 }
 
-function handleSignals(agent: Agent, logger: Logger, current: () => AgentConfig, replace: (c: AgentConfig) => void, invocation: AgentInvocation): void {
+/** The opt-in status endpoint; listening before the agent starts, so a probe never finds the port closed. */
+async function startStatusServer(listen: string | undefined, agent: Agent, logger: Logger): Promise<StatusServer | undefined> {
+  if (listen === undefined) return undefined;
+  const server = new StatusServer(() => agent.status());
+  const { host, port } = await server.start(parseListenAddress(listen));
+  logger.info('status endpoint listening', { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, paths: ['/healthz', '/status'] });
+  return server;
+}
+
+function handleSignals(
+  agent: Agent,
+  logger: Logger,
+  current: () => AgentConfig,
+  replace: (c: AgentConfig) => void,
+  invocation: AgentInvocation,
+  stopped: () => Promise<void> | undefined,
+): void {
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -98,7 +124,10 @@ function handleSignals(agent: Agent, logger: Logger, current: () => AgentConfig,
     // agent.stop() keeps the deadline; this only guards against a stop that does not.
     setTimeout(() => process.exit(0), deadlineMs + SHUTDOWN_GUARD_MS).unref();
     agent.stop(deadlineMs).then(
-      () => process.exit(0),
+      async () => {
+        await stopped();
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error('shutdown failed', { error });
         process.exit(0);
@@ -160,4 +189,15 @@ export async function runChecksOnce(invocation: AgentInvocation): Promise<void> 
   const report = (await runner.runAll()) ?? { status: 'passing', checks: [] };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.exit(report.status === 'critical' ? 2 : 0);
+}
+
+/** `agent status`: the running agent's status as JSON; exit 0 while it makes progress, else 1. */
+export async function printStatus(invocation: AgentInvocation): Promise<void> {
+  const found = await lookUpStatus(load(invocation));
+  if ('problem' in found) {
+    process.stderr.write(`nodepulse: ${found.problem}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${JSON.stringify({ source: found.source, ...found.report }, null, 2)}\n`);
+  process.exit(found.report.healthy ? 0 : 1);
 }

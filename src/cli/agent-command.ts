@@ -17,10 +17,10 @@ async function invocationOf(argv: Record<string, unknown>): Promise<AgentInvocat
   return { configFile: argv.config as string | undefined, flags: configFlagValues(argv, AgentConfigSchema) };
 }
 
-/** `nodepulse agent run|facts|check`. */
+/** `nodepulse agent run|facts|check|status`. */
 export const agentCommand: CommandModule = {
   command: 'agent <action>',
-  describe: 'Run the node agent, or print its facts or checks',
+  describe: 'Run the node agent, or print its facts, checks or status',
   builder: (yargs: Argv) =>
     yargs
       .command({
@@ -39,6 +39,15 @@ export const agentCommand: CommandModule = {
         handler: async (argv) => {
           const { printFacts } = await import('../agent/main.ts');
           await printFacts(await invocationOf(argv));
+        },
+      })
+      .command({
+        command: 'status',
+        describe: "Print the running agent's status (from its status endpoint, else its state directory) as JSON; exit 1 if it is not making progress",
+        builder: agentOptions,
+        handler: async (argv) => {
+          const { printStatus } = await import('../agent/main.ts');
+          await printStatus(await invocationOf(argv));
         },
       })
       .command({

@@ -46,6 +46,7 @@ describe('the one-file agent (dist/nodepulse-agent.mjs)', () => {
     const help = run([agentFile, 'agent', 'run', '--help'], alone);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--coordinator');
+    expect(help.stdout).toContain('--status-listen');
   });
 
   it('registers, heartbeats and deregisters on SIGTERM with nothing beside it', async () => {

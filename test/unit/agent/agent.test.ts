@@ -176,6 +176,59 @@ describe('agent', () => {
     await agent.stop(5_000);
   });
 
+  it('says what it waits for in its first minute: its start-up slot, then a coordinator that does not answer', async () => {
+    const coordinator = new FakeCoordinator();
+    coordinator.registerError = () => new CoordinatorError('ECONNREFUSED', undefined, undefined);
+    const agent = makeAgent(coordinator, config({ startupDelay: undefined }));
+    await agent.start();
+    const slot = lines.map((l) => JSON.parse(l)).find((l) => l.message.startsWith("waiting for this node's slot"));
+    expect(slot.registerInSecs).toBeGreaterThan(0);
+    expect(slot.registerInSecs).toBeLessThanOrEqual(10);
+    await vi.advanceTimersByTimeAsync(60_000);
+    const reminders = lines.map((l) => JSON.parse(l)).filter((l) => l.message === 'not registered yet; retrying');
+    // The first failure, then one every 20 s: neither silent nor a line per attempt.
+    expect(reminders.length).toBeGreaterThanOrEqual(2);
+    expect(reminders.length).toBeLessThanOrEqual(4);
+    expect(reminders[0]).toMatchObject({ failedAttempts: 1, nextAttemptInSecs: expect.any(Number) });
+    expect(lines.filter((l) => l.includes('coordinator unreachable'))).toHaveLength(1);
+    await agent.stop(5_000);
+  });
+
+  it('tells its status: unregistered and unreachable with its backoff, then registered, and unhealthy once its loop stalls', async () => {
+    const clock = new ManualClock(Date.now());
+    const coordinator = new FakeCoordinator();
+    let down = true;
+    coordinator.registerError = () => (down ? new CoordinatorError('ECONNREFUSED', undefined, undefined) : undefined);
+    const reports: ReturnType<Agent['status']>[] = [];
+    const agent = makeAgent(coordinator, config(), probes(), { clock, onStatus: (report) => reports.push(report) });
+    expect(agent.status()).toMatchObject({ registered: false, healthy: false, coordinatorReachable: null });
+    await agent.start();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(agent.status()).toMatchObject({
+      registered: false,
+      nodeId: null,
+      connection: 'unreachable',
+      coordinatorReachable: false,
+      lastAttempt: { kind: 'registration', outcome: 'retry' },
+      lastHeartbeatAt: null,
+      healthy: true,
+    });
+    expect(agent.status().backoff.failures).toBeGreaterThan(0);
+    expect(agent.status().backoff.delaySecs).toBeGreaterThan(0);
+    down = false;
+    await vi.advanceTimersByTimeAsync(15_000);
+    const registered = agent.status();
+    expect(registered).toMatchObject({ registered: true, nodeId: 'node-1', connection: 'connected', coordinatorReachable: true, backoff: { failures: 0, delaySecs: 0 } });
+    expect(registered.lastAttempt?.outcome).toBe('ok');
+    expect(registered.lastHeartbeatAt).toEqual(registered.lastAttempt?.at);
+    expect(reports.at(-1)).toEqual(registered);
+    // The loop's timers stop firing (a stalled event loop) while its clock runs on: past the next attempt and one request, unhealthy.
+    clock.advance(Date.parse(registered.nextAttemptAt!) - clock.now() + 5_000 + 2_001);
+    expect(agent.status().healthy).toBe(false);
+    await agent.stop(5_000);
+    expect(agent.status()).toMatchObject({ registered: false, healthy: false, nextAttemptAt: null });
+  });
+
   it('logs an unreachable coordinator once, backs off, and registers once it answers', async () => {
     const coordinator = new FakeCoordinator();
     let down = true;
