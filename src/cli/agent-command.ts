@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { AgentInvocation } from '../agent/main.ts';
-import { configCommandOptions, configFlagValues } from './config-flags.ts';
 
 /**
  * Every agent subcommand takes --config plus one flag per config key, from the config schema
@@ -8,12 +7,12 @@ import { configCommandOptions, configFlagValues } from './config-flags.ts';
  * settings as `agent run`.
  */
 export async function agentOptions(yargs: Argv): Promise<Argv> {
-  const { AgentConfigSchema } = await import('../agent/config.ts');
+  const [{ AgentConfigSchema }, { configCommandOptions }] = await Promise.all([import('../agent/config.ts'), import('./config-flags.ts')]);
   return configCommandOptions(yargs, AgentConfigSchema);
 }
 
 async function invocationOf(argv: Record<string, unknown>): Promise<AgentInvocation> {
-  const { AgentConfigSchema } = await import('../agent/config.ts');
+  const [{ AgentConfigSchema }, { configFlagValues }] = await Promise.all([import('../agent/config.ts'), import('./config-flags.ts')]);
   return { configFile: argv.config as string | undefined, flags: configFlagValues(argv, AgentConfigSchema) };
 }
 

@@ -1,16 +1,17 @@
 import type { Argv, CommandModule } from 'yargs';
-import { Value } from '@sinclair/typebox/value';
 import { systemClock } from '../shared/clock.ts';
-import { NameText } from '../shared/protocol.ts';
 import { print, printJson } from './output.ts';
 import { storeOptions } from './token-command.ts';
 
-/** A cluster or region name: 1-128 printable characters, as the API takes it. */
-const NAME = NameText(128);
-const isName = (text: string) => Value.Check(NAME, text);
+/** A cluster or region name: 1-128 printable characters, as the API takes it (the schema's packages load only when the command runs, not for --help). */
+async function nameCheck(): Promise<(text: string) => boolean> {
+  const [{ Value }, { NameText }] = await Promise.all([import('@sinclair/typebox/value'), import('../shared/protocol.ts')]);
+  const name = NameText(128);
+  return (text) => Value.Check(name, text);
+}
 
 /** The regions to set: none given keeps them; a `--region` without a value is an error rather than "clear them". */
-function regionsToSet(values: readonly unknown[] | undefined): string[] | undefined {
+function regionsToSet(values: readonly unknown[] | undefined, isName: (text: string) => boolean): string[] | undefined {
   if (values === undefined) return undefined;
   const regions = values.map(String);
   if (regions.length === 0 || !regions.every((region) => isName(region))) {
@@ -36,8 +37,9 @@ export const clusterCommand: CommandModule = {
             .option('json', { type: 'boolean', default: false, describe: 'Print the cluster as seed 001 shows it (without the controller_* fields)' }),
         handler: async (argv) => {
           const name = String(argv.name);
+          const isName = await nameCheck();
           if (!isName(name)) throw new Error('cluster name must be 1-128 printable characters');
-          const regions = regionsToSet(argv.region);
+          const regions = regionsToSet(argv.region, isName);
           const { withStore } = await import('./store-access.ts');
           const { toClusterSummary } = await import('../coordinator/clusters/cluster-view.ts');
           const cluster = await withStore(argv, async (store) => {

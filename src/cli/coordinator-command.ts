@@ -1,9 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
-import { configCommandOptions, configFlagValues } from './config-flags.ts';
 
 /** `coordinator serve` flags: --config plus one flag per config key, from the config schema. */
 export async function serveOptions(serve: Argv): Promise<Argv> {
-  const { CoordinatorConfigSchema } = await import('../coordinator/config.ts');
+  const [{ CoordinatorConfigSchema }, { configCommandOptions }] = await Promise.all([import('../coordinator/config.ts'), import('./config-flags.ts')]);
   return configCommandOptions(serve, CoordinatorConfigSchema);
 }
 
@@ -18,10 +17,11 @@ export const coordinatorCommand: CommandModule = {
         describe: 'Serve the coordinator HTTP API (SQLite by default, PostgreSQL with a postgres:// store)',
         builder: serveOptions,
         handler: async (argv) => {
-          const [{ serveCoordinator }, { CoordinatorConfigSchema }, { knownEnv }] = await Promise.all([
+          const [{ serveCoordinator }, { CoordinatorConfigSchema }, { knownEnv }, { configFlagValues }] = await Promise.all([
             import('../coordinator/main.ts'),
             import('../coordinator/config.ts'),
             import('./known-env.ts'),
+            import('./config-flags.ts'),
           ]);
           await serveCoordinator({
             configFile: argv.config as string | undefined,

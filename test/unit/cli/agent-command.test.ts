@@ -6,7 +6,7 @@ import { configFlagValues } from '../../../src/cli/config-flags.ts';
 import { knownEnv } from '../../../src/cli/known-env.ts';
 import { flagName, loadConfig, warnAboutUnknownEnv } from '../../../src/shared/config-loader.ts';
 
-const ACTIONS = ['run', 'facts', 'check'];
+const ACTIONS = ['run', 'facts', 'check', 'status'];
 
 /** Parses an `agent <action>` command line with the agent's real flags, as the CLI does. */
 async function parseAgent(action: string, args: string[]): Promise<Record<string, unknown>> {
@@ -29,6 +29,7 @@ const OPTIONAL_VALUES: Record<string, unknown> = {
   hostname: 'web-1-canary',
   identity: 'web-0',
   advertiseAddress: '10.0.0.5',
+  statusListen: '127.0.0.1:8421',
   startupDelay: 2.5,
   cpuOverride: 2,
   memoryOverrideMib: 8192,
