@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../../src/coordinator/store/sqlite/sqlite-store.ts';
+import { seedFleet } from '../../../bench/lib/fleet-seed.ts';
+import { registered, registration } from '../../contract/stores.ts';
+
+/**
+ * The SQLite store writes heartbeat batches on a worker thread with its own connection: SQLite
+ * has one writer, so the coordinator's own writes must get the lock between the worker's short
+ * transactions, and the worker must come back after it ended.
+ */
+describe('SQLite heartbeat writes on a worker thread', () => {
+  let dir: string;
+  let store: SqliteStore;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nodepulse-writer-'));
+    store = new SqliteStore(join(dir, 'store.db'));
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lets writes on the coordinator thread through while the worker writes a large batch', async () => {
+    await store.close();
+    const nodes = await seedFleet(join(dir, 'store.db'), 20_000, 1_000);
+    store = new SqliteStore(join(dir, 'store.db'));
+    const cluster = await store.ensureCluster('other', 1_000);
+    const batch = store.writeHeartbeats(nodes.map((node, i) => ({ nodeId: node.nodeId, at: 2_000_000 + i })));
+    // Registrations and a termination during the batch: each waits for the lock at most one short transaction.
+    const during = await Promise.all([registered(store, registration(cluster.id)), registered(store, registration(cluster.id))]);
+    await store.terminateNode(nodes[19_999]!.nodeId, 'Shutdown', 1_500);
+    const dropped = await batch;
+    expect(during).toHaveLength(2);
+    // The termination may land before or after the worker reached that row: either way the node stays Terminated.
+    expect(dropped.filter((id) => id !== nodes[19_999]!.nodeId)).toEqual([]);
+    expect((await store.getNode(nodes[19_999]!.nodeId))?.status).toBe('Terminated');
+    expect((await store.getNode(nodes[12_345]!.nodeId))?.lastHeartbeat).toBe(2_012_345);
+  });
+
+  it('starts a new worker for the next batch after the last one ended', async () => {
+    const cluster = await store.ensureCluster('default', 1_000);
+    const { nodeId } = await registered(store, registration(cluster.id));
+    expect(await store.writeHeartbeats([{ nodeId, at: 1_001_000 }])).toEqual([]);
+    const thread = (store as unknown as { writeThread: { close(): Promise<void> } }).writeThread;
+    await thread.close();
+    expect(await store.writeHeartbeats([{ nodeId, at: 1_002_000 }, { nodeId: 'gone', at: 1_002_000 }])).toEqual(['gone']);
+    expect((await store.getNode(nodeId))?.lastHeartbeat).toBe(1_002_000);
+  });
+});
