@@ -52,18 +52,22 @@ describe('systemd units', () => {
       expect(result.status).toBe(0);
     });
 
-    it(`${unit} is hardened, runs node directly and does not restart on a config error`, () => {
+    it(`${unit} is hardened, runs node directly and does not restart on a config error (exit 78)`, () => {
       const d = directives(unit);
-      expect(d.get('ExecStart')).toMatch(/^\/usr\/bin\/node (--[a-z-]+ )*\/opt\/nodepulse\/dist\/(cli\/main|bundle\/nodepulse)\.js /);
+      expect(d.get('ExecStart')).toMatch(/^\/usr\/bin\/node (--[a-z-]+ )*\/opt\/nodepulse\/dist\/(cli\/main\.js|nodepulse-agent\.mjs) /);
       expect(d.get('ExecStart')).not.toMatch(/npm/);
       expect(d.get('DynamicUser')).toBe('yes');
       expect(d.get('NoNewPrivileges')).toBe('yes');
       expect(d.get('ProtectSystem')).toBe('strict');
       expect(d.get('StateDirectory')).toMatch(/^nodepulse-/);
       expect(d.get('Restart')).toBe('on-failure');
-      expect(d.get('RestartPreventExitStatus')).toBe('78');
+      expect(d.get('RestartPreventExitStatus')?.split(' ')).toContain('78');
     });
   }
+
+  it('does not restart a coordinator whose SQLite driver is missing (exit 69)', () => {
+    expect(directives('nodepulse-coordinator.service').get('RestartPreventExitStatus')?.split(' ')).toEqual(['78', '69']);
+  });
 
   it('gives the agent longer to stop than its deregistration deadline', () => {
     const stop = Number.parseInt(directives('nodepulse-agent.service').get('TimeoutStopSec') ?? '0', 10);
