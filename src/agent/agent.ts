@@ -10,7 +10,8 @@ import { type Clock, systemClock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { HealthReport, HeartbeatRequest, HeartbeatResponse, NodeFacts, RegisterNodeRequest } from '../shared/protocol.ts';
 import { VERSION } from '../shared/version.ts';
-import { type AgentStatusReport, type BeatRecord, statusReport } from './agent-status.ts';
+import { type AgentStatusReport, statusReport } from './agent-status.ts';
+import { AttemptRecord } from './attempt-record.ts';
 import type { AgentConfig } from './config.ts';
 import type { Coordinator } from './coordinator-client.ts';
 import { ContinuityRecorder } from './continuity.ts';
@@ -46,8 +47,6 @@ export interface AgentDeps {
 const MIB = 1024 * 1024;
 /** Registration waits at most this long for the first facts; late facts go out with a heartbeat. */
 const FIRST_FACTS_WAIT_MS = 5_000;
-/** How often an agent not yet registered reminds that it is still trying. */
-const WAIT_REMINDER_MS = 20_000;
 
 export function factsSettings(config: AgentConfig): FactsSettings {
   return {
@@ -76,11 +75,7 @@ export class Agent {
   private coordinatorInterval: number | undefined;
   private identity: string;
   private readonly startedAt: number;
-  private lastAttempt: BeatRecord | undefined;
-  private lastAcceptedAt: number | undefined;
-  private backoffMs = 0;
-  private everRegistered = false;
-  private lastReminderAt: number | undefined;
+  private readonly attempts: AttemptRecord;
 
   constructor(deps: AgentDeps) {
     this.deps = deps;
@@ -89,6 +84,7 @@ export class Agent {
     this.identity = deps.identity;
     this.continuity = new ContinuityRecorder(this.clock);
     this.startedAt = this.clock.now();
+    this.attempts = new AttemptRecord(this.clock, deps.logger);
     this.facts = new FactsCollector(deps.probes, factsSettings(deps.config));
     this.health = new HealthRunner(deps.config.checks, {
       logger: deps.logger,
@@ -306,11 +302,11 @@ export class Agent {
         startedAt: this.startedAt,
         nodeId: this.session.current?.nodeId,
         connection: this.session.connectionState,
-        lastAttempt: this.lastAttempt,
-        lastAcceptedAt: this.lastAcceptedAt,
+        lastAttempt: this.attempts.last,
+        lastAcceptedAt: this.attempts.lastAcceptedAt,
         nextAttemptAt: this.loop.nextBeatAt,
         failures: this.loop.failureCount,
-        backoffMs: this.backoffMs,
+        backoffMs: this.attempts.backoffMs,
         intervalMs: this.loop.interval,
         requestTimeoutMs: this.config.requestTimeout * 1000,
         health: this.health.report(),
@@ -322,29 +318,13 @@ export class Agent {
   private async beat(): Promise<BeatOutcome> {
     const kind = this.session.current ? 'heartbeat' : 'registration';
     const outcome = await this.session.beat();
-    const at = this.clock.now();
-    this.lastAttempt = { kind, outcome: outcome.kind, at };
-    if (outcome.kind === 'ok') this.lastAcceptedAt = at;
+    this.attempts.attempted(kind, outcome);
     return outcome;
   }
 
   private afterAttempt(outcome: BeatOutcome, delayMs: number): void {
-    const failed = outcome.kind === 'retry' || outcome.kind === 'slow-retry';
-    this.backoffMs = failed ? delayMs : 0;
-    if (this.session.current) this.everRegistered = true;
-    if (failed && !this.everRegistered) this.remindWaiting(delayMs);
+    this.attempts.waiting(outcome, delayMs, this.session.current !== undefined, this.loop.failureCount);
     this.deps.onStatus?.(this.status());
-  }
-
-  /**
-   * Until the first registration, the session's one line per change of state is not enough: a
-   * reminder of when the next attempt is, at the first failure and then every WAIT_REMINDER_MS.
-   */
-  private remindWaiting(delayMs: number): void {
-    const now = this.clock.now();
-    if (this.lastReminderAt !== undefined && now - this.lastReminderAt < WAIT_REMINDER_MS) return;
-    this.lastReminderAt = now;
-    this.deps.logger.info('not registered yet; retrying', { failedAttempts: this.loop.failureCount, nextAttemptInSecs: Math.round(delayMs / 100) / 10 });
   }
 
   /** A fleet's start-up delay can hold the first registration for up to an interval: say so, rather than stay silent. */
