@@ -51,7 +51,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   metafile: true,
-  define: { NODEPULSE_BUNDLED_VERSION: JSON.stringify(version) },
+  define: { BUNDLED_VERSION: JSON.stringify(version) },
   plugins: [lazyListFormat],
   // Bundled CommonJS packages call require() for Node's built-ins.
   banner: { js: "import { createRequire as __nodepulseRequire } from 'node:module'; const require = __nodepulseRequire(import.meta.url);" },

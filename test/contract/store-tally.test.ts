@@ -3,21 +3,10 @@ import { countsOf } from '../../src/coordinator/clusters/cluster-counts.ts';
 import { addToTally, emptyTally, summaryFromRow } from '../../src/coordinator/fleet/instance-summary.ts';
 import { capacityOf, deriveNodeState, isRunning } from '../../src/coordinator/instances/instance-view.ts';
 import { loadSnapshots } from '../../src/coordinator/instances/snapshot-loader.ts';
-import type { InstanceFields, InstanceTally, Store } from '../../src/coordinator/store/store.ts';
+import type { InstanceTally, Store } from '../../src/coordinator/store/store.ts';
 import type { NodeFacts } from '../../src/shared/protocol.ts';
-import { STORES, registered, registration } from './stores.ts';
+import { DEFAULT_INSTANCE_FIELDS, STORES, registered, registration } from './stores.ts';
 
-const ADMIN_FIELDS: InstanceFields = {
-  hostname: '',
-  capacityAdjustment: '1.00',
-  enabled: true,
-  managedByPolicy: true,
-  nodeType: 'execution',
-  nodeState: 'installed',
-  listenerPort: null,
-  peers: [],
-  peersFromControlNodes: false,
-};
 
 const facts = (cpuCapacity: number, memCapacity: number, jobsRunning?: number): NodeFacts => ({
   capacity: { cpuCapacity, memCapacity },
@@ -46,8 +35,8 @@ async function buildFleet(store: Store, clusterId: number): Promise<void> {
   const returned = await running('returned', facts(2, 2));
   await store.terminateExpired([returned.nodeId], 1_500_000, 2_000_000);
   await running('returned', facts(2, 2));
-  await store.createInstance({ ...ADMIN_FIELDS, hostname: 'never-installed', nodeState: 'provision-fail', clusterId, uuid: `u-${clusterId}-1`, now: 2_000_000 });
-  await store.createInstance({ ...ADMIN_FIELDS, hostname: 'pre-created', clusterId, uuid: `u-${clusterId}-2`, now: 2_000_000 });
+  await store.createInstance({ ...DEFAULT_INSTANCE_FIELDS, hostname: 'never-installed', nodeState: 'provision-fail', clusterId, uuid: `u-${clusterId}-1`, now: 2_000_000 });
+  await store.createInstance({ ...DEFAULT_INSTANCE_FIELDS, hostname: 'pre-created', clusterId, uuid: `u-${clusterId}-2`, now: 2_000_000 });
 }
 
 /** No heartbeat in memory here: a node's newest heartbeat is the store's. */

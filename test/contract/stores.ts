@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/coordinator/store/open-store.ts';
-import type { RegisterNodeInput, Store } from '../../src/coordinator/store/store.ts';
+import type { InstanceFields, RegisterNodeInput, Store } from '../../src/coordinator/store/store.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 
 export interface StoreImpl {
@@ -71,3 +71,15 @@ export async function registered(store: Store, input: RegisterNodeInput): Promis
   if (result.outcome !== 'registered') throw new Error(`expected a registration, got ${result.outcome}`);
   return { nodeId: result.node.nodeId, instanceId: result.instanceId };
 }
+
+/** The fields of an instance an admin creates without saying more (seed 003's defaults); the hostname is the caller's. */
+export const DEFAULT_INSTANCE_FIELDS: Omit<InstanceFields, 'hostname'> = {
+  capacityAdjustment: '1.00',
+  enabled: true,
+  managedByPolicy: true,
+  nodeType: 'execution',
+  nodeState: 'installed',
+  listenerPort: null,
+  peers: [],
+  peersFromControlNodes: false,
+};

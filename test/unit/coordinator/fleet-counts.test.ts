@@ -9,7 +9,7 @@ import type { InstanceFields, Store } from '../../../src/coordinator/store/store
 import { SqliteStore } from '../../../src/coordinator/store/sqlite/sqlite-store.ts';
 import { createLogger } from '../../../src/shared/logger.ts';
 import type { HealthReport, Labels, NodeFacts, TerminationReason } from '../../../src/shared/protocol.ts';
-import { registration } from '../../contract/stores.ts';
+import { DEFAULT_INSTANCE_FIELDS, registration } from '../../contract/stores.ts';
 import { ADMIN, type Harness, startHarness } from '../../helpers/coordinator-harness.ts';
 import { request } from './instances-helpers.ts';
 
@@ -120,15 +120,8 @@ async function apply(store: Store, counts: FleetCounts, step: Step, clusterIds: 
         clusterId: clusterIds[step.cluster]!,
         uuid: crypto.randomUUID(),
         now,
+        ...DEFAULT_INSTANCE_FIELDS,
         hostname: `host-${step.host}`,
-        capacityAdjustment: '1.00',
-        enabled: true,
-        managedByPolicy: true,
-        nodeType: 'execution',
-        nodeState: 'installed',
-        listenerPort: null,
-        peers: [],
-        peersFromControlNodes: false,
         ...step.fields,
       });
       if (result.outcome === 'ok') counts.instanceWritten(result.instance);
