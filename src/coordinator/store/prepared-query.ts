@@ -31,6 +31,7 @@ export function prepare<P extends Record<string, unknown>, R>(build: (db: Db, en
         compiled.set(engine.kind, query);
       }
       const parameters = query.parameters.map((value) => (value instanceof Parameter ? values[value.name] : value));
+      if (db.isTransaction && engine.runInTransaction) return Promise.resolve(engine.runInTransaction(query.sql, parameters) as QueryResult<R>);
       return db.executeQuery<R>({ ...query, parameters });
     },
   };

@@ -8,7 +8,7 @@ import type { HeartbeatWrite } from '../store.ts';
 import { heartbeatTransaction } from './heartbeat-update.ts';
 import { HeartbeatWriteThread } from './heartbeat-write-thread.ts';
 import { SQLITE_TRAITS } from './sqlite-traits.ts';
-import { cachingStatements } from './statement-cache.ts';
+import { cachingStatements, runStatement } from './statement-cache.ts';
 
 /** Heartbeat rows per write transaction of a `:memory:` store (see writeHeartbeats). */
 const HEARTBEAT_SLICE = 1000;
@@ -34,7 +34,11 @@ export class SqliteStore extends SqlStore {
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
     raw.pragma('busy_timeout = 5000');
-    super(new Kysely<StoreTables>({ dialect: new SqliteDialect({ database: cachingStatements(raw) }) }), SQLITE_TRAITS);
+    const database = cachingStatements(raw);
+    super(new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) }), {
+      ...SQLITE_TRAITS,
+      runInTransaction: (text, parameters) => runStatement(database, text, parameters),
+    });
     this.db = raw;
     this.writeThread = raw.memory ? undefined : new HeartbeatWriteThread(raw.name);
   }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import type { QueryResult, SqliteDatabase, SqliteStatement } from 'kysely';
 
 /**
  * Statements remembered per SQL text. Queries with IN lists make a text per list length, so the
@@ -25,4 +25,12 @@ export function cachingStatements(raw: Database.Database): SqliteDatabase {
       return statement;
     },
   };
+}
+
+/** Runs a statement of the cache as Kysely's SQLite driver would, without its connection mutex (the caller holds the connection). */
+export function runStatement(database: SqliteDatabase, text: string, parameters: readonly unknown[]): QueryResult<unknown> {
+  const statement = database.prepare(text);
+  if (statement.reader) return { rows: statement.all(parameters) };
+  const { changes, lastInsertRowid } = statement.run(parameters);
+  return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
 }
