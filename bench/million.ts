@@ -2,7 +2,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDir } from '../test/helpers/spawn-process.ts';
 import { startBareFastify } from './lib/baseline-server.ts';
-import { ACTION, LEARN_CYCLES, knownNodes, startCoordinatorChild, untilKnown } from './lib/coordinator-child.ts';
+import { FLEET_RETRY_CAP_SECS, HEARTBEAT_PATH, fleetTimingArgs, LEARN_CYCLES, knownNodes, startCoordinatorChild, untilKnown } from './lib/coordinator-child.ts';
 import { seededStore } from './lib/fleet-seed.ts';
 import { runLoad } from './lib/load.ts';
 import { type PacedResult, runPaced } from './lib/paced-client.ts';
@@ -10,9 +10,6 @@ import { MIB, ProcessMeter, cpuMs, settledRss, sleep } from './lib/proc-stats.ts
 import { detectionFigures, judgeSilence, sendLastHeartbeats } from './lib/silent-nodes.ts';
 import { type BenchContext, type BenchResult, type Benchmark, type Figure, figure, percentile } from './lib/types.ts';
 
-const PATH = `${ACTION}cluster_ReportNodeHeartbeat`;
-/** The agents' backoff cap the coordinator hands out. */
-const RETRY_CAP_SECS = 1;
 
 const SCALES = {
   full: { nodes: 1_000_000, intervalSecs: 60, timeoutSecs: 120, silent: 200, connections: 100, pacedSecs: 20, maxSecs: 10 },
@@ -49,7 +46,7 @@ export const millionBenchmark: Benchmark = {
   async run(ctx: BenchContext): Promise<BenchResult> {
     const s = SCALES[ctx.scale];
     const rate = Math.ceil(s.nodes / s.intervalSecs);
-    const args = ['--heartbeat-interval', String(s.intervalSecs), '--heartbeat-timeout', String(s.timeoutSecs), '--agent-retry-max-delay-secs', String(RETRY_CAP_SECS)];
+    const args = fleetTimingArgs(s);
     const figures: Figure[] = [];
     const loads: Record<string, number> = {};
 
@@ -70,7 +67,7 @@ export const millionBenchmark: Benchmark = {
     const coordinator = await startCoordinatorChild(ctx.runtime, { storePath, args, listenTimeoutMs: 300_000 });
     const baseline = await startBareFastify();
     const paced = (url: string, durationSecs: number, stop?: AbortSignal) =>
-      runPaced({ url, path: PATH, connections: s.connections, rate, durationSecs, tokenFor: nextToken, ...(stop ? { stop } : {}) });
+      runPaced({ url, path: HEARTBEAT_PATH, connections: s.connections, rate, durationSecs, tokenFor: nextToken, ...(stop ? { stop } : {}) });
     try {
       // Every live node heartbeats until the directory knows them all; then the silent ones send a
       // last heartbeat and stop, while the fleet heartbeats on past their deadlines.
@@ -124,8 +121,8 @@ export const millionBenchmark: Benchmark = {
       figures.push(...pacedFigures('steady', pacedRun, pacedBase, rate));
 
       ctx.log(`million: most heartbeats/s the client drives, bare Fastify then coordinator, ${s.maxSecs} s each`);
-      const maxBase = await runLoad({ url: baseline.url, path: PATH, tokens: live, connections: s.connections, durationSecs: s.maxSecs });
-      const maxRun = await runLoad({ url: coordinator.url, path: PATH, tokens: live, connections: s.connections, durationSecs: s.maxSecs });
+      const maxBase = await runLoad({ url: baseline.url, path: HEARTBEAT_PATH, tokens: live, connections: s.connections, durationSecs: s.maxSecs });
+      const maxRun = await runLoad({ url: coordinator.url, path: HEARTBEAT_PATH, tokens: live, connections: s.connections, durationSecs: s.maxSecs });
       loads.max = load1();
       figures.push(
         figure('most heartbeats/s (autocannon)', maxRun.requestsPerSec, 'req/s', { baseline: maxBase.requestsPerSec, goal: '>= 0.8x bare Fastify', met: maxRun.requestsPerSec >= 0.8 * maxBase.requestsPerSec }),

@@ -2,14 +2,12 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeTempDir } from '../test/helpers/spawn-process.ts';
-import { ACTION, type CoordinatorChild, LEARN_CYCLES, knownNodes, startCoordinatorChild, untilKnown } from './lib/coordinator-child.ts';
+import { FLEET_RETRY_CAP_SECS, HEARTBEAT_PATH, fleetTimingArgs, type CoordinatorChild, LEARN_CYCLES, knownNodes, startCoordinatorChild, untilKnown } from './lib/coordinator-child.ts';
 import { seededStore } from './lib/fleet-seed.ts';
 import { runPaced } from './lib/paced-client.ts';
 import { sleep } from './lib/proc-stats.ts';
 import { type BenchContext, type BenchResult, type Benchmark, type Figure, figure, percentile } from './lib/types.ts';
 
-const PATH = `${ACTION}cluster_ReportNodeHeartbeat`;
-const RETRY_CAP_SECS = 1;
 /** Answers that send an agent to register again (src/agent/node-session.ts): a registration storm if many. */
 const NODE_GONE = ['401', '404', '410'];
 
@@ -57,7 +55,7 @@ export const restartBenchmark: Benchmark = {
   async run(ctx: BenchContext): Promise<BenchResult> {
     const s = SCALES[ctx.scale];
     const rate = Math.ceil(s.nodes / s.intervalSecs);
-    const args = ['--heartbeat-interval', String(s.intervalSecs), '--heartbeat-timeout', String(s.timeoutSecs), '--agent-retry-max-delay-secs', String(RETRY_CAP_SECS)];
+    const args = fleetTimingArgs(s);
     const storePath = join(makeTempDir('nodepulse-bench-'), 'nodepulse.db');
     ctx.log(`restart: seeding ${s.nodes} nodes`);
     const { nodes: fleet } = await seededStore(storePath, s.nodes);
@@ -73,7 +71,7 @@ export const restartBenchmark: Benchmark = {
     const stop = new AbortController();
     const client = runPaced({
       url: coordinator.url,
-      path: PATH,
+      path: HEARTBEAT_PATH,
       connections: s.connections,
       rate,
       durationSecs: 24 * 3600,
@@ -105,7 +103,7 @@ export const restartBenchmark: Benchmark = {
         const recovering = phase;
         enter(`${signal} after`);
         // Past the startup grace (timeout + the agents' backoff cap) and a few sweeps: a false timeout would show.
-        await sleep(Math.max(0, listening + (s.timeoutSecs + RETRY_CAP_SECS) * 1000 + 3000 - Date.now()));
+        await sleep(Math.max(0, listening + (s.timeoutSecs + FLEET_RETRY_CAP_SECS) * 1000 + 3000 - Date.now()));
         const terminated = terminatedNodes(storePath);
         const p99 = recovering.p99();
         const loadNow = loadavg()[0] as number;
@@ -138,7 +136,7 @@ export const restartBenchmark: Benchmark = {
       runtime: `coordinator: ${ctx.runtime.describe}; SQLite; paced client (raw sockets, ${s.connections} connections, reconnecting every 100 ms while the port is closed) in the runner process`,
       figures,
       notes: [
-        `${s.nodes} nodes seeded into the store, heartbeating at ${rate}/s (every node once per ${s.intervalSecs} s interval, each with its own token throughout); timeout ${s.timeoutSecs}s, agents' backoff cap ${RETRY_CAP_SECS}s.`,
+        `${s.nodes} nodes seeded into the store, heartbeating at ${rate}/s (every node once per ${s.intervalSecs} s interval, each with its own token throughout); timeout ${s.timeoutSecs}s, agents' backoff cap ${FLEET_RETRY_CAP_SECS}s.`,
         'Baseline of "every node known": one interval, the time every agent takes to heartbeat once; of the recovering p99: the p99 before the first stop.',
         'Requests due while the coordinator is down leave as soon as it listens again (a catch-up burst, as agents retrying at once would send).',
       ],

@@ -101,3 +101,13 @@ export async function untilKnown(url: string, count: number, giveUpMs: number): 
   }
   return undefined;
 }
+
+/** The heartbeat route, as the fleet benchmarks call it. */
+export const HEARTBEAT_PATH = `${ACTION}cluster_ReportNodeHeartbeat`;
+/** The agents' backoff cap the fleet benchmarks' coordinator hands out. */
+export const FLEET_RETRY_CAP_SECS = 1;
+
+/** The coordinator flags of a fleet benchmark: its interval and timeout, and the agents' backoff cap. */
+export function fleetTimingArgs(scale: { intervalSecs: number; timeoutSecs: number }): string[] {
+  return ['--heartbeat-interval', String(scale.intervalSecs), '--heartbeat-timeout', String(scale.timeoutSecs), '--agent-retry-max-delay-secs', String(FLEET_RETRY_CAP_SECS)];
+}
