@@ -94,7 +94,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const startedAt = clock.now();
   const replica = deps.replica ?? `${hostname()}/${process.pid}`;
   const readiness = new Readiness();
-  const directory = new NodeDirectory(store);
+  const directory = new NodeDirectory(store, logger);
   const agentReports = new AgentReports();
   // Whatever notices a gap in the coordinator's progress grants the grace here; the sweeper judges by it.
   const holds = new SafetyHolds(settings, clock, logger, (transition) => {
@@ -218,6 +218,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   // heartbeats received until then are written last.
   const components = new ComponentRunner(
     [
+      // Loads in the background: the server answers meanwhile, learning a node it misses from the store.
+      directory,
       heartbeats,
       // Loaded before the server answers, so no count is ever read half-loaded.
       fleet,

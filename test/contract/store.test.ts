@@ -19,6 +19,25 @@ for (const impl of STORES) {
       await expect(store.ping()).resolves.toBeUndefined();
     });
 
+    it('pages through the Active nodes by id with what authenticates them, and no Terminated node', async () => {
+      const nodes = [];
+      for (let i = 0; i < 5; i++) nodes.push(await registered(store, registration(cluster.id)));
+      const mine = new Set(nodes.map((node) => node.nodeId));
+      await store.terminateNode(nodes[2]!.nodeId, 'Shutdown', 2000);
+      const seen = [];
+      for (let afterId = ''; ; ) {
+        const page = await store.activeNodes(afterId, 2);
+        seen.push(...page);
+        if (page.length < 2) break;
+        afterId = page.at(-1)!.nodeId;
+      }
+      const ours = seen.filter((node) => mine.has(node.nodeId));
+      expect(ours.map((node) => node.nodeId)).toEqual(nodes.filter((_, i) => i !== 2).map((node) => node.nodeId).sort());
+      const first = await store.getNode(ours[0]!.nodeId);
+      expect(ours[0]).toEqual({ nodeId: first!.nodeId, clusterId: cluster.id, instanceId: first!.instanceId, tokenHash: first!.tokenHash });
+      expect(seen.map((node) => node.nodeId)).toEqual([...seen.map((node) => node.nodeId)].sort());
+    });
+
     it('creates a cluster once and finds it by name and id', async () => {
       const again = await store.ensureCluster('default', 2000);
       expect(again).toEqual(cluster);

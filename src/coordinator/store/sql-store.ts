@@ -12,6 +12,7 @@ import * as history from './sql-history.ts';
 import * as operator from './sql-operator.ts';
 import { registerInTransaction } from './sql-register.ts';
 import type {
+  ActiveNodeKey,
   ClusterRecord,
   DeleteInstanceResult,
   ExpiredNode,
@@ -51,6 +52,15 @@ const tokenByHash = prepare<{ hash: string }, Selectable<TokensTable>>((db, _eng
   db.selectFrom('tokens').selectAll().where('hash', '=', p('hash')).where('revoked_at', 'is', null),
 );
 const nodeById = prepare<{ nodeId: string }, Selectable<NodesTable>>((db, _engine, p) => db.selectFrom('nodes').selectAll().where('id', '=', p('nodeId')));
+const activeNodesAfter = prepare<{ afterId: string; limit: number }, ActiveNodeKey>((db, _engine, p) =>
+  db
+    .selectFrom('nodes')
+    .select(['id as nodeId', 'cluster_id as clusterId', 'instance_id as instanceId', 'token_hash as tokenHash'])
+    .where('id', '>', p('afterId'))
+    .where('status', '=', ACTIVE)
+    .orderBy('id')
+    .limit(p('limit')),
+);
 const terminateActive = prepare<{ nodeId: string; reason: TerminationReason; now: number }, TerminatedRow>((db, _engine, p) =>
   db
     .updateTable('nodes')
@@ -233,6 +243,10 @@ export abstract class SqlStore implements Store {
   async getNode(nodeId: string): Promise<NodeRecord | undefined> {
     const [row] = (await nodeById.run(this.kysely, this.engine, { nodeId })).rows;
     return row && nodeFromRow(row);
+  }
+
+  async activeNodes(afterId: string, limit: number): Promise<ActiveNodeKey[]> {
+    return (await activeNodesAfter.run(this.kysely, this.engine, { afterId, limit })).rows;
   }
 
   async listNodes(clusterId: number, includeTerminated: boolean): Promise<NodeRecord[]> {

@@ -97,6 +97,14 @@ export type RegisterNodeResult =
   | RegistrationRefusal
   | { outcome: 'hostname-taken'; hostname: string };
 
+/** What a replica must know of an Active node to authenticate its heartbeats. */
+export interface ActiveNodeKey {
+  nodeId: string;
+  clusterId: number;
+  instanceId: number;
+  tokenHash: string;
+}
+
 export interface ExpiredNode {
   nodeId: string;
   clusterId: number;
@@ -200,6 +208,8 @@ export interface Store {
   /** One transaction: finds or creates the instance, supersedes its Active node, inserts the node. */
   registerNode(input: RegisterNodeInput): Promise<RegisterNodeResult>;
   getNode(nodeId: string): Promise<NodeRecord | undefined>;
+  /** Active nodes with id > afterId, by id, as the node directory keeps them: key-based pages for loading it at start. */
+  activeNodes(afterId: string, limit: number): Promise<ActiveNodeKey[]>;
   listNodes(clusterId: number, includeTerminated: boolean): Promise<NodeRecord[]>;
   /** Conditional: only an Active node changes. True when this call terminated it (and logged the transition). */
   terminateNode(nodeId: string, reason: TerminationReason, now: number, context?: TerminationContext): Promise<boolean>;
