@@ -100,6 +100,9 @@ export const restartBenchmark: Benchmark = {
         const listening = coordinator.listeningAt;
         enter(`${signal} recovering`);
         const knownAt = await untilKnown(coordinator.url, s.nodes, LEARN_CYCLES * cycleMs);
+        // Recovering lasts at least one interval, every agent's first heartbeat to the new process,
+        // however soon the directory's load at start knew the fleet.
+        await sleep(Math.max(0, listening + cycleMs - Date.now()));
         const recovering = phase;
         enter(`${signal} after`);
         // Past the startup grace (timeout + the agents' backoff cap) and a few sweeps: a false timeout would show.
