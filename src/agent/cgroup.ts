@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { definedOnly } from '../shared/defined-only.ts';
 
 /** cgroup v1 writes this (page-rounded 2^63−1) for "no memory limit"; anything at or above is unlimited. */
 export const V1_UNLIMITED = 9223372036854771712n;
@@ -149,7 +150,7 @@ function readV1(root: string, selfCgroup: string): CgroupLimits {
 }
 
 function clean(limits: CgroupLimits): CgroupLimits {
-  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as unknown as CgroupLimits;
+  return definedOnly(limits) as CgroupLimits;
 }
 
 /**

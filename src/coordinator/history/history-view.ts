@@ -1,6 +1,7 @@
 import { toRfc3339 } from '../../shared/clock.ts';
 import type { FailedAttempts, OutageVerdict, TransitionRecord } from '../store/transitions.ts';
 import type { EvidenceView, HistoryEntry, VerdictView } from './history-schemas.ts';
+import { definedOnly } from '../../shared/defined-only.ts';
 
 /** A transition as the history API and the watch stream show it: the one conversion to the wire's snake_case. */
 export function toHistoryEntry(transition: TransitionRecord): HistoryEntry {
@@ -87,7 +88,7 @@ function evidenceView(transition: TransitionRecord): EvidenceView {
       break;
   }
   // Absent evidence is left out, not sent as null.
-  return Object.fromEntries(Object.entries(view).filter(([, value]) => value !== undefined));
+  return definedOnly(view);
 }
 
 function verdictView(verdict: OutageVerdict): VerdictView {

@@ -13,6 +13,7 @@ import {
   type Role,
   type TokenRecord,
 } from './store.ts';
+import { definedOnly } from '../../shared/defined-only.ts';
 
 /** Rows as both engines return them (schema.ts), and their one conversion to records. */
 type Row = Record<string, unknown>;
@@ -150,5 +151,5 @@ export function instanceFieldValues(fields: Partial<InstanceFields>): Updateable
     peers_from_control_nodes: flag(fields.peersFromControlNodes),
   };
   // Absent fields stay as they are: drop the keys rather than write undefined.
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+  return definedOnly(values);
 }

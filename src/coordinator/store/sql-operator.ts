@@ -18,12 +18,13 @@ import type {
   NodeRecord,
   PendingHealthCheck,
 } from './store.ts';
+import { definedOnly } from '../../shared/defined-only.ts';
 
 /** The operator APIs' queries (clusters, instances, health checks, monitor events), written once for both engines. */
 
 export async function updateCluster(db: Db, id: number, fields: { provider?: string | undefined; regions?: string[] | undefined }): Promise<ClusterRecord | undefined> {
   const values = { provider: fields.provider, regions: fields.regions && JSON.stringify(fields.regions) };
-  const changes = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+  const changes = definedOnly(values);
   if (Object.keys(changes).length > 0) await db.updateTable('clusters').set(changes).where('id', '=', id).execute();
   const row = await db.selectFrom('clusters').selectAll().where('id', '=', id).executeTakeFirst();
   return row && clusterFromRow(row);
