@@ -191,6 +191,34 @@ ALTER TABLE nodes ADD COLUMN agent_process TEXT;
 CREATE INDEX nodes_terminated_by_time ON nodes (terminated_at) WHERE status = 'Terminated';
 `,
   },
+  {
+    version: 9,
+    name: 'webhook outbox',
+    // Each webhook sink's cursor in the transitions log (the last id it enqueued) and one outbox
+    // row per (sink, event) until delivered: a restart resumes from the store, never from memory.
+    // The sink's next delivery is its oldest pending row; retention finds delivered rows by time
+    // and rows whose event the log no longer holds by event id.
+    sql: `
+CREATE TABLE webhook_cursors (
+  sink TEXT PRIMARY KEY,
+  last_event_id BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE webhook_outbox (
+  sink TEXT NOT NULL,
+  event_id BIGINT NOT NULL,
+  enqueued_at BIGINT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  last_error TEXT,
+  delivered_at BIGINT,
+  PRIMARY KEY (sink, event_id)
+);
+CREATE INDEX webhook_outbox_pending ON webhook_outbox (sink, event_id) WHERE delivered_at IS NULL;
+CREATE INDEX webhook_outbox_delivered ON webhook_outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+CREATE INDEX webhook_outbox_by_event ON webhook_outbox (event_id);
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {

@@ -84,6 +84,24 @@ export interface NodeTransitionsTable {
   evidence: string;
 }
 
+/** A webhook sink's place in the transitions log (migration 9): the last event id it enqueued. */
+export interface WebhookCursorsTable {
+  sink: string;
+  last_event_id: number;
+  updated_at: number;
+}
+
+/** One event on its way to one webhook sink (migration 9); kept a while once delivered. */
+export interface WebhookOutboxTable {
+  sink: string;
+  event_id: number;
+  enqueued_at: number;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  last_error: string | null;
+  delivered_at: number | null;
+}
+
 export interface MonitorEventsTable {
   id: string;
   recorded_at: number;
@@ -126,6 +144,8 @@ export interface StoreTables {
   monitor_events: MonitorEventsTable;
   hold_lift_requests: HoldLiftRequestsTable;
   coordinator_replicas: CoordinatorReplicasTable;
+  webhook_cursors: WebhookCursorsTable;
+  webhook_outbox: WebhookOutboxTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
