@@ -219,6 +219,21 @@ CREATE INDEX webhook_outbox_delivered ON webhook_outbox (delivered_at) WHERE del
 CREATE INDEX webhook_outbox_by_event ON webhook_outbox (event_id);
 `,
   },
+  {
+    version: 10,
+    name: 'instance maintenance windows',
+    // An instance in maintenance may fall silent without counting against its cluster: the guard
+    // reads a cluster's instances in maintenance (few) by the first index, and the sweeper finds the
+    // windows that just ended by the second. A node timed out during maintenance stays marked, so
+    // the guard never counts it among its cluster's recent time-outs.
+    sql: `
+ALTER TABLE instances ADD COLUMN maintenance_until BIGINT;
+ALTER TABLE instances ADD COLUMN maintenance_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE nodes ADD COLUMN timed_out_in_maintenance INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX instances_in_maintenance ON instances (cluster_id, maintenance_until) WHERE maintenance_until IS NOT NULL;
+CREATE INDEX instances_by_maintenance_end ON instances (maintenance_until) WHERE maintenance_until IS NOT NULL;
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {

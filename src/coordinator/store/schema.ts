@@ -53,6 +53,9 @@ export interface InstancesTable {
   cpu_capacity: Generated<number>;
   mem_capacity: Generated<number>;
   jobs_running: Generated<number>;
+  /** Planned downtime (migration 10): the instance's silence is expected until then; null when none. */
+  maintenance_until: number | null;
+  maintenance_reason: Generated<string>;
 }
 
 export interface NodesTable {
@@ -69,6 +72,8 @@ export interface NodesTable {
   termination_reason: string | null;
   /** The agent process that registered the node (migration 8): tells an agent restart from a cut-off. */
   agent_process: string | null;
+  /** 1 when the node was timed out while its instance was in maintenance (migration 10): the guard does not count it. */
+  timed_out_in_maintenance: Generated<number>;
 }
 
 /** One transition of an instance's nodes with its evidence (migration 8); the id orders the watch stream. */
