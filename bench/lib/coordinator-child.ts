@@ -35,7 +35,7 @@ export async function startCoordinatorChild(
   const storePath = options.storePath ?? join(makeTempDir('nodepulse-bench-'), 'nodepulse.db');
   const proc = spawnProcess(
     process.execPath,
-    [...runtime.args, 'coordinator', 'serve', '--host', '127.0.0.1', '--port', String(port), '--store', storePath, ...(options.args ?? [])],
+    [...profilingArgs(), ...runtime.args, 'coordinator', 'serve', '--host', '127.0.0.1', '--port', String(port), '--store', storePath, ...(options.args ?? [])],
     { name: 'bench coordinator', env: { NODEPULSE_ADMIN_TOKEN: BENCH_ADMIN, NODEPULSE_ENROLL_TOKEN: BENCH_ENROLL, ...options.env } },
   );
   try {
@@ -110,4 +110,10 @@ export const FLEET_RETRY_CAP_SECS = 1;
 /** The coordinator flags of a fleet benchmark: its interval and timeout, and the agents' backoff cap. */
 export function fleetTimingArgs(scale: { intervalSecs: number; timeoutSecs: number }): string[] {
   return ['--heartbeat-interval', String(scale.intervalSecs), '--heartbeat-timeout', String(scale.timeoutSecs), '--agent-retry-max-delay-secs', String(FLEET_RETRY_CAP_SECS)];
+}
+
+/** NODEPULSE_BENCH_CPU_PROF=<dir>: the coordinator writes a V8 CPU profile there when it exits (Node refuses --cpu-prof in NODE_OPTIONS). */
+function profilingArgs(): string[] {
+  const dir = process.env.NODEPULSE_BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
 }

@@ -135,8 +135,10 @@ function refuseUnstorable(path: string): ApiError {
 
 /** JSON bodies; an absent or empty body is `{}` so seed 000's "No fields" actions accept a bare POST. */
 export function installJsonParser(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
+  // A callback hook: every heartbeat passes here, and a promise each would cost.
+  app.addHook('preValidation', (request, _reply, done) => {
     if (request.body === undefined && request.method === 'POST') request.body = {};
+    done();
   });
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');

@@ -234,6 +234,18 @@ CREATE INDEX instances_in_maintenance ON instances (cluster_id, maintenance_unti
 CREATE INDEX instances_by_maintenance_end ON instances (maintenance_until) WHERE maintenance_until IS NOT NULL;
 `,
   },
+  {
+    version: 11,
+    name: 'deadline index covers the cluster',
+    // The sweeper's silence counts group the overdue nodes by cluster: with the cluster in the
+    // deadline index they are read from the index alone, not one table row per overdue node
+    // (277 ms against 117 ms for 600,000 overdue of 1,000,000 on SQLite: under a mass-silence
+    // hold that count runs on every sweep).
+    sql: `
+CREATE INDEX nodes_active_by_deadline_and_cluster ON nodes (last_heartbeat, cluster_id) WHERE status = 'Active';
+DROP INDEX nodes_active_by_deadline;
+`,
+  },
 ];
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {
