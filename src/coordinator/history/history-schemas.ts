@@ -62,6 +62,21 @@ export const EvidenceView = Type.Object(
     active: Maybe(Type.Integer()),
     timed_out: Maybe(Type.Integer()),
     threshold: Maybe(Type.Number()),
+    /** A maintenance change: the window as set (until null: none), its reason, and who set it (admin, or coordinator when it passed). */
+    until: Maybe(Nullable(DateTime)),
+    reason: Maybe(Type.String()),
+    set_by: Maybe(Type.String()),
+    /** A timeout during maintenance: expected, with the window it fell in. */
+    maintenance: Maybe(Type.Object({ until: DateTime, reason: Type.String() })),
+    /** A change of the cluster monitor's status: the seed 004 event that recorded it, the statuses after it and before. */
+    event_id: Maybe(Type.String()),
+    all_healthy: Maybe(Type.Boolean()),
+    api_status: Maybe(Type.String()),
+    compiler_status: Maybe(Type.String()),
+    runner_status: Maybe(Type.String()),
+    previous: Maybe(
+      Type.Object({ all_healthy: Type.Boolean(), api_status: Type.String(), compiler_status: Type.String(), runner_status: Type.String() }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -72,10 +87,11 @@ export const HistoryEntry = Type.Object({
   id: Type.Integer(),
   kind: TransitionKind,
   recorded_at: DateTime,
+  /** 0 for a transition of the whole coordinator (the cluster monitor's status). */
   cluster_id: Type.Integer(),
   instance_id: Nullable(Type.Integer()),
   node_id: Nullable(Type.String()),
-  /** A termination's reason (seed 000's), a refusal's error code, the new health status, or why a hold ended. */
+  /** A termination's reason (seed 000's), a refusal's error code, the new health status, why a hold ended, started/changed/ended for maintenance, the monitor's Healthy or Unhealthy. */
   reason: Nullable(Type.String()),
   evidence: EvidenceView,
   verdict: Maybe(VerdictView),

@@ -1,5 +1,5 @@
 import { toRfc3339 } from '../../shared/clock.ts';
-import type { FailedAttempts, OutageVerdict, TransitionRecord } from '../store/transitions.ts';
+import type { FailedAttempts, MonitorStatuses, OutageVerdict, TransitionRecord } from '../store/transitions.ts';
 import type { EvidenceView, HistoryEntry, VerdictView } from './history-schemas.ts';
 import { definedOnly } from '../../shared/defined-only.ts';
 
@@ -60,6 +60,7 @@ function evidenceView(transition: TransitionRecord): EvidenceView {
         decided_by: e.decidedBy,
         hold: e.hold,
         superseded_by: e.supersededBy,
+        maintenance: e.maintenance && { until: toRfc3339(e.maintenance.until), reason: e.maintenance.reason },
       });
       break;
     }
@@ -86,9 +87,23 @@ function evidenceView(transition: TransitionRecord): EvidenceView {
     }
     case 'hold-ended':
       break;
+    case 'maintenance-changed': {
+      const { evidence: e } = transition;
+      Object.assign(view, { until: e.until === null ? null : toRfc3339(e.until), reason: e.reason, set_by: e.setBy });
+      break;
+    }
+    case 'monitor-status-changed': {
+      const { evidence: e } = transition;
+      Object.assign(view, { event_id: e.eventId, ...statusesView(e.statuses), previous: statusesView(e.previous) });
+      break;
+    }
   }
   // Absent evidence is left out, not sent as null.
   return definedOnly(view);
+}
+
+function statusesView(statuses: MonitorStatuses): NonNullable<EvidenceView['previous']> {
+  return { all_healthy: statuses.allHealthy, api_status: statuses.api, compiler_status: statuses.compiler, runner_status: statuses.runner };
 }
 
 function verdictView(verdict: OutageVerdict): VerdictView {

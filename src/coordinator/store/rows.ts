@@ -92,6 +92,8 @@ export function instanceFromRow(row: Row): InstanceRecord {
     lastHealthCheck: numOrNull(row.last_health_check),
     healthCheckStarted: numOrNull(row.health_check_started),
     healthCheckPending: num(row.health_check_pending) === 1,
+    maintenanceUntil: numOrNull(row.maintenance_until),
+    maintenanceReason: String(row.maintenance_reason ?? ''),
   };
 }
 

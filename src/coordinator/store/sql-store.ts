@@ -9,6 +9,7 @@ import { clusterFromRow, errorsFromHealth, instanceFromRow, nodeFromRow, tokenFr
 import { prepare } from './prepared-query.ts';
 import { ACTIVE, type Db, type NodesTable, type StoreTables, TIMED_OUT, type TokensTable } from './schema.ts';
 import * as history from './sql-history.ts';
+import * as maintenance from './sql-maintenance.ts';
 import * as operator from './sql-operator.ts';
 import { registerInTransaction } from './sql-register.ts';
 import type {
@@ -24,6 +25,9 @@ import type {
   InstanceRecord,
   InstanceReport,
   InstanceWriteResult,
+  MaintenanceEntry,
+  MaintenanceSilence,
+  MaintenanceWindow,
   MonitorEventRecord,
   NewInstance,
   NodeRecord,
@@ -90,24 +94,32 @@ const expiredNodesOfCluster = prepare<{ cutoff: number; limit: number; clusterId
  * SQLite's planner on that range (grouping straight from the table, it walked every Active node
  * through the by-cluster index: ~70 ms at 200,000 nodes however few were silent).
  */
-const silenceByCluster = prepare<{ expiredBefore: number; overdueBefore: number }, { clusterId: number; overdue: number; expired: number }>((db, _engine, p) =>
+type SilenceRow = { clusterId: number; overdue: number; expired: number };
+const silenceQuery = (db: Db, overdueBefore: unknown, expiredBefore: unknown, clusterId?: unknown) =>
   db
     .selectFrom(
       db
         .selectFrom('nodes')
         .select(['cluster_id', 'last_heartbeat'])
         .where('status', '=', ACTIVE)
-        .where('last_heartbeat', '<', p('overdueBefore'))
+        .where('last_heartbeat', '<', overdueBefore as number)
+        .$if(clusterId !== undefined, (query) => query.where('cluster_id', '=', clusterId as number))
         .orderBy('last_heartbeat')
         .as('silent'),
     )
     .select((eb) => [
       'cluster_id as clusterId',
       eb.fn.countAll<number>().as('overdue'),
-      eb.fn.sum<number>(eb.case().when('last_heartbeat', '<', p('expiredBefore')).then(1).else(0).end()).as('expired'),
+      eb.fn.sum<number>(eb.case().when('last_heartbeat', '<', expiredBefore as number).then(1).else(0).end()).as('expired'),
     ])
     .groupBy('cluster_id')
-    .having((eb) => eb.fn.min('last_heartbeat'), '<', p('expiredBefore')),
+    .having((eb) => eb.fn.min('last_heartbeat'), '<', expiredBefore as number);
+const silenceByCluster = prepare<{ expiredBefore: number; overdueBefore: number }, SilenceRow>((db, _engine, p) =>
+  silenceQuery(db, p('overdueBefore'), p('expiredBefore')),
+);
+/** The same counts for one cluster, with that cluster's own cutoffs (its timeout may differ from the shortest). */
+const silenceOfCluster = prepare<{ expiredBefore: number; overdueBefore: number; clusterId: number }, SilenceRow>((db, _engine, p) =>
+  silenceQuery(db, p('overdueBefore'), p('expiredBefore'), p('clusterId')),
 );
 /** A cluster's nodes timed out at or after the start of its window (index nodes_timed_out_by_cluster, migration 7). */
 const timedOutSince = prepare<{ clusterId: number; since: number }, { timedOut: number }>((db, _engine, p) =>
@@ -116,7 +128,9 @@ const timedOutSince = prepare<{ clusterId: number; since: number }, { timedOut: 
     .select((eb) => eb.fn.countAll<number>().as('timedOut'))
     .where('cluster_id', '=', p('clusterId'))
     .where('termination_reason', '=', TIMED_OUT)
-    .where('terminated_at', '>=', p('since')),
+    .where('terminated_at', '>=', p('since'))
+    // An expected silence (maintenance) is no sign of the cluster's network.
+    .where('timed_out_in_maintenance', '=', 0),
 );
 /** The next deadline's heartbeat: the first entry of the deadline index (nodes_active_by_deadline). */
 const oldestActiveHeartbeat = prepare<Record<string, never>, { oldest: number | null }>((db) =>
@@ -274,8 +288,11 @@ export abstract class SqlStore implements Store {
     return (await expiredNodesOfCluster.run(this.kysely, this.engine, { cutoff, limit, clusterId })).rows;
   }
 
-  async silenceByCluster(expiredBefore: number, overdueBefore: number): Promise<SilenceCounts[]> {
-    const { rows } = await silenceByCluster.run(this.kysely, this.engine, { expiredBefore, overdueBefore });
+  async silenceByCluster(expiredBefore: number, overdueBefore: number, clusterId?: number): Promise<SilenceCounts[]> {
+    const { rows } =
+      clusterId === undefined
+        ? await silenceByCluster.run(this.kysely, this.engine, { expiredBefore, overdueBefore })
+        : await silenceOfCluster.run(this.kysely, this.engine, { expiredBefore, overdueBefore, clusterId });
     return rows.map((row) => ({ clusterId: Number(row.clusterId), overdue: Number(row.overdue), expired: Number(row.expired) }));
   }
 
@@ -336,7 +353,11 @@ export abstract class SqlStore implements Store {
           .execute();
         terminated.push(...rows);
       }
-      const evidence = (row: TerminatedRow) => ({ ...context, deadline: Number(row.last_heartbeat) + timeoutMs });
+      // A node whose instance is in maintenance went silent as planned: marked, and said so in its evidence.
+      const windows = await maintenance.maintenanceWindows(trx, [...new Set(terminated.map((row) => Number(row.instance_id)))], now);
+      const expected = terminated.filter((row) => windows.has(Number(row.instance_id))).map((row) => row.id);
+      for (const ids of chunks(expected)) await trx.updateTable('nodes').set({ timed_out_in_maintenance: 1 }).where('id', 'in', ids).execute();
+      const evidence = (row: TerminatedRow) => ({ ...context, deadline: Number(row.last_heartbeat) + timeoutMs, maintenance: windows.get(Number(row.instance_id)) });
       await history.appendTransitions(trx, this.engine, terminated.map((row) => terminationTransition(row, 'HeartbeatTimeout', now, evidence(row))));
       return terminated.map((row) => row.id);
     }, LOST_LOCK_ORDER);
@@ -455,6 +476,18 @@ export abstract class SqlStore implements Store {
   }
   deleteInstance(id: number): Promise<DeleteInstanceResult> {
     return this.transaction((trx) => operator.deleteInstance(trx, this.engine, id));
+  }
+  setMaintenance(id: number, window: MaintenanceWindow, now: number): Promise<InstanceWriteResult> {
+    return this.transaction((trx) => maintenance.setMaintenance(trx, this.engine, id, window, now), LOST_LOCK_ORDER);
+  }
+  instancesInMaintenance(now: number): Promise<MaintenanceEntry[]> {
+    return maintenance.instancesInMaintenance(this.kysely, now);
+  }
+  recordMaintenanceEnds(after: number, upTo: number): Promise<number> {
+    return this.transaction((trx) => maintenance.recordMaintenanceEnds(trx, this.engine, after, upTo), LOST_LOCK_ORDER);
+  }
+  maintenanceSilence(clusterId: number, now: number, overdueBefore: number): Promise<MaintenanceSilence> {
+    return maintenance.maintenanceSilence(this.kysely, clusterId, now, overdueBefore);
   }
   requestHealthCheck(id: number, now: number): Promise<HealthCheckRequestResult> {
     return operator.requestHealthCheck(this.kysely, id, now);

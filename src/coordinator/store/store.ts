@@ -75,6 +75,28 @@ export interface InstanceRecord {
   lastHealthCheck: number | null;
   healthCheckStarted: number | null;
   healthCheckPending: boolean;
+  /** Planned downtime: its silence is expected until then (coordinator time); null when none. */
+  maintenanceUntil: number | null;
+  maintenanceReason: string;
+}
+
+/** An instance's maintenance window as an admin sets it: until null ends it. */
+export interface MaintenanceWindow {
+  until: number | null;
+  reason: string;
+}
+
+/** An instance in maintenance, as the fleet counts and the sweeper keep it. */
+export interface MaintenanceEntry {
+  instanceId: number;
+  clusterId: number;
+  until: number;
+}
+
+/** A cluster's Active nodes whose instances are in maintenance: how many, and how many are silent past the overdue cutoff. */
+export interface MaintenanceSilence {
+  active: number;
+  overdue: number;
 }
 
 /** A registration; its claim (identity, hostname, boot id, heartbeats) decides the fate of the instance's Active node (plan-registration.ts). */
@@ -218,13 +240,13 @@ export interface Store {
   /** Active nodes whose last heartbeat is older than the cutoff, oldest first (index range scan); of one cluster when given. */
   findExpiredNodes(cutoff: number, limit: number, clusterId?: number): Promise<ExpiredNode[]>;
   /** Every cluster with an Active node silent since before `expiredBefore`, with its exact counts. */
-  silenceByCluster(expiredBefore: number, overdueBefore: number): Promise<SilenceCounts[]>;
-  /** Nodes timed out (HeartbeatTimeout) per cluster at or after that cluster's window start. */
+  silenceByCluster(expiredBefore: number, overdueBefore: number, clusterId?: number): Promise<SilenceCounts[]>;
+  /** Nodes timed out (HeartbeatTimeout) per cluster at or after that cluster's window start, but none timed out during maintenance. */
   countTimedOut(windowStarts: ReadonlyMap<number, number>): Promise<Map<number, number>>;
   /** The oldest last heartbeat of any Active node (index order), null when none is Active: the next deadline. */
   oldestActiveHeartbeat(): Promise<number | null>;
   countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>>;
-  /** Conditional on `status = Active AND last_heartbeat < cutoff`: returns the ids it terminated (each logged with its deadline). */
+  /** Conditional on `status = Active AND last_heartbeat < cutoff`: returns the ids it terminated (each logged with its deadline, and its maintenance window when its instance is in one). */
   terminateExpired(nodeIds: readonly string[], cutoff: number, now: number, context?: TerminationContext): Promise<string[]>;
 
   // The transitions log (transitions.ts): every registration, termination and refused
@@ -266,6 +288,14 @@ export interface Store {
   updateInstance(id: number, fields: Partial<InstanceFields>, now: number): Promise<InstanceWriteResult>;
   /** Deletes the instance and its Terminated nodes; refused while it has an Active node. */
   deleteInstance(id: number): Promise<DeleteInstanceResult>;
+  /** Sets the instance's maintenance window in one transaction with its `maintenance-changed` transition (none when nothing changed). */
+  setMaintenance(id: number, window: MaintenanceWindow, now: number): Promise<InstanceWriteResult>;
+  /** Instances whose maintenance lasts beyond `now`. */
+  instancesInMaintenance(now: number): Promise<MaintenanceEntry[]>;
+  /** Records `maintenance-changed` (ended, by the coordinator) for every window that ended in (after, upTo]; returns how many. */
+  recordMaintenanceEnds(after: number, upTo: number): Promise<number>;
+  /** The cluster's Active nodes of instances in maintenance at `now`, and those of them silent since before `overdueBefore`. */
+  maintenanceSilence(clusterId: number, now: number, overdueBefore: number): Promise<MaintenanceSilence>;
   /** Conditional: starts a check only when none is pending. */
   requestHealthCheck(id: number, now: number): Promise<HealthCheckRequestResult>;
   listPendingHealthChecks(): Promise<PendingHealthCheck[]>;

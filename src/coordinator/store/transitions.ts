@@ -3,11 +3,20 @@ import type { CheckStatus, TerminationReason } from '../../shared/protocol.ts';
 /**
  * The log of every transition of an instance's nodes and of its health status, with the evidence
  * behind it (migration 8), and of the mass-silence holds of a cluster. Written in the same transaction as the change it
- * records; its id increases with every row and is the watch stream's event id. Times are
+ * records; its id increases with every row and is the watch stream's event id. Maintenance
+ * windows of instances and the cluster monitor's status changes are rows too. Times are
  * milliseconds on the coordinator's clock.
  */
 
-export type TransitionKind = 'node-registered' | 'node-terminated' | 'registration-refused' | 'health-changed' | 'hold-started' | 'hold-ended';
+export type TransitionKind =
+  | 'node-registered'
+  | 'node-terminated'
+  | 'registration-refused'
+  | 'health-changed'
+  | 'hold-started'
+  | 'hold-ended'
+  | 'maintenance-changed'
+  | 'monitor-status-changed';
 export const TRANSITION_KINDS: readonly TransitionKind[] = [
   'node-registered',
   'node-terminated',
@@ -15,7 +24,15 @@ export const TRANSITION_KINDS: readonly TransitionKind[] = [
   'health-changed',
   'hold-started',
   'hold-ended',
+  'maintenance-changed',
+  'monitor-status-changed',
 ];
+
+/**
+ * The cluster id of a transition that belongs to no cluster: the cluster monitor's status covers
+ * the whole coordinator. No cluster has it (ids start at 1).
+ */
+export const NO_CLUSTER = 0;
 
 /** What happened to a host that came back after its node was lost (outage-verdict.ts). */
 export type OutageVerdict =
@@ -63,6 +80,8 @@ export interface TerminationEvidence {
   hold?: string | undefined;
   /** The registration that replaced it (superseded nodes). */
   supersededBy?: string | undefined;
+  /** A timeout while the instance was in maintenance: expected, not a failure. */
+  maintenance?: { until: number; reason: string } | undefined;
 }
 
 export interface RefusalEvidence {
@@ -89,6 +108,30 @@ export interface HoldEvidence {
   threshold: number;
 }
 
+/** An instance's maintenance window as set (until null: none), and who set it: an admin's PATCH, or the coordinator when it passed. */
+export interface MaintenanceEvidence {
+  until: number | null;
+  reason: string;
+  setBy: 'admin' | 'coordinator';
+}
+
+/** Whether the instance's maintenance began, changed or ended with this transition. */
+export type MaintenanceChange = 'started' | 'changed' | 'ended';
+
+/** The cluster monitor's statuses (seed 004) after a change, and before it. */
+export interface MonitorStatusEvidence {
+  eventId: string;
+  statuses: MonitorStatuses;
+  previous: MonitorStatuses;
+}
+
+export interface MonitorStatuses {
+  allHealthy: boolean;
+  api: string;
+  compiler: string;
+  runner: string;
+}
+
 /** Why a hold ended: its silent nodes came back, their share stayed under the threshold, its time bound, an operator. */
 export type HoldEndReason = 'nodes-back' | 'settled' | 'hold-expired' | 'lifted';
 
@@ -108,6 +151,8 @@ export type TransitionRecord = TransitionBase &
     | { kind: 'health-changed'; reason: CheckStatus; evidence: HealthEvidence }
     | { kind: 'hold-started'; reason: null; evidence: HoldEvidence }
     | { kind: 'hold-ended'; reason: HoldEndReason; evidence: Record<string, never> }
+    | { kind: 'maintenance-changed'; reason: MaintenanceChange; evidence: MaintenanceEvidence }
+    | { kind: 'monitor-status-changed'; reason: 'Healthy' | 'Unhealthy'; evidence: MonitorStatusEvidence }
   );
 
 /** A row to append: the store gives it its id. */
