@@ -190,3 +190,21 @@ describe('the metrics an operator reads, and the dashboard and alert rules that 
     expect([...names].filter((name) => !scrape.types.has(name))).toEqual([]);
   });
 });
+
+describe('readiness in /metrics', () => {
+  let h: Harness;
+  afterAll(async () => h?.close());
+
+  it('shows the store down and the replica not ready while the store does not answer, and still serves the rest', async () => {
+    h = await startHarness();
+    const ping = vi.spyOn(h.store, 'ping').mockRejectedValue(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    const down = parseScrape((await h.coordinator.app.inject({ method: 'GET', url: '/metrics' })).body);
+    expect(down.sample('nodepulse_store_up')).toBe(0);
+    expect(down.sample('nodepulse_ready')).toBe(0);
+    expect(down.sample('nodepulse_sweeper_leader')).toBe(1);
+    ping.mockRestore();
+    const up = parseScrape((await h.coordinator.app.inject({ method: 'GET', url: '/metrics' })).body);
+    expect(up.sample('nodepulse_store_up')).toBe(1);
+    expect(up.sample('nodepulse_ready')).toBe(1);
+  });
+});
