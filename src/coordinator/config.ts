@@ -1,7 +1,21 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CONFIG_FILE_ENV, envNamesOf } from '../shared/config-loader.ts';
+import { PRINTABLE_PATTERN } from '../shared/control-characters.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { LOG_LEVELS } from '../shared/logger.ts';
+
+/**
+ * One cluster's own heartbeat interval and timeout, named as the global keys are. A key left out
+ * takes the global key's value, except a timeout with the cluster's own interval: 3 of its
+ * intervals + 5 (a global timeout is sized for the global interval).
+ */
+const ClusterTimeoutsSchema = Type.Object(
+  {
+    heartbeatInterval: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: 'Seconds between heartbeats of this cluster’s agents' })),
+    heartbeatTimeout: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400, description: 'Seconds of silence before a node of this cluster is timed out (0: 3 intervals + 5)' })),
+  },
+  { additionalProperties: false },
+);
 
 /**
  * Every coordinator setting with its default and a one-line description (the flag's help). The
@@ -33,6 +47,10 @@ export const CoordinatorConfigSchema = Type.Object(
       minimum: 0,
       maximum: 86_400,
       description: 'Seconds of silence before a node is timed out (0: 3 intervals + 5)',
+    }),
+    clusters: Type.Record(Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE_PATTERN }), ClusterTimeoutsSchema, {
+      default: {},
+      description: 'Per cluster name, its own heartbeatInterval and heartbeatTimeout (JSON on the command line: {"edge":{"heartbeatInterval":30}})',
     }),
     sweepSchedule: Type.String({ default: '* * * * * *', format: 'cron', description: 'node-cron schedule of the sweeper' }),
     flushIntervalMs: Type.Integer({
@@ -172,17 +190,37 @@ export interface TimeoutSettings {
   lateThresholdMs: number;
   duplicateWindowMs: number;
   massSilence: { enabled: boolean; threshold: number; minNodes: number; maxHoldMs: number };
+  /**
+   * The clusters configured with their own interval or timeout (`clusters`), each resolved in
+   * full; every other cluster uses these settings. Absent: none.
+   */
+  clusters?: ReadonlyMap<string, TimeoutSettings> | undefined;
 }
 
 export const DEFAULT_TIMEOUT_GRACE_SECS = 5;
 
 export function resolveTimeouts(config: CoordinatorConfig): TimeoutSettings {
-  const intervalSecs = config.heartbeatInterval;
-  const timeoutSecs = config.heartbeatTimeout || 3 * intervalSecs + DEFAULT_TIMEOUT_GRACE_SECS;
+  const problems: string[] = [];
+  const defaults = resolveOne(config, config.heartbeatInterval, config.heartbeatTimeout, '', problems);
+  const clusters = new Map<string, TimeoutSettings>();
+  for (const [name, own] of Object.entries(config.clusters)) {
+    const intervalSecs = own.heartbeatInterval ?? config.heartbeatInterval;
+    // A cluster with its own interval but no timeout of its own gets 3 of its intervals + 5, not a
+    // global timeout sized for another interval.
+    const timeoutSecs = own.heartbeatTimeout ?? (own.heartbeatInterval === undefined ? config.heartbeatTimeout : 0);
+    clusters.set(name, resolveOne(config, intervalSecs, timeoutSecs, `clusters.${name}.`, problems));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return clusters.size > 0 ? { ...defaults, clusters } : defaults;
+}
+
+/** The settings of one cluster (or the global ones, prefix ''); a timeout under two intervals is a problem named by its key. */
+function resolveOne(config: CoordinatorConfig, intervalSecs: number, configuredTimeoutSecs: number, prefix: string, problems: string[]): TimeoutSettings {
+  const timeoutSecs = configuredTimeoutSecs || 3 * intervalSecs + DEFAULT_TIMEOUT_GRACE_SECS;
   if (timeoutSecs < 2 * intervalSecs) {
-    throw new ConfigError([
-      `heartbeatTimeout: ${timeoutSecs}s is shorter than two heartbeat intervals (${2 * intervalSecs}s); one late heartbeat would terminate a live node`,
-    ]);
+    problems.push(
+      `${prefix}heartbeatTimeout: ${timeoutSecs}s is shorter than two heartbeat intervals (${2 * intervalSecs}s); one late heartbeat would terminate a live node`,
+    );
   }
   return {
     intervalMs: intervalSecs * 1000,
@@ -201,20 +239,38 @@ export function resolveTimeouts(config: CoordinatorConfig): TimeoutSettings {
   };
 }
 
+/** A cluster's settings: its own when configured under `clusters`, else the global ones. */
+export function settingsOfCluster(settings: TimeoutSettings, clusterName: string | undefined): TimeoutSettings {
+  return (clusterName === undefined ? undefined : settings.clusters?.get(clusterName)) ?? settings;
+}
+
+/** Every distinct settings in force: the global ones and each configured cluster's. */
+export function allSettings(settings: TimeoutSettings): TimeoutSettings[] {
+  return [settings, ...(settings.clusters?.values() ?? [])];
+}
+
 /**
  * Warnings worth logging at start: a timeout under three intervals tolerates only one lost
  * heartbeat; one not longer than two intervals plus a flush leaves the mass-silence guard no
- * margin to tell a live node from a cut one before the first cut node expires.
+ * margin to tell a live node from a cut one before the first cut node expires. For the global
+ * settings and each cluster's own.
  */
 export function timeoutWarnings(settings: TimeoutSettings, flushIntervalMs: number): string[] {
+  return [
+    ...oneSettingsWarnings(settings, flushIntervalMs, ''),
+    ...[...(settings.clusters ?? [])].flatMap(([name, own]) => oneSettingsWarnings(own, flushIntervalMs, `cluster ${name}: `)),
+  ];
+}
+
+function oneSettingsWarnings(settings: TimeoutSettings, flushIntervalMs: number, prefix: string): string[] {
   const warnings: string[] = [];
   const secs = settings.timeoutMs / 1000;
   if (settings.timeoutMs < 3 * settings.intervalMs) {
-    warnings.push(`heartbeatTimeout ${secs}s is under three heartbeat intervals: two late heartbeats terminate a live node`);
+    warnings.push(`${prefix}heartbeatTimeout ${secs}s is under three heartbeat intervals: two late heartbeats terminate a live node`);
   }
   if (settings.massSilence.enabled && settings.timeoutMs <= 2 * settings.intervalMs + flushIntervalMs) {
     warnings.push(
-      `heartbeatTimeout ${secs}s is not longer than two intervals plus a heartbeat flush: the mass-silence guard may let the first nodes of a network cut be timed out before it holds`,
+      `${prefix}heartbeatTimeout ${secs}s is not longer than two intervals plus a heartbeat flush: the mass-silence guard may let the first nodes of a network cut be timed out before it holds`,
     );
   }
   return warnings;

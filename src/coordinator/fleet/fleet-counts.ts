@@ -1,14 +1,17 @@
 import type { Logger } from '../../shared/logger.ts';
 import type { HealthReport, Labels, NodeFacts, TerminationReason } from '../../shared/protocol.ts';
-import type { InstanceFilter, InstanceRecord, InstanceTally, Store } from '../store/store.ts';
+import { type Clock, systemClock } from '../../shared/clock.ts';
+import type { InstanceFilter, InstanceRecord, InstanceTally, MaintenanceEntry, Store } from '../store/store.ts';
 import type { FleetScan } from './fleet-scan.ts';
 import { scanFleet } from './fleet-scan.ts';
 import { type FleetSnapshot, summaryAt } from './fleet-snapshot.ts';
 import { FleetTable } from './fleet-table.ts';
 import {
   FLAG,
+  addToTally,
   adminFlags,
   criticalFlag,
+  emptyTally,
   figuresOf,
   nodeFlags,
   regionOf,
@@ -26,6 +29,8 @@ export interface FleetCountsDeps {
   knownInstanceOf: (nodeId: string) => number | undefined;
   /** A scan of the store's fleet (tests replace it); a worker thread on a SQLite file. */
   scan?: (store: Store) => FleetScan;
+  /** Whether an instance is in maintenance now; the system clock by default. */
+  clock?: Clock;
 }
 
 /** Instances merged from a scan per turn of the event loop. */
@@ -48,8 +53,22 @@ export class FleetCounts {
   private timer: NodeJS.Timeout | undefined;
   private scan: FleetScan | undefined;
   private reconciling: Promise<number> | undefined;
+  /**
+   * Instances in maintenance (few), by id: their share of the counts that judge the fleet's health
+   * (expected, Active and enabled, timed out, failing) is left out while their window lasts, so a
+   * planned silence never makes the runner Unhealthy. Read from the store at each reconcile,
+   * kept in step with this replica's own edits.
+   */
+  private maintenance = new Map<number, MaintenanceEntry>();
+  /** Edits of maintenance windows made here, numbered: a reload that began before one keeps it. */
+  private maintenanceEdits = 0;
+  private readonly maintenanceEditedAt = new Map<number, number>();
 
   constructor(private readonly deps: FleetCountsDeps) {}
+
+  private now(): number {
+    return (this.deps.clock ?? systemClock).now();
+  }
 
   /** Loads the counts from the store and starts reconciling. */
   async start(): Promise<void> {
@@ -82,6 +101,7 @@ export class FleetCounts {
   }
 
   private async scanAndMerge(): Promise<number> {
+    await this.reloadMaintenance();
     const since = this.table.stamp;
     this.scan = (this.deps.scan ?? scanFleet)(this.deps.store);
     let snapshot: FleetSnapshot;
@@ -91,6 +111,28 @@ export class FleetCounts {
       this.scan = undefined;
     }
     return this.merge(snapshot, since);
+  }
+
+  /** The instances in maintenance as the store holds them, but those edited here meanwhile as edited. */
+  private async reloadMaintenance(): Promise<void> {
+    const since = this.maintenanceEdits;
+    const loaded = new Map((await this.deps.store.instancesInMaintenance(this.now())).map((entry) => [entry.instanceId, entry]));
+    for (const [id, edit] of this.maintenanceEditedAt) {
+      if (edit <= since) {
+        this.maintenanceEditedAt.delete(id);
+        continue;
+      }
+      const local = this.maintenance.get(id);
+      if (local) loaded.set(id, local);
+      else loaded.delete(id);
+    }
+    this.maintenance = loaded;
+  }
+
+  private noteMaintenance(instanceId: number, entry: MaintenanceEntry | undefined): void {
+    if (entry) this.maintenance.set(instanceId, entry);
+    else this.maintenance.delete(instanceId);
+    this.maintenanceEditedAt.set(instanceId, ++this.maintenanceEdits);
   }
 
   /** Adopts the snapshot for every instance unchanged here since `since`, in slices that yield to the event loop. */
@@ -180,6 +222,8 @@ export class FleetCounts {
 
   /** An admin created or changed the instance (the record as the store now holds it; its nodes are untouched). */
   instanceWritten(instance: InstanceRecord): void {
+    const until = instance.maintenanceUntil;
+    this.noteMaintenance(instance.id, until !== null && until > this.now() ? { instanceId: instance.id, clusterId: instance.clusterId, until } : undefined);
     const known = this.table.get(instance.id);
     this.table.set(
       instance.id,
@@ -191,15 +235,49 @@ export class FleetCounts {
 
   instanceDeleted(instanceId: number): void {
     this.table.delete(instanceId);
+    this.noteMaintenance(instanceId, undefined);
   }
 
-  /** Each cluster's counts (clusters without instances have none). */
+  /** Each cluster's counts (clusters without instances have none), instances in maintenance left out of its health. */
   tallies(): InstanceTally[] {
-    return this.table.allTallies();
+    return this.withoutMaintenance(this.table.allTallies());
   }
 
   tallyOf(clusterId: number): InstanceTally | undefined {
-    return this.table.tally(clusterId);
+    const tally = this.table.tally(clusterId);
+    return tally && this.withoutMaintenance([tally])[0];
+  }
+
+  /** How many instances are in maintenance now. */
+  inMaintenance(): number {
+    const now = this.now();
+    let count = 0;
+    for (const entry of this.maintenance.values()) if (entry.until > now) count += 1;
+    return count;
+  }
+
+  /**
+   * Takes each instance in maintenance now out of the counts that judge health: expected, Active
+   * and enabled, timed out, failing. Its window ends by time, with no event: judged at each read,
+   * over the few instances in maintenance.
+   */
+  private withoutMaintenance(tallies: InstanceTally[]): InstanceTally[] {
+    if (this.maintenance.size === 0) return tallies;
+    const now = this.now();
+    const byCluster = new Map(tallies.map((tally) => [tally.clusterId, tally]));
+    for (const [id, entry] of this.maintenance) {
+      if (entry.until <= now) continue;
+      const summary = this.table.get(id);
+      const tally = summary && byCluster.get(summary.clusterId);
+      if (!summary || !tally) continue;
+      const share = emptyTally(summary.clusterId);
+      addToTally(share, summary, 1);
+      tally.expected -= share.expected;
+      tally.runningEnabled -= share.runningEnabled;
+      tally.timedOut -= share.timedOut;
+      tally.failing -= share.failing;
+    }
+    return tallies;
   }
 
   /** The distinct `region` labels the instances of the cluster report. */

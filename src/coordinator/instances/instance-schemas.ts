@@ -54,6 +54,10 @@ export const Instance = Type.Object({
   listener_port: Nullable(Type.Integer({ minimum: 0, maximum: 65535 })),
   peers: Type.Array(Type.String(), { uniqueItems: true }),
   peers_from_control_nodes: Type.Boolean(),
+  /** nodepulse's: planned downtime. While `maintenance_until` is in the future its silence is expected (timed out as usual, never counted as a failure). */
+  maintenance_until: Nullable(DateTime),
+  maintenance_reason: Type.String(),
+  maintenance: Type.Boolean({ description: 'true while maintenance_until is in the future (the coordinator’s clock)' }),
 });
 export type Instance = Static<typeof Instance>;
 
@@ -101,11 +105,15 @@ const CapacityAdjustment = (options: Record<string, unknown>) =>
     ...options,
   });
 
+/** An RFC 3339 date-time with its offset; the schema validators check no formats, so the pattern says it. */
+const RFC3339_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$';
+
 /** Seed 002's read-only fields: accepted in a request body and ignored, as AWX does. */
 export const READ_ONLY_FIELDS = [
   'id', 'type', 'url', 'related', 'summary_fields', 'uuid', 'created', 'modified', 'last_seen', 'health_check_started',
   'health_check_pending', 'last_health_check', 'errors', 'version', 'capacity', 'consumed_capacity',
   'percent_capacity_remaining', 'jobs_running', 'jobs_total', 'cpu', 'memory', 'cpu_capacity', 'mem_capacity', 'ip_address',
+  'maintenance',
 ] as const;
 const readOnly = Object.fromEntries(READ_ONLY_FIELDS.map((field) => [field, Type.Optional(Type.Unknown({ readOnly: true, description: 'read-only: ignored' }))]));
 
@@ -126,6 +134,16 @@ const writable = (withDefaults: boolean) => {
     listener_port: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 65535 }))),
     peers: Type.Optional(Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { uniqueItems: true, maxItems: 1000 }))),
     peers_from_control_nodes: Type.Optional(Type.Boolean(d(false))),
+    maintenance_until: Type.Optional(
+      Nullable(
+        Type.String({
+          pattern: RFC3339_PATTERN,
+          maxLength: 40,
+          description: 'RFC 3339 time (2026-12-02T14:00:00Z): the instance is in maintenance until then; null ends it',
+        }),
+      ),
+    ),
+    maintenance_reason: Type.Optional(Type.String({ maxLength: 500, pattern: PRINTABLE_PATTERN, description: 'Why (shown with the window; "" for none)' })),
   };
 };
 

@@ -46,13 +46,26 @@ function fieldsOf(body: Writable): Partial<InstanceFields> {
   return fields;
 }
 
+/** The maintenance fields a body sets (undefined: it sets none); a time that is not RFC 3339 is refused. */
+function maintenanceOf(body: Writable): { until?: number | null; reason?: string } | undefined {
+  if (body.maintenance_until === undefined && body.maintenance_reason === undefined) return undefined;
+  const window: { until?: number | null; reason?: string } = {};
+  if (body.maintenance_until !== undefined) {
+    const until = body.maintenance_until === null ? null : Date.parse(body.maintenance_until);
+    if (until !== null && !Number.isFinite(until)) throw invalidField('maintenance_until', 'must be an RFC 3339 time or null');
+    window.until = until;
+  }
+  if (body.maintenance_reason !== undefined) window.reason = body.maintenance_reason;
+  return window;
+}
+
 /** Seeds 002/003: the AWX instance API over the store. */
 export class InstanceService {
   constructor(private readonly deps: InstanceServiceDeps) {}
 
   private async view(instance: InstanceRecord): Promise<Instance> {
     const [snapshot] = await loadSnapshots(this.deps.store, this.deps.heartbeats, [instance], this.deps.agentReports);
-    return toInstanceView(snapshot!);
+    return toInstanceView(snapshot!, this.deps.clock.now());
   }
 
   private async find(id: number): Promise<InstanceRecord> {
@@ -78,6 +91,7 @@ export class InstanceService {
     const enabled = query.enabled === undefined ? undefined : parseQueryBoolean(query.enabled);
     const filter = { clusterIds, hostname: query.hostname, enabled };
     const start = pageStart(query);
+    const now = this.deps.clock.now();
     const { count, page } =
       query.node_state === undefined
         ? await this.storePage(filter, start, query.page_size)
@@ -85,7 +99,7 @@ export class InstanceService {
     return {
       count,
       ...pageLinks(INSTANCES_PATH, query, count),
-      results: page.map(toInstanceView),
+      results: page.map((snapshot) => toInstanceView(snapshot, now)),
     };
   }
 
@@ -133,7 +147,8 @@ export class InstanceService {
       peers: fields.peers ?? [],
       peersFromControlNodes: fields.peersFromControlNodes ?? false,
     });
-    return this.view(this.written(result, undefined, body.hostname));
+    const created = this.written(result, undefined, body.hostname);
+    return this.view(await this.maintenanceWritten(created.id, body) ?? created);
   }
 
   async update(id: number, body: PatchInstanceBody): Promise<Instance> {
@@ -144,7 +159,24 @@ export class InstanceService {
       if (!admitNodeState(body.node_state, current)) delete fields.nodeState;
     }
     const result = await this.deps.store.updateInstance(id, fields, this.deps.clock.now());
-    return this.view(this.written(result, id, body.hostname));
+    const updated = this.written(result, id, body.hostname);
+    return this.view((await this.maintenanceWritten(id, body)) ?? updated);
+  }
+
+  /**
+   * The maintenance window of a create or PATCH body, when it names one: written in its own
+   * transaction with its transition (maintenance-changed), after the other fields.
+   */
+  private async maintenanceWritten(id: number, body: Writable): Promise<InstanceRecord | undefined> {
+    const window = maintenanceOf(body);
+    if (!window) return undefined;
+    const current = window.until === undefined || window.reason === undefined ? await this.find(id) : undefined;
+    const result = await this.deps.store.setMaintenance(
+      id,
+      { until: window.until === undefined ? current!.maintenanceUntil : window.until, reason: window.reason ?? current!.maintenanceReason },
+      this.deps.clock.now(),
+    );
+    return this.written(result, id, undefined);
   }
 
   async remove(id: number): Promise<void> {

@@ -94,8 +94,11 @@ export function toHealthView(snapshot: InstanceSnapshot): HealthView {
   };
 }
 
-/** Seed 002's instance record. consumed_capacity is the agent's jobs_running (one unit per job). */
-export function toInstanceView(snapshot: InstanceSnapshot): Instance {
+/** An instance is in maintenance while its window lasts, by the coordinator's clock: no timer ends it. */
+export const inMaintenance = (instance: Pick<InstanceRecord, 'maintenanceUntil'>, now: number) => instance.maintenanceUntil !== null && instance.maintenanceUntil > now;
+
+/** Seed 002's instance record (with nodepulse's maintenance fields). consumed_capacity is the agent's jobs_running (one unit per job). */
+export function toInstanceView(snapshot: InstanceSnapshot, now: number): Instance {
   const { instance } = snapshot;
   const health = toHealthView(snapshot);
   const jobsRunning = instance.facts.jobsRunning ?? 0;
@@ -139,5 +142,8 @@ export function toInstanceView(snapshot: InstanceSnapshot): Instance {
     listener_port: instance.listenerPort,
     peers: instance.peers,
     peers_from_control_nodes: instance.peersFromControlNodes,
+    maintenance_until: orNull(instance.maintenanceUntil),
+    maintenance_reason: instance.maintenanceReason,
+    maintenance: inMaintenance(instance, now),
   };
 }

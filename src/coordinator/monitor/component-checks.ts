@@ -26,6 +26,8 @@ export interface MonitorObservation {
     consumed: number;
     /** Agents whose latest heartbeat reported an event-loop stall (informational: they still heartbeat). */
     stalledAgents: number;
+    /** Instances in maintenance: left out of expected, Active, timed out and failing (their silence is planned). */
+    inMaintenance?: number;
   };
 }
 
@@ -72,7 +74,7 @@ function judgeRunner({ runner }: MonitorObservation): Judgement {
   const healthy = runner.active >= runner.expected && runner.failing === 0;
   return {
     healthy,
-    selfInfo: `${runner.active} of ${runner.expected} expected nodes Active; ${runner.timedOut} timed out; ${runner.failing} failing health checks; ${runner.stalledAgents} agents report event-loop stalls`,
+    selfInfo: `${runner.active} of ${runner.expected} expected nodes Active; ${runner.timedOut} timed out; ${runner.failing} failing health checks; ${runner.stalledAgents} agents report event-loop stalls${runner.inMaintenance ? `; ${runner.inMaintenance} instances in maintenance` : ''}`,
     resourcesInfo: `${runner.instances} instances (${runner.disabled} disabled); capacity ${runner.capacity}, consumed ${runner.consumed}`,
   };
 }

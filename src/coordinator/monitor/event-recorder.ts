@@ -3,6 +3,7 @@ import { scheduleCron } from '../../shared/cron-task.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { MONITOR_COMPONENTS, type MonitorComponent, type MonitorEventRecord, type Store } from '../store/store.ts';
+import { type MonitorStatuses, NO_CLUSTER, type NewTransition } from '../store/transitions.ts';
 import { judgeComponents, type MonitorObservation } from './component-checks.ts';
 import { applyRetention } from './retention.ts';
 import { uuidV7Generator } from './uuid-v7.ts';
@@ -18,6 +19,30 @@ export interface EventRecorderDeps {
   observe: () => Promise<MonitorObservation>;
   /** Whether this replica records scheduled events (several replicas: only the leader); always by default. */
   shouldRecordScheduled?: () => boolean;
+  /** Told when a change of status was recorded in the transitions log (the watch streams read it at once). */
+  onTransition?: () => void;
+}
+
+/** The statuses of an event, as its monitor-status-changed transition carries them. */
+export function statusesOf(event: Pick<MonitorEventRecord, 'allHealthy' | 'components'>): MonitorStatuses {
+  return { allHealthy: event.allHealthy, api: event.components.api.status, compiler: event.components.compiler.status, runner: event.components.runner.status };
+}
+
+/** A change of any status (not a keepalive): what the watch stream shows as monitor-status-changed. */
+export function statusChange(previous: MonitorEventRecord | undefined, event: MonitorEventRecord): NewTransition | undefined {
+  if (!previous) return undefined;
+  const [before, after] = [statusesOf(previous), statusesOf(event)];
+  if (before.allHealthy === after.allHealthy && MONITOR_COMPONENTS.every((name) => before[name] === after[name])) return undefined;
+  return {
+    kind: 'monitor-status-changed',
+    recordedAt: event.recordedAt,
+    // The monitor covers the whole coordinator, not one cluster.
+    clusterId: NO_CLUSTER,
+    instanceId: null,
+    nodeId: null,
+    reason: event.allHealthy ? 'Healthy' : 'Unhealthy',
+    evidence: { eventId: event.id, statuses: after, previous: before },
+  };
 }
 
 /** Record when there is no previous event, when any status changed, or when the keepalive is due. */
@@ -55,8 +80,15 @@ export class EventRecorder {
 
   private async record(candidate: Omit<MonitorEventRecord, 'id'>): Promise<MonitorEventRecord> {
     const event: MonitorEventRecord = { id: this.nextId(candidate.recordedAt), ...candidate };
+    // After a start or a takeover, the change is judged against the last event any replica recorded.
+    const previous = this.lastRecorded ?? (await this.deps.store.listEvents(1))[0];
     await this.deps.store.insertEvent(event);
     this.lastRecorded = event;
+    const change = statusChange(previous, event);
+    if (change) {
+      await this.deps.store.recordTransitions([change]);
+      this.deps.onTransition?.();
+    }
     if (!event.allHealthy) {
       this.deps.logger.warn('cluster monitor: unhealthy', Object.fromEntries(MONITOR_COMPONENTS.map((name) => [name, event.components[name].status])));
     }

@@ -12,7 +12,7 @@ export interface MonitorProbeDeps {
   clock: Clock;
   agentReports: AgentReports;
   /** The fleet's counts, kept in memory: a check never counts the fleet in the store. */
-  fleet: Pick<FleetCounts, 'tallies'>;
+  fleet: Pick<FleetCounts, 'tallies'> & Partial<Pick<FleetCounts, 'inMaintenance'>>;
   sweeper: Sweeper;
   accepting: () => boolean;
   isLeader: () => boolean;
@@ -22,7 +22,7 @@ export interface MonitorProbeDeps {
 }
 
 /** The fleet over every cluster, from the per-cluster tallies. */
-function observeRunner(tallies: readonly InstanceTally[], agents: AgentReports): MonitorObservation['runner'] {
+function observeRunner(tallies: readonly InstanceTally[], agents: AgentReports, inMaintenance: number): MonitorObservation['runner'] {
   const sum = (key: keyof InstanceTally) => tallies.reduce((total, tally) => total + tally[key], 0);
   return {
     instances: sum('instances'),
@@ -34,6 +34,7 @@ function observeRunner(tallies: readonly InstanceTally[], agents: AgentReports):
     capacity: sum('capacity'),
     consumed: sum('consumed'),
     stalledAgents: agents.stalled,
+    inMaintenance,
   };
 }
 
@@ -63,6 +64,6 @@ export async function observe(deps: MonitorProbeDeps): Promise<MonitorObservatio
       graceUntil: holds.graceUntil === null ? null : toRfc3339(holds.graceUntil),
       graceReason: holds.graceWhy,
     },
-    runner: observeRunner(deps.fleet.tallies(), deps.agentReports),
+    runner: observeRunner(deps.fleet.tallies(), deps.agentReports, deps.fleet.inMaintenance?.() ?? 0),
   };
 }

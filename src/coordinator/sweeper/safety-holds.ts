@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { TimeoutSettings } from '../config.ts';
+import { type TimeoutSettings, allSettings } from '../config.ts';
 import type { HoldEndReason, NewTransition } from '../store/transitions.ts';
 import { type ClusterGuard, type ClusterHold, type SweepDecision, guardWindowStart } from './sweep-decision.ts';
 
@@ -31,6 +31,10 @@ export interface TimeoutGrace {
  */
 export class SafetyHolds implements TimeoutGrace {
   private graceUntil = 0;
+  /** When the grace in force began: each cluster's grace lasts its own timeout plus the backoff cap from here (graceUntilFor). */
+  private graceFrom = 0;
+  /** The longest grace of any cluster: graceUntil is the end of that one. */
+  private readonly longestGraceMs: number;
   private graceWhy: string | null = null;
   private graceLogged = false;
   /** Counts the graces granted: lift requests made before the current grace are not for it. */
@@ -45,7 +49,9 @@ export class SafetyHolds implements TimeoutGrace {
     private readonly logger: Logger,
     /** Told of every mass-silence hold that starts or ends, as the transition the log records. */
     private readonly onChange: (transition: NewTransition) => void = () => {},
-  ) {}
+  ) {
+    this.longestGraceMs = Math.max(...allSettings(settings).map((own) => own.graceMs));
+  }
 
   get grace(): number {
     return this.graceUntil;
@@ -60,11 +66,21 @@ export class SafetyHolds implements TimeoutGrace {
     return this.guardState;
   }
 
+  /**
+   * Where the grace ends for a cluster with these settings: a timeout plus the backoff cap after
+   * the gap (each cluster's own timeout), never after an operator lifted it.
+   */
+  graceUntilFor(settings: TimeoutSettings): number {
+    return Math.min(this.graceFrom + settings.graceMs, this.graceUntil);
+  }
+
   /** Only ever extends: a second gap during a grace moves its end later. */
   grantGrace(why: string, details: Record<string, unknown> = {}): void {
-    const until = this.clock.now() + this.settings.graceMs;
+    const now = this.clock.now();
+    const until = now + this.longestGraceMs;
     if (until <= this.graceUntil) return;
     this.graceUntil = until;
+    this.graceFrom = now;
     this.graceWhy = why;
     this.graces += 1;
     this.graceLogged = true;
@@ -93,9 +109,9 @@ export class SafetyHolds implements TimeoutGrace {
     return { graceLifted, clustersReleased };
   }
 
-  /** Where this cluster's window of recent time-outs starts. */
-  windowStart(clusterId: number, now: number): number {
-    return guardWindowStart(now, this.settings, this.holdEndedAt.get(clusterId));
+  /** Where this cluster's window of recent time-outs starts (one of its own timeouts back). */
+  windowStart(clusterId: number, now: number, settings: TimeoutSettings = this.settings): number {
+    return guardWindowStart(now, settings, this.holdEndedAt.get(clusterId));
   }
 
   /** Adopts a sweep's decision, logging each hold that starts or ends. */
@@ -132,8 +148,8 @@ export class SafetyHolds implements TimeoutGrace {
     const massSilence: HoldInForce[] = [];
     for (const entry of this.guardState.values()) {
       if (entry.state !== 'held') continue;
-      const { state: _state, ...hold } = entry;
-      massSilence.push({ ...hold, until: hold.since + this.settings.massSilence.maxHoldMs });
+      const { state: _state, maxHoldMs, ...hold } = entry;
+      massSilence.push({ ...hold, until: hold.since + (maxHoldMs ?? this.settings.massSilence.maxHoldMs) });
     }
     return { graceUntil: inForce ? this.graceUntil : null, graceWhy: inForce ? this.graceWhy : null, massSilence };
   }

@@ -18,6 +18,10 @@ export interface ClusterSilence {
   active: number;
   /** Nodes timed out within the guard's window (see `guardWindowStart`). */
   timedOut: number;
+  /** The cluster's own settings (per-cluster timeouts); the input's when absent. */
+  settings?: TimeoutSettings | undefined;
+  /** The cluster's grace ends then (its own timeout after the coordinator's gap); it is not judged before. */
+  graceUntil?: number | undefined;
 }
 
 /** A cluster whose terminations are held, with the figures behind the hold. */
@@ -30,6 +34,8 @@ export interface ClusterHold {
   since: number;
   /** When the silent share first fell back under the threshold while held (agents returning from backoff). */
   clearSince?: number | undefined;
+  /** The longest this hold may last (10 of the cluster's timeouts by default). */
+  maxHoldMs?: number | undefined;
 }
 
 /** What the guard remembers of a cluster between sweeps. */
@@ -44,8 +50,9 @@ export interface SweepInput {
   now: number;
   /** Every cluster with an expired node; a held cluster missing here has no silent node left. */
   clusters: readonly ClusterSilence[];
+  /** The settings of a cluster that names none of its own. */
   settings: TimeoutSettings;
-  /** No node is timed out before this time (grace after the coordinator's own gap). */
+  /** No node of any cluster is timed out before this time (the shortest grace after the coordinator's own gap). */
   graceUntil: number;
   guard: ReadonlyMap<number, ClusterGuard>;
 }
@@ -84,7 +91,13 @@ export function decideSweep(input: SweepInput): SweepDecision {
   const seen = new Set<number>();
   for (const cluster of input.clusters) {
     seen.add(cluster.clusterId);
-    judgeCluster(cluster, input.guard.get(cluster.clusterId), now, settings, decision);
+    const previous = input.guard.get(cluster.clusterId);
+    // Still in its own grace (a longer timeout than others'): not judged, its guard state kept.
+    if (cluster.graceUntil !== undefined && now < cluster.graceUntil) {
+      if (previous) decision.guard.set(cluster.clusterId, previous);
+      continue;
+    }
+    judgeCluster(cluster, previous, now, cluster.settings ?? settings, decision);
   }
   for (const [clusterId, previous] of input.guard) {
     if (seen.has(clusterId)) continue;
@@ -111,7 +124,7 @@ function judgeCluster(cluster: ClusterSilence, previous: ClusterGuard | undefine
   }
   const figures = { clusterId, silent: cluster.overdue + cluster.timedOut, active: cluster.active, timedOut: cluster.timedOut };
   if (isMassSilence(cluster, settings)) {
-    const hold: ClusterHold = { ...figures, since: held?.since ?? now };
+    const hold: ClusterHold = { ...figures, since: held?.since ?? now, maxHoldMs: settings.massSilence.maxHoldMs };
     decision.guard.set(clusterId, { state: 'held', ...hold });
     if (!held) decision.started.push(hold);
     return;
@@ -127,7 +140,7 @@ function judgeCluster(cluster: ClusterSilence, previous: ClusterGuard | undefine
     letThrough(clusterId, 'settled', decision);
     return;
   }
-  decision.guard.set(clusterId, { state: 'held', ...figures, since: held.since, clearSince });
+  decision.guard.set(clusterId, { state: 'held', ...figures, since: held.since, clearSince, maxHoldMs: settings.massSilence.maxHoldMs });
 }
 
 function letThrough(clusterId: number, why: 'settled' | 'hold-expired', decision: SweepDecision): void {
