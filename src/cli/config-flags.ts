@@ -12,6 +12,8 @@ import { ConfigError } from '../shared/errors.ts';
 function configOptions(yargs: Argv, schema: TObject): Argv {
   let withOptions = yargs;
   for (const [key, property] of Object.entries(schema.properties as Record<string, TSchema>)) {
+    // A key that may hold a secret (the webhook sinks) is set in the file or the environment only: `--webhooks` is an unknown option.
+    if (property.fileOnly === true) continue;
     withOptions = withOptions.option(flagName(key), {
       type: property[Kind] === 'Boolean' ? 'boolean' : 'string',
       describe: String(property.description ?? key),

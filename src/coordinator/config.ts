@@ -22,7 +22,8 @@ const ClusterTimeoutsSchema = Type.Object(
  * same keys work in the config file (camelCase), as NODEPULSE_* environment variables and as
  * --kebab-case flags, all generated from this schema. config/coordinator.example.yaml documents
  * each key. No key is a secret: secrets never become flags (they show in `ps`); tlsKey is the path
- * of a key file, never a key.
+ * of a key file, never a key. A key marked `fileOnly` (the webhook sinks, which may hold their
+ * signing secrets) is no flag at all.
  */
 export const CoordinatorConfigSchema = Type.Object(
   {
@@ -139,6 +140,22 @@ export const CoordinatorConfigSchema = Type.Object(
       exclusiveMinimum: 0,
       maximum: 36_500,
       description: 'Days the transitions log (history, watch stream) and Terminated nodes are kept; each instance keeps its newest node',
+    }),
+    // Not a flag (fileOnly): a sink may carry its secret, and flags show in `ps`. Validated by
+    // webhooks/webhook-settings.ts, whose problems never quote a value.
+    // No default: TypeBox's defaulting would replace a mapping given by mistake with it, hiding the mistake.
+    webhooks: Type.Optional(
+      Type.Unknown({
+        fileOnly: true,
+        description: 'Webhook sinks, each {name, url, secret | secretFile | secretEnv, events?, clusters?}: the config file, or NODEPULSE_WEBHOOKS as JSON (docs/webhooks.md)',
+      }),
+    ),
+    webhookTimeoutSecs: Type.Integer({ default: 10, minimum: 1, maximum: 300, description: 'Seconds a webhook delivery may take before it counts as failed and is retried' }),
+    webhookRetryMaxDelaySecs: Type.Integer({
+      default: 300,
+      minimum: 1,
+      maximum: 86_400,
+      description: 'Longest delay between two attempts to deliver a webhook event (the delay doubles from 1 s, with jitter)',
     }),
   },
   { additionalProperties: false },

@@ -32,6 +32,10 @@ import type { Store } from './store/store.ts';
 import { SafetyHolds } from './sweeper/safety-holds.ts';
 import { Sweeper } from './sweeper/sweeper.ts';
 import { TransitionFeed } from './watch/transition-feed.ts';
+import { type Deliver, httpDeliver } from './webhooks/webhook-delivery.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
+import { registerWebhookMetrics } from './webhooks/webhook-metrics.ts';
+import type { WebhookSettings } from './webhooks/webhook-settings.ts';
 
 export interface CoordinatorDeps {
   store: Store;
@@ -53,6 +57,10 @@ export interface CoordinatorDeps {
   listen?: ListenAddress | undefined;
   /** This replica's name in the transitions it records; its host and process id by default. */
   replica?: string | undefined;
+  /** Webhook sinks (resolveWebhookSettings); absent, none. */
+  webhooks?: WebhookSettings | undefined;
+  /** How a webhook delivery is sent: an HTTP POST by default (tests record them instead). */
+  webhookDeliver?: Deliver | undefined;
 }
 
 export interface Coordinator extends Component {
@@ -87,6 +95,8 @@ const FLEET_RECONCILE_MS = { alone: 5 * 60_000, shared: 30_000 };
 const RETENTION_PERIOD_MS = 10 * 60_000;
 /** The watch streams read the transitions log this often: other replicas' transitions reach this one's watchers this late at most. */
 const WATCH_POLL_MS = 500;
+/** Each webhook sink looks for new events and due retries this often. */
+const WEBHOOK_POLL_MS = 1000;
 
 /** Wires the coordinator's parts together from its dependencies; its components are listed at the end. */
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
@@ -154,6 +164,19 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     replica,
   });
   const presence = new ReplicaPresence(store, clock, startedAt);
+  const webhooks =
+    deps.webhooks &&
+    new WebhookDispatcher({
+      settings: deps.webhooks,
+      store,
+      clock,
+      logger,
+      deliver: deps.webhookDeliver ?? httpDeliver(deps.webhooks.timeoutMs),
+      metrics: registerWebhookMetrics(metrics.registry, { outbox: store.webhookOutbox, sinks: deps.webhooks.sinks.map((sink) => sink.name) }),
+      // With several replicas only the sweeping one delivers; a new one resumes from the store's outbox.
+      isLeader,
+      pollMs: WEBHOOK_POLL_MS,
+    });
   const retention = new HistoryRetention({
     store,
     clock,
@@ -230,6 +253,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       sweeper,
       named('cluster monitor', monitor),
       named('health checks', healthChecks),
+      // After leader election: only the leader delivers.
+      ...(webhooks ? [webhooks] : []),
       retention,
       presence,
       readiness,

@@ -12,6 +12,7 @@ import { DEFAULT_CLUSTER } from './node-service.ts';
 import { migrateWhenReachable } from './store/migrate-when-reachable.ts';
 import { openLeaderLock, openStore } from './store/open-store.ts';
 import { cleartextWarning, httpsServerOptions, loadTls, logCertificate, reloadTls } from './tls-context.ts';
+import { resolveWebhookSettings } from './webhooks/webhook-settings.ts';
 
 export interface ServeOptions {
   /** --config; without it NODEPULSE_CONFIG names the file. */
@@ -38,12 +39,14 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
   const settings = resolveTimeouts(config);
   const tls = loadTls(config);
   const jwt = resolveJwtSettings(config, process.env);
+  const webhooks = resolveWebhookSettings(config, process.env);
   const logger = createLogger({ level: config.logLevel, component: 'coordinator' });
   for (const warning of timeoutWarnings(settings, config.flushIntervalMs)) logger.warn(warning);
   const cleartext = cleartextWarning(config.host, tls !== undefined);
   if (cleartext) logger.warn(cleartext);
   if (tls) logCertificate(logger, 'TLS certificate loaded', tls);
-  warnAboutUnknownEnv(logger, process.env, options.knownEnv);
+  // A webhook secret's variable (secretEnv) is read too, whatever its name.
+  warnAboutUnknownEnv(logger, process.env, { ...options.knownEnv, names: new Set([...options.knownEnv.names, ...(webhooks?.secretEnvNames ?? [])]) });
 
   const onConnectionError = (error: Error) => logger.warn('store connection lost', { error: error.message });
   const store = await openStore(config.store, { poolSize: config.storePoolSize, onConnectionError });
@@ -62,6 +65,7 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
     leaderLock,
     https: tls && httpsServerOptions(tls.context),
     jwt,
+    webhooks,
     listen: { host: config.host, port: config.port },
   });
   // The store was opened, migrated and seeded above, before the coordinator was built on it; it

@@ -11,6 +11,8 @@ import { ACTIVE, type Db, type NodesTable, type StoreTables, TIMED_OUT, type Tok
 import * as history from './sql-history.ts';
 import * as maintenance from './sql-maintenance.ts';
 import * as operator from './sql-operator.ts';
+import { SqlWebhookOutbox } from './sql-outbox.ts';
+import type { WebhookOutbox } from './outbox.ts';
 import { registerInTransaction } from './sql-register.ts';
 import type {
   ActiveNodeKey,
@@ -150,10 +152,14 @@ const oldestActiveHeartbeat = prepare<Record<string, never>, { oldest: number | 
 export abstract class SqlStore implements Store {
   abstract readonly kind: 'sqlite' | 'postgres';
 
+  readonly webhookOutbox: WebhookOutbox;
+
   protected constructor(
     protected readonly kysely: Db,
     protected readonly engine: EngineTraits,
-  ) {}
+  ) {
+    this.webhookOutbox = new SqlWebhookOutbox(kysely);
+  }
 
   /** One batch; returns the node ids that are no longer Active (their heartbeats were dropped). */
   abstract writeHeartbeats(batch: readonly HeartbeatWrite[]): Promise<string[]>;

@@ -1,5 +1,6 @@
 import type { HealthReport, Labels, NodeFacts, NodeStatus, TerminationReason } from '../../shared/protocol.ts';
 import type { InstanceSummaryRow, InstanceTally } from './instance-tally.ts';
+import type { WebhookOutbox } from './outbox.ts';
 import type { RegistrationClaim, RegistrationRefusal } from './plan-registration.ts';
 import type { AgentContinuity, NewTransition, TerminationContext, TransitionRecord } from './transitions.ts';
 
@@ -248,6 +249,9 @@ export interface Store {
   countActiveNodes(clusterIds: readonly number[]): Promise<Map<number, number>>;
   /** Conditional on `status = Active AND last_heartbeat < cutoff`: returns the ids it terminated (each logged with its deadline, and its maintenance window when its instance is in one). */
   terminateExpired(nodeIds: readonly string[], cutoff: number, now: number, context?: TerminationContext): Promise<string[]>;
+
+  /** The webhook sinks' cursors in the transitions log and their undelivered events (outbox.ts). */
+  readonly webhookOutbox: WebhookOutbox;
 
   // The transitions log (transitions.ts): every registration, termination and refused
   // registration, written in the transaction of the change it records.
