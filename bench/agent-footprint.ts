@@ -70,7 +70,7 @@ function startAgent(agent: Runtime, coordinator: CoordinatorChild, intervalSecs:
   return spawnProcess(
     process.execPath,
     [...agent.args, 'agent', 'run', '--coordinator', coordinator.url, '--state-dir', stateDir, '--heartbeat-interval', String(intervalSecs), '--name', `bench-agent-${intervalSecs}s`],
-    { name: `agent ${intervalSecs}s`, env: { NODEPULSE_TOKEN: BENCH_ENROLL } },
+    { name: `agent ${intervalSecs}s`, env: { NODEPULSE_ENROLL_TOKEN: BENCH_ENROLL } },
   );
 }
 

@@ -7,7 +7,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../shared/errors.ts';
 import { LOG_LEVELS } from '../shared/logger.ts';
 import { HOSTNAME_MAX_LENGTH } from '../shared/protocol.ts';
-import { loadConfig, type ConfigSources } from '../shared/config-loader.ts';
+import { envName, loadConfig, type ConfigSources } from '../shared/config-loader.ts';
 
 /** A duration: seconds, fractions allowed (the rule of both daemons: seconds unless a key ends in Ms); its description says "Seconds". */
 const Secs = (def: number, min: number, max: number, description: `Seconds ${string}`) =>
@@ -57,8 +57,8 @@ export type CheckConfig = Static<typeof CheckConfig>;
  */
 export const AgentConfigSchema = Type.Object({
   coordinator: Type.Optional(Type.String({ pattern: '^https?://', description: 'Coordinator URL, e.g. http://coordinator:8420 (required by agent run)' })),
-  token: Type.Optional(Type.String({ minLength: 1, description: 'Enrollment token (prefer NODEPULSE_TOKEN or --token-file: flags show in ps)' })),
-  tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'File whose first line is the enrollment token (re-read at every registration)' })),
+  token: Type.Optional(Type.String({ minLength: 1, description: 'Enrollment token (prefer NODEPULSE_ENROLL_TOKEN or --token-file: flags show in ps)' })),
+  tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'File whose first line is the enrollment token (re-read at every registration; or NODEPULSE_ENROLL_TOKEN_FILE)' })),
   caFile: Type.Optional(Type.String({ minLength: 1, description: 'CA bundle (PEM) for an https coordinator' })),
   tlsCert: Type.Optional(
     Type.String({ minLength: 1, description: 'Client certificate (PEM, with its chain) for a coordinator that requires one (mutual TLS): with tlsKey' }),
@@ -112,9 +112,26 @@ export const AgentConfigSchema = Type.Object({
 });
 export type AgentConfig = Readonly<Static<typeof AgentConfigSchema>>;
 
+/**
+ * The environment names of the enrollment token and its file: the names the keys would get
+ * (NODEPULSE_TOKEN, NODEPULSE_TOKEN_FILE) did not tell the agent's token from the operator
+ * commands' (NODEPULSE_API_TOKEN). The coordinator installs NODEPULSE_ENROLL_TOKEN as its
+ * bootstrap enroll token: one name for one meaning. The old names are still read for one release
+ * when these are unset (the CLI warns: cli/renamed-env.ts).
+ */
+export const ENROLL_TOKEN_ENV_NAMES = { token: 'NODEPULSE_ENROLL_TOKEN', tokenFile: 'NODEPULSE_ENROLL_TOKEN_FILE' } as const;
+
+function withEnrollTokenNames(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const named = { ...env };
+  for (const [key, name] of Object.entries(ENROLL_TOKEN_ENV_NAMES)) {
+    if (env[name]) named[envName(key)] = env[name];
+  }
+  return named;
+}
+
 /** Loads and validates; throws ConfigError listing every problem (the command exits 78). */
 export function loadAgentConfig(sources: ConfigSources): AgentConfig {
-  const config = loadConfig(AgentConfigSchema, sources);
+  const config = loadConfig(AgentConfigSchema, { ...sources, env: withEnrollTokenNames(sources.env ?? {}) });
   const problems = checkProblems(config.checks);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -135,7 +152,7 @@ function checkProblems(checks: readonly CheckConfig[]): string[] {
 export function requireRunSettings(config: AgentConfig): { coordinator: string } {
   const problems: string[] = [];
   if (!config.coordinator) problems.push('coordinator: required (--coordinator URL or NODEPULSE_COORDINATOR)');
-  if (!config.token && !config.tokenFile) problems.push('token: required (NODEPULSE_TOKEN, --token-file or --token)');
+  if (!config.token && !config.tokenFile) problems.push('token: required (NODEPULSE_ENROLL_TOKEN, NODEPULSE_ENROLL_TOKEN_FILE, --token-file or --token)');
   if (problems.length > 0) throw new ConfigError(problems);
   return { coordinator: config.coordinator as string };
 }

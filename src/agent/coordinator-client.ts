@@ -246,10 +246,10 @@ export function readClientCertificate(config: { tlsCert?: string | undefined; tl
 
 /** Names where the enrollment token comes from, for error messages; never the token. */
 export function tokenSource(config: { tokenFile?: string | undefined }): string {
-  return config.tokenFile ? `token file ${config.tokenFile}` : 'NODEPULSE_TOKEN / --token / token:';
+  return config.tokenFile ? `token file ${config.tokenFile}` : 'NODEPULSE_ENROLL_TOKEN / --token / token:';
 }
 
-/** The enrollment token: NODEPULSE_TOKEN / --token, or the first line of --token-file, re-read each time (rotation). */
+/** The enrollment token: NODEPULSE_ENROLL_TOKEN / --token, or the first line of --token-file, re-read each time (rotation). */
 export function tokenReader(config: { token?: string | undefined; tokenFile?: string | undefined }): () => string {
   return () => {
     if (config.tokenFile) return readFileSync(config.tokenFile, 'utf8').split('\n')[0]?.trim() ?? '';

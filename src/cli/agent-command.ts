@@ -12,13 +12,15 @@ export async function agentOptions(yargs: Argv): Promise<Argv> {
 }
 
 async function invocationOf(argv: Record<string, unknown>): Promise<AgentInvocation> {
+  const { AGENT_RENAMED_ENV, warnAboutRenamedEnv } = await import('./renamed-env.ts');
+  warnAboutRenamedEnv(process.env, AGENT_RENAMED_ENV);
   const [{ AgentConfigSchema }, { configFlagValues }] = await Promise.all([import('../agent/config.ts'), import('./config-flags.ts')]);
   return { configFile: argv.config as string | undefined, flags: configFlagValues(argv, AgentConfigSchema) };
 }
 
 /** `nodepulse agent run|facts|check|status`. */
 export const agentCommand: CommandModule = {
-  command: 'agent <action>',
+  command: 'agent',
   describe: 'Run the node agent, or print its facts, checks or status',
   builder: (yargs: Argv) =>
     yargs
@@ -58,6 +60,6 @@ export const agentCommand: CommandModule = {
           await runChecksOnce(await invocationOf(argv));
         },
       })
-      .demandCommand(1),
+      .demandCommand(1, 'Name an action: run, facts, status or check'),
   handler: () => undefined,
 };

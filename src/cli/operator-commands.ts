@@ -1,11 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import { type ApiTarget, callApi, DEFAULT_COORDINATOR } from './api-client.ts';
+import { clusterCreateCommand } from './cluster-command.ts';
 import { print, printJson, printTable } from './output.ts';
+import { OPERATOR_RENAMED_ENV, warnAboutRenamedEnv, withCurrentEnvNames } from './renamed-env.ts';
 
 /**
  * Operator commands over the coordinator's HTTP API: `nodes`, `instances`, `clusters`, `events`.
- * Human tables by default, `--json` for scripts. The token comes from NODEPULSE_TOKEN (preferred:
- * flags show in `ps`) or --token.
+ * Human tables by default, `--json` for scripts. The token comes from NODEPULSE_API_TOKEN
+ * (preferred: flags show in `ps`) or --token; the URL from --coordinator or NODEPULSE_COORDINATOR.
  */
 
 type Row = Record<string, unknown>;
@@ -13,12 +15,14 @@ type Args = { coordinator?: string; token?: string; json?: boolean } & Record<st
 
 const withTarget = (yargs: Argv) =>
   yargs
-    .option('coordinator', { type: 'string', describe: `Coordinator URL (default ${DEFAULT_COORDINATOR}, or NODEPULSE_COORDINATOR_URL)` })
-    .option('token', { type: 'string', describe: 'Bearer token (prefer the NODEPULSE_TOKEN environment variable)' })
+    .option('coordinator', { type: 'string', describe: `Coordinator URL (default ${DEFAULT_COORDINATOR}, or NODEPULSE_COORDINATOR)` })
+    .option('token', { type: 'string', describe: 'Admin or reader token (prefer the NODEPULSE_API_TOKEN environment variable: flags show in ps)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print JSON for scripts' });
 
 function target(argv: Args): ApiTarget {
-  return { coordinator: argv.coordinator ?? process.env.NODEPULSE_COORDINATOR_URL ?? DEFAULT_COORDINATOR, token: argv.token ?? process.env.NODEPULSE_TOKEN };
+  warnAboutRenamedEnv(process.env, OPERATOR_RENAMED_ENV);
+  const env = withCurrentEnvNames(process.env, OPERATOR_RENAMED_ENV);
+  return { coordinator: argv.coordinator ?? (env.NODEPULSE_COORDINATOR || DEFAULT_COORDINATOR), token: argv.token ?? env.NODEPULSE_API_TOKEN };
 }
 
 /** Prints `data` as JSON, or as a table of `rows` with `columns`. */
@@ -33,11 +37,13 @@ function showRecord(argv: Args, record: Row): void {
   show(argv, record, rows, ['field', 'value']);
 }
 
+/** A resource noun and its actions; `nodepulse NOUN` alone, or an action it does not have, is a usage error naming the actions. */
 function group(command: string, describe: string, subcommands: CommandModule[]): CommandModule {
+  const names = subcommands.map((sub) => String(sub.command).split(' ')[0]);
   return {
-    command: `${command} <action>`,
+    command,
     describe,
-    builder: (yargs: Argv) => subcommands.reduce((y, sub) => y.command(sub), yargs).demandCommand(1),
+    builder: (yargs: Argv) => subcommands.reduce((y, sub) => y.command(sub), yargs).demandCommand(1, `Name an action: ${names.join(', ')}`),
     handler: () => undefined,
   };
 }
@@ -108,6 +114,41 @@ function historySummary(entry: Row): string {
   return parts.join(' ');
 }
 
+/** The writable settings of an instance, as flags of `instances create` and `instances update` (the API's PATCH body). */
+const instanceFieldOptions = (yargs: Argv) =>
+  yargs
+    .option('node-type', { choices: ['control', 'execution', 'hybrid', 'hop'], describe: 'node_type' })
+    .option('node-state', { type: 'string', describe: 'node_state, only while no agent has registered the instance (e.g. installed, deprovisioning)' })
+    .option('capacity-adjustment', { type: 'string', describe: 'capacity_adjustment: 0 to 1, at most two decimals' })
+    .option('enabled', { type: 'boolean', describe: 'enabled (--no-enabled disables)' })
+    .option('disabled', { type: 'boolean', hidden: true, describe: 'Same as --no-enabled (the spelling of 0.1)' })
+    .option('managed-by-policy', { type: 'boolean', describe: 'managed_by_policy' })
+    .option('listener-port', { type: 'number', describe: 'listener_port (0-65535)' })
+    .option('peer', { type: 'string', array: true, describe: 'peers: a peer hostname (repeatable); replaces the list' })
+    .option('peers-from-control-nodes', { type: 'boolean', describe: 'peers_from_control_nodes' });
+
+/** The API body of the instance settings given as flags; a flag not given is left out, so update changes only what it names. */
+function instanceFields(argv: Args): Row {
+  const body: Row = {};
+  const flags = [
+    ['node-type', 'node_type'],
+    ['node-state', 'node_state'],
+    ['capacity-adjustment', 'capacity_adjustment'],
+    ['enabled', 'enabled'],
+    ['managed-by-policy', 'managed_by_policy'],
+    ['listener-port', 'listener_port'],
+    ['peer', 'peers'],
+    ['peers-from-control-nodes', 'peers_from_control_nodes'],
+  ] as const;
+  for (const [flag, field] of flags) {
+    const value = argv[flag];
+    if (typeof value === 'number' && !Number.isInteger(value)) throw new Error(`--${flag} needs a whole number`);
+    if (value !== undefined) body[field] = value;
+  }
+  if (argv.disabled === true) body.enabled = false;
+  return body;
+}
+
 export const instancesCommand = group('instances', 'Instances (hosts), AWX-style', [
   action(
     'list',
@@ -127,22 +168,42 @@ export const instancesCommand = group('instances', 'Instances (hosts), AWX-style
   }),
   action(
     'create <hostname>',
-    'Pre-register a host; its agent claims it by hostname',
+    'Pre-register a host; its agent claims it by hostname (admin token)',
+    (y) => instanceFieldOptions(y.positional('hostname', { type: 'string', demandOption: true })).option('cluster', { type: 'string', describe: 'Cluster (default: default)' }),
+    async (argv) => {
+      const body: Row = { hostname: argv.hostname, ...instanceFields(argv) };
+      if (argv.cluster) body.cluster = argv.cluster;
+      showRecord(argv, await callApi<Row>(target(argv), 'POST', '/api/v2/instances/', body));
+    },
+  ),
+  action(
+    'update <host>',
+    'Change an instance’s settings: only the flags given (admin token)',
+    (y) =>
+      instanceFieldOptions(y.positional('host', { type: 'string', demandOption: true, describe: 'Hostname or instance id' }))
+        .option('cluster', { type: 'string', describe: 'The cluster of the hostname, when several have it' })
+        .option('hostname', { type: 'string', describe: 'New hostname' }),
+    async (argv) => {
+      const api = target(argv);
+      const id = await instanceIdOf(api, String(argv.host), typeof argv.cluster === 'string' ? argv.cluster : undefined);
+      const body: Row = { ...instanceFields(argv), ...(typeof argv.hostname === 'string' ? { hostname: argv.hostname } : {}) };
+      if (Object.keys(body).length === 0) throw new Error('nothing to change: give at least one setting (nodepulse instances update --help lists them)');
+      showRecord(argv, await callApi<Row>(api, 'PATCH', `/api/v2/instances/${id}/`, body));
+    },
+  ),
+  action(
+    'delete <host>',
+    'Delete an instance that has no Active node (admin token)',
     (y) =>
       y
-        .positional('hostname', { type: 'string', demandOption: true })
-        .option('cluster', { type: 'string' })
-        .option('node-type', { choices: ['control', 'execution', 'hybrid', 'hop'] })
-        .option('capacity-adjustment', { type: 'string' })
-        .option('listener-port', { type: 'number' })
-        .option('disabled', { type: 'boolean', default: false }),
+        .positional('host', { type: 'string', demandOption: true, describe: 'Hostname or instance id' })
+        .option('cluster', { type: 'string', describe: 'The cluster of the hostname, when several have it' }),
     async (argv) => {
-      const body: Row = { hostname: argv.hostname, enabled: argv.disabled !== true };
-      if (argv.cluster) body.cluster = argv.cluster;
-      if (argv['node-type']) body.node_type = argv['node-type'];
-      if (argv['capacity-adjustment']) body.capacity_adjustment = argv['capacity-adjustment'];
-      if (argv['listener-port'] !== undefined) body.listener_port = argv['listener-port'];
-      showRecord(argv, await callApi<Row>(target(argv), 'POST', '/api/v2/instances/', body));
+      const api = target(argv);
+      const id = await instanceIdOf(api, String(argv.host), typeof argv.cluster === 'string' ? argv.cluster : undefined);
+      await callApi(api, 'DELETE', `/api/v2/instances/${id}/`);
+      if (argv.json) printJson({ id, deleted: true });
+      else print(`deleted instance ${id}\n`);
     },
   ),
   action(
@@ -168,8 +229,8 @@ export const instancesCommand = group('instances', 'Instances (hosts), AWX-style
   }),
 ]);
 
-export const clustersCommand = group('clusters', 'Clusters with their node counts (admin token)', [
-  action('list', 'List every cluster', (y) => y.option('nodes', { type: 'boolean', default: false, describe: 'Include each cluster’s Active nodes' }), async (argv) => {
+export const clustersCommand = group('clusters', 'Clusters: list them with their node counts, create one', [
+  action('list', 'List every cluster with its node counts (admin token)', (y) => y.option('nodes', { type: 'boolean', default: false, describe: 'Include each cluster’s Active nodes' }), async (argv) => {
     const clusters: Row[] = [];
     let nextKey = '';
     do {
@@ -183,6 +244,7 @@ export const clustersCommand = group('clusters', 'Clusters with their node count
     } while (nextKey !== '');
     show(argv, clusters, clusters, ['id', 'name', 'provider', 'regions', 'nodes_count', 'running_nodes_count', 'failed_nodes_count', 'disabled_nodes_count']);
   }),
+  clusterCreateCommand,
 ]);
 
 export const eventsCommand = group('events', 'Cluster monitor events', [

@@ -13,8 +13,9 @@ export async function runCli(commands: readonly CommandModule[]): Promise<void> 
   let cli = yargs(hideBin(process.argv)).scriptName('nodepulse').version(VERSION);
   for (const command of commands) cli = cli.command(command);
   await cli
-    .demandCommand(1)
+    .demandCommand(1, 'Name a command')
     .strict()
+    .strictCommands()
     .fail((message, error, shown) => {
       if (error instanceof ConfigError) {
         process.stderr.write(`nodepulse: ${error.message}\n`);
@@ -28,9 +29,23 @@ export async function runCli(commands: readonly CommandModule[]): Promise<void> 
         process.stderr.write(`nodepulse: ${error.message}\n`);
         process.exit(1);
       }
+      const unknown = unknownCommand(message);
+      if (unknown) {
+        process.stderr.write(`nodepulse: unknown command ${unknown.word}: \`${unknown.parent} --help\` lists the commands\n`);
+        process.exit(2);
+      }
       shown.showHelp();
       process.stderr.write(`\n${message}\n`);
       process.exit(2);
     })
     .parseAsync();
+}
+
+/** yargs' "Unknown command: frob" as the word and the command line before it (`nodepulse instances`), for a one-line answer rather than the whole help. */
+export function unknownCommand(message: string | undefined, args: readonly string[] = hideBin(process.argv)): { word: string; parent: string } | undefined {
+  const match = /^Unknown commands?: (.+)$/.exec(message ?? '');
+  if (!match) return undefined;
+  const word = match[1]!.split(', ')[0]!;
+  const at = args.indexOf(word);
+  return { word: JSON.stringify(word), parent: ['nodepulse', ...args.slice(0, Math.max(0, at))].join(' ') };
 }

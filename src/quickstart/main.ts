@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXIT_CONFIG, FixableError } from '../shared/errors.ts';
 
 /**
  * `nodepulse quickstart` (npm start): a coordinator on the embedded SQLite store in ./data with a
@@ -21,6 +23,12 @@ interface QuickstartTokens {
 }
 
 const BIN = fileURLToPath(new URL('../../bin/nodepulse', import.meta.url));
+
+/** How to run the CLI from here: bin/nodepulse in a checkout, else its full path. */
+function commandPath(): string {
+  const path = relative(process.cwd(), BIN);
+  return path.startsWith('..') ? BIN : path;
+}
 
 function loadOrCreateTokens(dataDir: string): QuickstartTokens {
   const file = join(dataDir, 'quickstart-tokens.json');
@@ -42,6 +50,11 @@ const exited = (child: ChildProcess) =>
     else child.once('exit', (code) => resolveExit(code ?? 1));
   });
 
+function killed(child: ChildProcess): ChildProcess {
+  child.kill('SIGTERM');
+  return child;
+}
+
 async function waitReady(url: string, coordinator: ChildProcess): Promise<void> {
   for (let attempt = 0; attempt < 600 && coordinator.exitCode === null; attempt += 1) {
     try {
@@ -51,10 +64,31 @@ async function waitReady(url: string, coordinator: ChildProcess): Promise<void> 
     }
     await new Promise((resolveWait) => setTimeout(resolveWait, 100));
   }
-  throw new Error('the coordinator did not become ready');
+  throw new Error(`quickstart: the coordinator did not answer ${url}/readyz within a minute`);
+}
+
+/**
+ * Fails at once, naming the address and --port, when something already listens on the port:
+ * waiting for /readyz there would find that other server ready (another quick start) and print
+ * this one's banner for it.
+ */
+async function checkPortFree(port: number): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      rejectListen(
+        error.code === 'EADDRINUSE'
+          ? new FixableError(`cannot listen: 127.0.0.1:${port} is already in use (another quick start or coordinator?): stop it, or choose another port with --port`, EXIT_CONFIG)
+          : error,
+      ),
+    );
+    server.listen(port, '127.0.0.1', () => resolveListen());
+  });
+  await new Promise((resolveClose) => server.close(resolveClose));
 }
 
 export async function runQuickstart(options: QuickstartOptions): Promise<void> {
+  await checkPortFree(options.port);
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const tokens = loadOrCreateTokens(dataDir);
@@ -63,15 +97,27 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
     NODEPULSE_ADMIN_TOKEN: tokens.admin,
     NODEPULSE_ENROLL_TOKEN: tokens.enroll,
   });
-  await waitReady(url, coordinator);
-  const agent = start(['agent', 'run', '--coordinator', url, '--state-dir', join(dataDir, 'agent')], { NODEPULSE_TOKEN: tokens.enroll, NODEPULSE_STARTUP_DELAY: '0' });
+  try {
+    await waitReady(url, coordinator);
+  } catch (error) {
+    // Its own message (a busy port, a store it cannot open) is above, on the inherited stderr.
+    const code = coordinator.exitCode;
+    if (code !== null) throw new FixableError(`quickstart: the coordinator exited (code ${code}) before it was ready on ${url}; its message is above`, code || 1);
+    await exited(killed(coordinator));
+    throw error;
+  }
+  const agent = start(['agent', 'run', '--coordinator', url, '--state-dir', join(dataDir, 'agent')], {
+    NODEPULSE_ENROLL_TOKEN: tokens.enroll,
+    NODEPULSE_STARTUP_DELAY: '0',
+  });
   process.stdout.write(
     [
       '',
       `nodepulse quick start: coordinator on ${url} (store ${join(dataDir, 'nodepulse.db')}) with a local agent.`,
-      `Admin token (also in ${join(dataDir, 'quickstart-tokens.json')}):`,
-      `  export NODEPULSE_TOKEN=${tokens.admin}`,
-      `  curl -s -X POST ${url}/api/v1/actions/invoke/cluster_GetDetails -H "Authorization: Bearer $NODEPULSE_TOKEN"`,
+      `Admin token (also in ${join(dataDir, 'quickstart-tokens.json')}), for the operator commands and curl:`,
+      `  export NODEPULSE_COORDINATOR=${url} NODEPULSE_API_TOKEN=${tokens.admin}`,
+      `  ${commandPath()} nodes list`,
+      `  curl -s -X POST ${url}/api/v1/actions/invoke/cluster_GetDetails -H "Authorization: Bearer $NODEPULSE_API_TOKEN"`,
       'Ctrl-C stops the agent (it deregisters with reason Shutdown), then the coordinator.',
       '',
     ].join('\n') + '\n',

@@ -75,6 +75,10 @@ export class ConfigError extends Error {
 export const EXIT_CONFIG = 78;
 /** EX_UNAVAILABLE: something the command needs is not installed; restarting does not help. */
 export const EXIT_UNAVAILABLE = 69;
+/** EX_NOINPUT: what the command should read (an existing store) is not there. */
+export const EXIT_NOINPUT = 66;
+/** EX_CANTCREAT: a file the command must create or write (the SQLite store) cannot be; restarting does not help. */
+export const EXIT_CANTCREAT = 73;
 
 /** A failure only the operator can fix, told in one line that names the fix; the process exits with `exitCode`. */
 export class FixableError extends Error {

@@ -62,7 +62,7 @@ export class RealAgent implements Member {
         name: `agent ${options.hostname}`,
         env: {
           CHAOS_HOSTNAME: options.hostname,
-          NODEPULSE_TOKEN: options.enrollToken ?? E2E_ENROLL,
+          NODEPULSE_ENROLL_TOKEN: options.enrollToken ?? E2E_ENROLL,
           NODEPULSE_REQUEST_TIMEOUT: String(options.requestTimeoutSecs),
           NODEPULSE_STARTUP_DELAY: String(options.startupDelaySecs),
           NODEPULSE_RETRY_MAX_DELAY: String(options.retryCapSecs),

@@ -55,7 +55,7 @@ describe('the one-file agent (dist/nodepulse-agent.mjs)', () => {
     const agent = spawnProcess(
       process.execPath,
       [...nodeArgs, agentFile, 'agent', 'run', '--coordinator', coordinator.url, '--state-dir', join(alone, 'state'), '--startup-delay', '0'],
-      { cwd: alone, name: 'one-file agent', env: { NODEPULSE_TOKEN: E2E_ENROLL } },
+      { cwd: alone, name: 'one-file agent', env: { NODEPULSE_ENROLL_TOKEN: E2E_ENROLL } },
     );
     const nodeId = await waitForRegistration(agent);
     const registered = await nodeById(coordinator, nodeId);

@@ -21,7 +21,7 @@ export function startAgent(coordinatorUrl: string, options: AgentOptions = {}): 
     ['agent', 'run', '--coordinator', coordinatorUrl, '--state-dir', stateDir, '--heartbeat-interval', '1', '--log-level', 'debug', ...(options.args ?? [])],
     {
       env: {
-        NODEPULSE_TOKEN: E2E_ENROLL,
+        NODEPULSE_ENROLL_TOKEN: E2E_ENROLL,
         NODEPULSE_RETRY_BASE_DELAY: '0.1',
         NODEPULSE_RETRY_MAX_DELAY: '1',
         NODEPULSE_AUTH_RETRY_DELAY: '2',

@@ -124,7 +124,7 @@ describe('agent resilience', () => {
     const tokenFile = join(makeTempDir(), 'agent.token');
     const wrong = 'np_wrongtokenid_0123456789abcdef';
     writeFileSync(tokenFile, `${wrong}\n`);
-    // The token file wins over the NODEPULSE_TOKEN the helper also sets.
+    // The token file wins over the NODEPULSE_ENROLL_TOKEN the helper also sets.
     const { proc } = startAgent(coordinator.url, { args: ['--token-file', tokenFile] });
     const refused = (l: string) => l.includes('"action":"cluster_RegisterNode"') && l.includes('"status":401');
     await waitFor(() => proc.stdoutLines.filter(refused).length >= 3, 30_000, { message: 'three refused registrations' });

@@ -65,8 +65,8 @@ describe('systemd units', () => {
     });
   }
 
-  it('does not restart a coordinator whose SQLite driver is missing (exit 69)', () => {
-    expect(directives('nodepulse-coordinator.service').get('RestartPreventExitStatus')?.split(' ')).toEqual(['78', '69']);
+  it('does not restart a coordinator whose SQLite driver is missing (exit 69) or whose store cannot be created (exit 73)', () => {
+    expect(directives('nodepulse-coordinator.service').get('RestartPreventExitStatus')?.split(' ')).toEqual(['78', '69', '73']);
   });
 
   it('gives the agent longer to stop than its deregistration deadline', () => {

@@ -209,7 +209,7 @@ describe('TLS configuration errors exit 78 and name the key and file', () => {
     { what: "another certificate's key", args: (c: TestCertificates) => ['--tls-cert', c.client.cert, '--tls-key', c.server.key], mentions: 'is not the private key' },
   ])('agent: $what', async ({ args, mentions }) => {
     const proc = spawnNodepulse(['agent', 'run', '--state-dir', join(makeTempDir(), 'state'), ...args(certs)], {
-      env: { NODEPULSE_TOKEN: 'x', NODEPULSE_COORDINATOR: 'https://127.0.0.1:1' },
+      env: { NODEPULSE_ENROLL_TOKEN: 'x', NODEPULSE_COORDINATOR: 'https://127.0.0.1:1' },
     });
     expect((await proc.waitForExit(30_000)).code).toBe(78);
     expect(proc.output()).toContain(mentions);

@@ -23,7 +23,7 @@ export interface CliResult {
 
 /** Runs `nodepulse <args>` with an admin token, whatever its outcome. */
 export async function runNodepulse(args: string[]): Promise<CliResult> {
-  const proc = spawnNodepulse(args, { env: { NODEPULSE_TOKEN: E2E_ADMIN } });
+  const proc = spawnNodepulse(args, { env: { NODEPULSE_API_TOKEN: E2E_ADMIN } });
   const exit = await proc.waitForExit(30_000);
   return { exit, stdout: proc.stdoutLines.join('\n'), stderr: proc.stderrLines.join('\n') };
 }

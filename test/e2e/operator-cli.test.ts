@@ -56,7 +56,7 @@ describe('operator CLI against a running coordinator', () => {
 
   it('instances show ends quietly with exit 0 when its reader goes away, like `| head`', async () => {
     const [instance] = (await api(coordinator, 'GET', '/api/v2/instances/?hostname=web-1')).body.results;
-    const proc = spawnNodepulse(['instances', 'show', String(instance.id), '--coordinator', coordinator.url], { env: { NODEPULSE_TOKEN: E2E_ADMIN } });
+    const proc = spawnNodepulse(['instances', 'show', String(instance.id), '--coordinator', coordinator.url], { env: { NODEPULSE_API_TOKEN: E2E_ADMIN } });
     // The reader is gone before the command writes: its first write fails with EPIPE.
     proc.child.stdout?.destroy();
     const exit = await proc.waitForExit(30_000);
@@ -64,12 +64,15 @@ describe('operator CLI against a running coordinator', () => {
     expect(exit).toEqual({ code: 0, signal: null });
   });
 
-  it('cluster create sets the provider and regions, prints seed 001’s cluster, refuses a bare --region; clusters list shows it', async () => {
-    const created = await runNodepulse(['cluster', 'create', 'edge', '--provider', 'aws', '--region', 'eu-west-1', '--region', 'eu-central-1', '--store', coordinator.storePath]);
+  it('clusters create sets the provider and regions, prints seed 001’s cluster, refuses a bare --region; clusters list shows it', async () => {
+    const created = await runNodepulse(['clusters', 'create', 'edge', '--provider', 'aws', '--region', 'eu-west-1', '--region', 'eu-central-1', '--store', coordinator.storePath]);
     expect(created.exit.code).toBe(0);
     expect(created.stdout).toMatch(/^cluster edge \(id \d+\): provider aws, regions eu-central-1, eu-west-1$/);
+    expect(created.stderr).toBe(`nodepulse: store ${coordinator.storePath}`);
 
+    // The spelling of 0.1 still works, with a note naming the new one.
     const again = await runNodepulse(['cluster', 'create', 'edge', '--provider', 'aws', '--store', coordinator.storePath, '--json']);
+    expect(again.stderr).toContain('nodepulse: warning: `cluster` is now `clusters`');
     expect(again.exit.code).toBe(0);
     const edge = JSON.parse(again.stdout);
     expect(edge).toEqual({
@@ -85,7 +88,7 @@ describe('operator CLI against a running coordinator', () => {
       disabled_nodes_count: 0,
     });
 
-    const bare = await runNodepulse(['cluster', 'create', 'edge', '--region', '--store', coordinator.storePath]);
+    const bare = await runNodepulse(['clusters', 'create', 'edge', '--region', '--store', coordinator.storePath]);
     expect(bare.exit.code).not.toBe(0);
     expect(bare.stderr).toMatch(/--region needs a value/);
 
@@ -121,5 +124,58 @@ describe('operator CLI against a running coordinator', () => {
     expect(contractProblems('feldera', 'ClusterMonitorEventSelectedInfo', latest)).toEqual([]);
     const byDefault = Object.fromEntries(tableRows(await cli(coordinator, ['events', 'show'])).map((row) => [row.field, row.value]));
     expect(byDefault.recorded_at! >= latest.recorded_at).toBe(true);
+  });
+  it('instances create, update and delete a host through the API, by hostname or id, with --json output', async () => {
+    const created = JSON.parse(
+      await cli(coordinator, ['instances', 'create', 'db-7', '--node-type', 'hybrid', '--capacity-adjustment', '0.5', '--listener-port', '27199', '--peer', 'web-1', '--json']),
+    ) as Record<string, unknown>;
+    expect(created).toMatchObject({ hostname: 'db-7', node_type: 'hybrid', capacity_adjustment: '0.50', listener_port: 27199, peers: ['web-1'], enabled: true });
+    expect((await api(coordinator, 'GET', `/api/v2/instances/${String(created.id)}/`)).body).toMatchObject({ hostname: 'db-7', node_type: 'hybrid' });
+
+    const updated = JSON.parse(await cli(coordinator, ['instances', 'update', 'db-7', '--no-enabled', '--hostname', 'db-8', '--json'])) as Record<string, unknown>;
+    expect(updated).toMatchObject({ id: created.id, hostname: 'db-8', enabled: false, node_type: 'hybrid', listener_port: 27199 });
+    const nothing = await runNodepulse(['instances', 'update', 'db-8', '--coordinator', coordinator.url]);
+    expect(nothing.exit.code).toBe(1);
+    expect(nothing.stderr).toContain('nothing to change');
+
+    expect(await cli(coordinator, ['instances', 'delete', String(created.id)])).toBe(`deleted instance ${String(created.id)}`);
+    expect((await api(coordinator, 'GET', `/api/v2/instances/${String(created.id)}/`)).status).toBe(404);
+    const gone = await runNodepulse(['instances', 'delete', 'db-8', '--coordinator', coordinator.url]);
+    expect(gone.exit.code).toBe(1);
+    expect(gone.stderr).toContain('no instance has hostname db-8');
+
+    // An instance whose agent is registered (Active node) is refused by the API, and the CLI says why.
+    const busy = await runNodepulse(['instances', 'delete', 'web-1', '--coordinator', coordinator.url]);
+    expect(busy.exit.code).toBe(1);
+    expect(busy.stderr).toMatch(/409 InstanceHasActiveNode/);
+  });
+
+  it('reads the token and URL under their old names (NODEPULSE_TOKEN, NODEPULSE_COORDINATOR_URL) with a warning naming the new ones', async () => {
+    const proc = spawnNodepulse(['nodes', 'list', '--json'], { env: { NODEPULSE_TOKEN: E2E_ADMIN, NODEPULSE_COORDINATOR_URL: coordinator.url } });
+    expect((await proc.waitForExit(30_000)).code).toBe(0);
+    expect((JSON.parse(proc.stdoutLines.join('\n')) as unknown[]).length).toBeGreaterThan(0);
+    expect(proc.stderrLines).toEqual([
+      'nodepulse: warning: NODEPULSE_TOKEN is renamed NODEPULSE_API_TOKEN; the old name is still read in this release (rename it)',
+      'nodepulse: warning: NODEPULSE_COORDINATOR_URL is renamed NODEPULSE_COORDINATOR; the old name is still read in this release (rename it)',
+    ]);
+    expect(proc.stderrLines.join('\n')).not.toContain(E2E_ADMIN);
+
+    const current = spawnNodepulse(['nodes', 'list'], { env: { NODEPULSE_API_TOKEN: E2E_ADMIN, NODEPULSE_COORDINATOR: coordinator.url } });
+    expect((await current.waitForExit(30_000)).code).toBe(0);
+    expect(current.stderrLines).toEqual([]);
+  });
+
+  it('names an unknown command or action in one line and exits 2; a resource alone lists its actions', async () => {
+    const top = await runNodepulse(['instance', 'list']);
+    expect(top.exit.code).toBe(2);
+    expect(top.stderr).toBe('nodepulse: unknown command "instance": `nodepulse --help` lists the commands');
+
+    const action = await runNodepulse(['instances', 'lst']);
+    expect(action.exit.code).toBe(2);
+    expect(action.stderr).toBe('nodepulse: unknown command "lst": `nodepulse instances --help` lists the commands');
+
+    const bare = await runNodepulse(['instances']);
+    expect(bare.exit.code).toBe(2);
+    expect(bare.stderr).toContain('Name an action: list, show, create, update, delete, history, health-check');
   });
 });

@@ -80,6 +80,6 @@ describe('agent config', () => {
   it('requires a coordinator and a token to run', () => {
     const found = problems(() => requireRunSettings(loadAgentConfig({})));
     expect(found).toEqual([expect.stringMatching(/^coordinator: required/), expect.stringMatching(/^token: required/)]);
-    expect(problems(() => requireRunSettings(loadAgentConfig({ env: { NODEPULSE_COORDINATOR: 'http://c', NODEPULSE_TOKEN: 't' } })))).toEqual([]);
+    expect(problems(() => requireRunSettings(loadAgentConfig({ env: { NODEPULSE_COORDINATOR: 'http://c', NODEPULSE_ENROLL_TOKEN: 't' } })))).toEqual([]);
   });
 });

@@ -58,7 +58,7 @@ describe('agent flags', () => {
     const argv = await parseAgent('run', ['--config', '/etc/nodepulse/agent.yaml', '--heartbeat-interval', '7.5']);
     expect(argv.config).toBe('/etc/nodepulse/agent.yaml');
     const given = Object.entries(configFlagValues(argv, AgentConfigSchema)).filter(([, value]) => value !== undefined);
-    expect(given).toEqual([['heartbeatInterval', '7.5']]);
+    expect(given).toEqual([['heartbeatInterval', 7.5]]);
   });
 
   it.each(ACTIONS)('make an unknown flag or a stray argument a configuration error (exit 78), for agent %s', async (action) => {

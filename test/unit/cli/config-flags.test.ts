@@ -32,7 +32,7 @@ describe('coordinator serve flags', () => {
 
   it('leaves a key to the file and the environment when its flag is not given', async () => {
     const flags = configFlagValues(await parseServe(['--port', '9003']), CoordinatorConfigSchema);
-    expect(Object.entries(flags).filter(([, value]) => value !== undefined)).toEqual([['port', '9003']]);
+    expect(Object.entries(flags).filter(([, value]) => value !== undefined)).toEqual([['port', 9003]]);
   });
 
   it('lets a flag win over the environment and the file, booleans included', async () => {
@@ -44,6 +44,28 @@ describe('coordinator serve flags', () => {
     expect(config).toMatchObject({ port: 9003, massSilenceGuard: false, heartbeatInterval: 8 });
     const negated = configFlagValues(await parseServe(['--no-mass-silence-guard']), CoordinatorConfigSchema);
     expect(loadConfig(CoordinatorConfigSchema, { file, env, flags: negated }).massSilenceGuard).toBe(false);
+  });
+});
+
+describe('numeric flags', () => {
+  it('are numbers in the help and in the parsed command line', async () => {
+    const cli = await serveOptions(yargs(['coordinator', 'serve']));
+    // Each option's entry runs up to the next option (yargs wraps long descriptions).
+    const help = await cli.getHelp();
+    const entry = (flag: string) => new RegExp(`\\n  --${flag} ([^]*?)(?=\\n  --)`).exec(help)?.[1] ?? '';
+    expect(entry('port')).toMatch(/Port to listen on[^]*\[number\]/);
+    expect(entry('mass-silence-threshold')).toMatch(/\[number\]/);
+    expect(entry('store')).toMatch(/\[string\]/);
+    expect(configFlagValues(await parseServe(['--port', '9003', '--mass-silence-threshold', '0.25']), CoordinatorConfigSchema)).toMatchObject({
+      port: 9003,
+      massSilenceThreshold: 0.25,
+    });
+  });
+
+  it('refuse text as a configuration error naming the flag (exit 78); an integer key refuses a fraction', async () => {
+    await expect(parseServe(['--port', 'eighty'])).rejects.toMatchObject({ problems: ['--port: expected a number'] });
+    const flags = configFlagValues(await parseServe(['--port', '80.5']), CoordinatorConfigSchema);
+    expect(() => loadConfig(CoordinatorConfigSchema, { flags })).toThrow(/port: Expected integer \(got 80.5 from option --port\)/);
   });
 });
 
