@@ -60,7 +60,7 @@ describe("the agent image's entry point as PID 1 of a PID namespace", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await nodeById(coordinator, nodeId)).toMatchObject({ status: 'Terminated', terminationReason: 'Shutdown' });
     expect(await runHealthcheck(agent, env)).toBe(1);
-  });
+  }, 120_000);
 
   it('still exits 0 within the deregistration deadline when the coordinator does not answer', async () => {
     const coordinator = await startCoordinatorProcess({ args: FAST });
@@ -77,5 +77,5 @@ describe("the agent image's entry point as PID 1 of a PID namespace", () => {
     } finally {
       coordinator.proc.kill('SIGCONT');
     }
-  });
+  }, 120_000);
 });
