@@ -6,13 +6,19 @@
  * module. The systemd unit and the container run it (docs/agent.md). The rest of the CLI runs
  * from tsc's dist/cli/main.js.
  *
+ * It also copies the coordinator's web page (src/coordinator/ui/static: HTML, ES modules, CSS,
+ * which tsc does not emit) to coordinator/ui/static beside the bundle (dist/), where tsc's
+ * ui-routes.js serves it from.
+ *
  * The build fails when the agent's import graph reaches the coordinator (its config schema
  * aside, whose NODEPULSE_* names the agent must not warn about) or a store driver.
  *
  *   node scripts/bundle.mjs [--outfile dist/nodepulse-agent.mjs]
  */
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { outfile: { type: 'string', default: 'dist/nodepulse-agent.mjs' } } });
@@ -63,3 +69,6 @@ if (forbidden.length > 0) {
   process.stderr.write(`bundle: the agent's import graph reaches modules it must never load:\n  ${forbidden.join('\n  ')}\n`);
   process.exit(1);
 }
+
+// Beside tsc's output for the coordinator, in the dist directory the agent bundle goes to.
+await cp(fileURLToPath(new URL('../src/coordinator/ui/static/', import.meta.url)), join(dirname(values.outfile), 'coordinator', 'ui', 'static'), { recursive: true });

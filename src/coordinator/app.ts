@@ -22,6 +22,7 @@ import { type OpsDeps, opsRoutes } from './routes/ops.ts';
 import { watchRoutes } from './routes/watch.ts';
 import type { Sweeper } from './sweeper/sweeper.ts';
 import type { TransitionFeed } from './watch/transition-feed.ts';
+import { uiRoutes } from './ui/ui-routes.ts';
 
 export interface AppDeps extends OpsDeps {
   logger: Logger;
@@ -91,5 +92,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(clusterRoutes, { clusters: deps.clusters });
   await app.register(eventRoutes, { store: deps.store, clock: deps.clock });
   await app.register(watchRoutes, { store: deps.store, feed: deps.feed, logger: deps.logger });
+  await app.register(uiRoutes);
   return app;
 }
