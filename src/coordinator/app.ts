@@ -5,6 +5,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { AuthFailureGuard } from './auth/failure-guard.ts';
 import { installAuth } from './http/auth-hook.ts';
+import { type RequestMetrics, installRequestMetrics } from './http/request-metrics.ts';
 import { clientErrorHandler, installProtocolAnswers } from './http/client-errors.ts';
 import { errorAnswerer, installClosingGuard, installErrorHandling, installJsonParser, MAX_PARAM_LENGTH } from './http/error-handler.ts';
 import { validatorCompiler } from './http/validation.ts';
@@ -41,6 +42,8 @@ export interface AppDeps extends OpsDeps {
   requestReceiveTimeoutMs: number;
   /** TLS options (tls-context.ts): with them the API is served over HTTPS only. */
   https?: HttpsServerOptions | undefined;
+  /** Times every route and counts failures for /metrics. */
+  requestMetrics: RequestMetrics;
 }
 
 /**
@@ -84,6 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       deps.logger.debug('request', { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
     });
   }
+  // Before the routes: each route's timer is resolved as it is registered.
+  installRequestMetrics(app, deps.requestMetrics);
   installResponsesAroundHandlers(app);
   await installOpenApi(app);
   await app.register(clusterActions, { nodes: deps.nodes, sweeper: deps.sweeper, store: deps.store });
