@@ -23,6 +23,8 @@ class App {
     this.selected = undefined;
     this.session = undefined;
     this.dirty = new Set();
+    /** Hostnames the stream named (a registration's evidence) before the host was listed. */
+    this.hostnames = new Map();
     this.table = new NodeTable($('#fleet-view'));
     this.host = new HostPage($('#host-view'), this);
     this.noticeTimer = undefined;
@@ -204,8 +206,11 @@ class App {
       return;
     }
     const instance = entry.instance_id === null ? undefined : this.fleet.instances.get(entry.instance_id);
-    prependTransition($('#transition-list'), entry, instance?.hostname ?? entry.evidence?.hostname);
+    if (entry.instance_id !== null && entry.evidence?.hostname) this.hostnames.set(entry.instance_id, entry.evidence.hostname);
+    const where = entry.instance_id === null ? this.fleet.clusterName(entry.cluster_id) : (instance?.hostname ?? this.hostnames.get(entry.instance_id));
+    prependTransition($('#transition-list'), entry, where);
     if (item.type === 'hold-started' || item.type === 'hold-ended') void this.refreshHolds();
+    if (item.type === 'monitor-status-changed') void this.refreshEvents();
     if (entry.instance_id !== null) {
       this.fleet.applyTransition(entry);
       this.dirty.add(entry.instance_id);

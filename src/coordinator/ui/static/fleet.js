@@ -25,6 +25,13 @@ export class Fleet {
     for (const instance of list) this.clusterNames.add(clusterOf(instance));
   }
 
+  /** A cluster's name by its id, from the instances and (for admins) the clusters API. */
+  clusterName(id) {
+    for (const cluster of this.clusterInfo.values()) if (Number(cluster.id) === id) return cluster.name;
+    for (const instance of this.instances.values()) if (instance.summary_fields?.cluster?.id === id) return clusterOf(instance);
+    return undefined;
+  }
+
   putInstance(instance) {
     this.instances.set(instance.id, instance);
     this.clusterNames.add(clusterOf(instance));

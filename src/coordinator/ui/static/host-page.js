@@ -16,7 +16,7 @@ export function summary(entry) {
     parts.push(`silent since ${time(verdict.silent_since)}`);
   }
   for (const [key, value] of Object.entries(entry.evidence ?? {})) {
-    if (value === null || value === undefined) continue;
+    if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) continue;
     parts.push(`${key}=${Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : value}`);
   }
   return parts.join(' · ');

@@ -77,9 +77,13 @@ export function renderMonitorEvents(list, events) {
 const MAX_TRANSITIONS = 30;
 
 /** Prepends a transition of the watch stream to the live list, keeping the newest. */
-export function prependTransition(list, entry, hostname) {
-  const where = hostname ? el('a', { href: `#host/${entry.instance_id}`, text: hostname }) : el('span', { text: entry.instance_id === null ? `cluster ${entry.cluster_id}` : `host ${entry.instance_id}` });
-  const item = el('li', { 'data-kind': entry.kind }, el('time', { text: time(entry.recorded_at) }), ` ${entry.kind} `, where, entry.reason ? ` ${entry.reason}` : '', el('span', { class: 'muted evidence', text: ` ${summary(entry)}` }));
+export function prependTransition(list, entry, name) {
+  let where;
+  if (entry.instance_id !== null) where = el('a', { href: `#host/${entry.instance_id}`, text: name ?? `host ${entry.instance_id}` });
+  else where = el('span', { text: name ? `cluster ${name}` : entry.cluster_id === 0 ? 'coordinator' : `cluster ${entry.cluster_id}` });
+  const said = summary(entry);
+  const evidence = el('span', { class: 'muted evidence', text: ` ${said.length > 240 ? `${said.slice(0, 240)}…` : said}`, title: said });
+  const item = el('li', { 'data-kind': entry.kind }, el('time', { text: time(entry.recorded_at) }), ` ${entry.kind} `, where, entry.reason ? ` ${entry.reason}` : '', evidence);
   list.prepend(item);
   while (list.children.length > MAX_TRANSITIONS) list.lastElementChild.remove();
 }

@@ -52,10 +52,11 @@ export class SseParser {
 const OPENING = /^watching transitions after ([0-9]+)$/;
 
 /**
- * Follows GET /api/v1/watch until `signal` aborts. `handlers`: onEvent({type, data, id}),
- * onState('connecting'|'live'|'reconnecting', detail), onFatal(failure) for a refused token.
+ * Follows the watch stream (GET /api/v1/watch) until `signal` aborts. `handlers`:
+ * onEvent({type, data, id}), onState('connecting'|'live'|'reconnecting', detail), onFatal(status)
+ * for a refused token. `token` is a function: the token is read again on each connection.
  */
-export async function followWatch(token, handlers, signal) {
+export async function followWatch(token, handlers, signal, url = '/api/v1/watch') {
   let lastEventId;
   let retryMs = 1000;
   while (!signal.aborted) {
@@ -63,7 +64,7 @@ export async function followWatch(token, handlers, signal) {
       handlers.onState(lastEventId === undefined ? 'connecting' : 'reconnecting');
       const headers = { authorization: `Bearer ${token()}`, accept: 'text/event-stream' };
       if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
-      const response = await fetch('/api/v1/watch', { headers, signal, cache: 'no-store' });
+      const response = await fetch(url, { headers, signal, cache: 'no-store' });
       if (response.status === 401 || response.status === 403) {
         handlers.onFatal(response.status);
         return;
