@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { type ApiTarget, callApi, DEFAULT_COORDINATOR } from './api-client.ts';
 import { clusterCreateCommand } from './cluster-command.ts';
+import { maintenanceCommand } from './maintenance-command.ts';
 import { print, printJson, printTable } from './output.ts';
 import { OPERATOR_RENAMED_ENV, warnAboutRenamedEnv, withCurrentEnvNames } from './renamed-env.ts';
 
@@ -227,6 +228,7 @@ export const instancesCommand = group('instances', 'Instances (hosts), AWX-style
     if (argv.json) printJson(answer);
     else print(`${answer.msg}\n`);
   }),
+  maintenanceCommand({ withTarget, target, instanceIdOf, showRecord }),
 ]);
 
 export const clustersCommand = group('clusters', 'Clusters: list them with their node counts, create one', [

@@ -104,5 +104,11 @@ export async function serveCoordinator(options: ServeOptions): Promise<void> {
     version: VERSION,
     heartbeatIntervalSecs: settings.intervalMs / 1000,
     heartbeatTimeoutSecs: settings.timeoutMs / 1000,
+    // The clusters with their own interval and timeout.
+    ...(settings.clusters && {
+      clusters: Object.fromEntries(
+        [...settings.clusters].map(([name, own]) => [name, { heartbeatIntervalSecs: own.intervalMs / 1000, heartbeatTimeoutSecs: own.timeoutMs / 1000 }]),
+      ),
+    }),
   });
 }
