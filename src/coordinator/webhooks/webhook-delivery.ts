@@ -51,15 +51,17 @@ export function httpDeliver(timeoutMs: number): Deliver {
       if (response.status >= 200 && response.status < 300) return { outcome: 'delivered', status: response.status };
       return { outcome: 'rejected', status: response.status, error: `answered ${response.status}` };
     } catch (error) {
-      return { outcome: 'unreachable', error: failureText(error, timeoutMs) };
+      return { outcome: 'unreachable', error: failureText(error, timeoutMs, request.sink.url) };
     }
   };
 }
 
-/** One line, without the URL (it may carry a token of the receiving service). */
-function failureText(error: unknown, timeoutMs: number): string {
+/** One line, without the URL's path or query (they may carry a token of the receiving service). */
+function failureText(error: unknown, timeoutMs: number, url: URL): string {
   const { name, cause } = error as { name?: string; cause?: { code?: string; message?: string } };
   if (name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
   if (name === 'AbortError') return 'aborted: the coordinator is stopping';
+  // The fetch standard blocks a few ports (6000, 6665-6669, …) whatever the server: say which, and the fix.
+  if (cause?.message === 'bad port') return `fetch refuses port ${url.port} (a port the fetch standard blocks): give the sink another port`;
   return cause?.code ?? cause?.message ?? String((error as Error).message ?? error);
 }

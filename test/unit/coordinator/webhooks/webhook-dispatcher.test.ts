@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toHistoryEntry } from '../../../../src/coordinator/history/history-view.ts';
 import { SqliteStore } from '../../../../src/coordinator/store/sqlite/sqlite-store.ts';
 import type { ClusterRecord } from '../../../../src/coordinator/store/store.ts';
-import type { DeliveryOutcome, DeliveryRequest } from '../../../../src/coordinator/webhooks/webhook-delivery.ts';
+import type { Deliver, DeliveryOutcome, DeliveryRequest } from '../../../../src/coordinator/webhooks/webhook-delivery.ts';
 import { WebhookDispatcher } from '../../../../src/coordinator/webhooks/webhook-dispatcher.ts';
 import { registerWebhookMetrics } from '../../../../src/coordinator/webhooks/webhook-metrics.ts';
 import type { WebhookSettings, WebhookSink } from '../../../../src/coordinator/webhooks/webhook-settings.ts';
@@ -34,6 +34,17 @@ let receiver: FakeReceiver;
 let cluster: ClusterRecord;
 let logged: string;
 let registry: Registry;
+/** Replaces the receiver for a test that needs a delivery to hang. */
+let webhooksDeliver: Deliver | undefined;
+
+/** Polls a condition with real timers (for the one test of the dispatcher's own schedule). */
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 beforeEach(async () => {
   store = new SqliteStore(':memory:');
@@ -42,6 +53,7 @@ beforeEach(async () => {
   receiver = new FakeReceiver();
   cluster = await store.ensureCluster('default', clock.now());
   logged = '';
+  webhooksDeliver = undefined;
 });
 afterEach(async () => store.close());
 
@@ -56,7 +68,7 @@ function dispatcher(sinks: WebhookSink[], options: { leader?: () => boolean; ran
     store,
     clock,
     logger: createLogger({ level: 'debug', component: 'test', pretty: false, stream }),
-    deliver: receiver.deliver,
+    deliver: (request, signal) => (webhooksDeliver ?? receiver.deliver)(request, signal),
     metrics: registerWebhookMetrics(registry, { outbox: store.webhookOutbox, sinks: sinks.map((sink) => sink.name) }),
     isLeader: options.leader ?? (() => true),
     pollMs: 1000,
@@ -193,6 +205,29 @@ describe('webhook dispatcher', () => {
     leader = true;
     await webhooks.pass(sink);
     expect(receiver.requests).toHaveLength(1);
+  });
+
+  it('runs each sink on its own timer once started; stopping abandons the delivery in flight unrecorded, to be sent again', async () => {
+    const sink = sinkNamed('pager');
+    const webhooks = dispatcher([sink]);
+    let release: (() => void) | undefined;
+    let calls = 0;
+    webhooksDeliver = (_request, signal) => {
+      calls += 1;
+      return new Promise((resolve) => {
+        release = () => resolve({ outcome: 'delivered', status: 200 });
+        signal.addEventListener('abort', () => resolve({ outcome: 'unreachable', error: 'aborted: the coordinator is stopping' }));
+      });
+    };
+    await webhooks.start();
+    // The cursor is set before start() returns: an event recorded right after is the sink's.
+    await registerNode('web-1');
+    await waitUntil(() => calls === 1);
+    await webhooks.stop();
+    release?.();
+    const entry = await store.webhookOutbox.next('pager');
+    expect(entry).toMatchObject({ attempts: 0 });
+    expect((await store.webhookOutbox.depth()).get('pager')).toBe(1);
   });
 
   it('skips an event history retention deleted before it could be sent, and prunes delivered rows after an hour', async () => {
