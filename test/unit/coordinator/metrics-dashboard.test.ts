@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import YAML from 'yaml';
 import { resolveTimeouts } from '../../../src/coordinator/config.ts';
+import { registerWebhookMetrics } from '../../../src/coordinator/webhooks/webhook-metrics.ts';
 import { ADMIN, ENROLL, type Harness, startHarness } from '../../helpers/coordinator-harness.ts';
 
 const ALERTS_FILE = new URL('../../../deploy/prometheus/nodepulse-alerts.yaml', import.meta.url);
@@ -52,9 +54,21 @@ function dashboardExprs(dashboard: any): string[] {
   return [...targets, ...variables];
 }
 
+/**
+ * Whether the coordinator serves that metric. The webhook metrics join its registry only when
+ * sinks are configured (coordinator.ts): theirs are the names that registration serves.
+ */
+async function servedBy(h: Harness, scrape: Scrape): Promise<(name: string) => boolean> {
+  const webhooks = new Registry();
+  registerWebhookMetrics(webhooks, { outbox: h.store.webhookOutbox, sinks: ['pager'] });
+  const webhookTypes = parseScrape(await webhooks.metrics()).types;
+  return (name) => (name.startsWith('nodepulse_webhook_') ? webhookTypes.has(name) : scrape.types.has(name));
+}
+
 describe('the metrics an operator reads, and the dashboard and alert rules that read them', () => {
   let h: Harness;
   let scrape: Scrape;
+  let served: (name: string) => boolean;
   let heartbeatAt: number;
   let timeoutMs: number;
 
@@ -95,6 +109,7 @@ describe('the metrics an operator reads, and the dashboard and alert rules that 
       },
       { timeout: 10_000, interval: 20 },
     );
+    served = await servedBy(h, scrape);
   });
   afterAll(async () => h?.close());
 
@@ -160,7 +175,8 @@ describe('the metrics an operator reads, and the dashboard and alert rules that 
     const names = new Set(exprs.flatMap((expr) => metricNames(expr, scrape.types)));
     expect(names).toContain('nodepulse_terminations_total');
     expect(names).toContain('nodepulse_detection_delay_seconds');
-    expect([...names].filter((name) => !scrape.types.has(name))).toEqual([]);
+    expect(names).toContain('nodepulse_webhook_outbox_depth');
+    expect([...names].filter((name) => !served(name))).toEqual([]);
   });
 
   it('has alert rules Prometheus can load, each reading only metrics the coordinator serves', () => {
@@ -183,11 +199,11 @@ describe('the metrics an operator reads, and the dashboard and alert rules that 
         for (const name of metricNames(rule.expr, scrape.types)) names.add(name);
       }
     }
-    for (const alert of ['NodepulseNodesTimedOut', 'NodepulseCoordinatorDown', 'NodepulseNotReady', 'NodepulseMassSilenceHold', 'NodepulseSweepOverdue', 'NodepulseStoreErrors']) {
+    for (const alert of ['NodepulseNodesTimedOut', 'NodepulseCoordinatorDown', 'NodepulseNotReady', 'NodepulseMassSilenceHold', 'NodepulseSweepOverdue', 'NodepulseStoreErrors', 'NodepulseWebhookBacklog']) {
       expect(alerts).toContain(alert);
     }
     expect(names).toContain('nodepulse_terminations_total');
-    expect([...names].filter((name) => !scrape.types.has(name))).toEqual([]);
+    expect([...names].filter((name) => !served(name))).toEqual([]);
   });
 });
 
