@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { ApiError, ERROR_CODES } from '../../shared/errors.ts';
 import { AuthenticationFailure } from '../auth/authentication-failure.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -18,48 +18,59 @@ declare module 'fastify' {
 
 /**
  * Checks the token and role of every route that declares a permission, before its body is read.
- * A callback hook: a token memory knows is admitted without a promise (the heartbeat path).
- * Failed authentications are counted per client address (the socket's: behind a proxy, every
- * client shares the proxy's); past the limit, the address is answered 429 without a store query
- * or a signature check, except for a token memory alone proves valid (a known node, a cached
- * operator token), so agents sharing an address with a prober keep being served.
+ * The check is attached to those routes alone when they are added (onRoute), so it knows its
+ * permission without reading the route's options on each request, and a public route runs none.
+ * A callback hook: a token memory knows is admitted without a promise or a closure (the
+ * heartbeat path). Failed authentications are counted per client address (the socket's: behind a
+ * proxy, every client shares the proxy's); past the limit, the address is answered 429 without a
+ * store query or a signature check, except for a token memory alone proves valid (a known node, a
+ * cached operator token), so agents sharing an address with a prober keep being served.
  */
 export function installAuth(app: FastifyInstance, authenticator: Authenticator, failures: AuthFailureGuard): void {
   app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', (request, reply, done) => {
-    const permission = request.routeOptions.config.permission;
-    if (!permission) return done();
-    const admit = (principal: Principal) => {
-      if (!allows(principal, permission)) {
-        throw new ApiError('Forbidden', `This token (${principal.kind === 'node' ? 'node' : principal.role}) may not ${permission === 'read' ? 'read' : `act as ${permission}`} here`);
-      }
-      request.principal = principal;
-    };
+  app.addHook('onRoute', (route) => {
+    const permission = route.config?.permission;
+    if (!permission) return;
+    const check = authCheck(permission, authenticator, failures);
+    route.onRequest = route.onRequest === undefined ? [check] : [...[route.onRequest].flat(), check];
+  });
+}
+
+function authCheck(permission: Permission, authenticator: Authenticator, failures: AuthFailureGuard): onRequestHookHandler {
+  return (request, reply, done) => {
     const address = request.ip ?? '';
     const retryAfterSecs = failures.throttledFor(address);
-    let pending: Promise<Principal> | undefined;
-    let refused: Error | undefined;
+    let caller: Principal | Promise<Principal> | undefined;
     try {
       if (retryAfterSecs === undefined) {
-        const result = authenticator.authenticate(request.headers.authorization);
-        if (result instanceof Promise) pending = result;
-        else admit(result);
+        caller = authenticator.authenticate(request.headers.authorization);
       } else {
-        const known = authenticator.knownCaller(request.headers.authorization);
-        if (!known) return failures.answerThrottled(() => throttle(request, reply, retryAfterSecs));
-        admit(known);
+        caller = authenticator.knownCaller(request.headers.authorization);
+        if (!caller) return failures.answerThrottled(() => throttle(request, reply, retryAfterSecs));
       }
+      if (!(caller instanceof Promise)) admit(request, caller, permission);
     } catch (error) {
-      refused = error as Error;
+      return refuse(error as Error, address, failures, done);
     }
-    const failed = (error: Error) => {
-      if (error instanceof AuthenticationFailure) failures.failed(address, error.reason);
-      done(error);
-    };
     // done() runs the rest of the request: called outside the try, so a later failure is not taken for ours.
-    if (!pending) return refused ? failed(refused) : done();
-    pending.then(admit).then(() => done(), failed);
-  });
+    if (!(caller instanceof Promise)) return done();
+    caller.then((principal) => admit(request, principal, permission)).then(
+      () => done(),
+      (error: Error) => refuse(error, address, failures, done),
+    );
+  };
+}
+
+function admit(request: FastifyRequest, principal: Principal, permission: Permission): void {
+  if (!allows(principal, permission)) {
+    throw new ApiError('Forbidden', `This token (${principal.kind === 'node' ? 'node' : principal.role}) may not ${permission === 'read' ? 'read' : `act as ${permission}`} here`);
+  }
+  request.principal = principal;
+}
+
+function refuse(error: Error, address: string, failures: AuthFailureGuard, done: (error?: Error) => void): void {
+  if (error instanceof AuthenticationFailure) failures.failed(address, error.reason);
+  done(error);
 }
 
 /** 429 with Retry-After in the error body of the route's API, built without an Error (and its stack); nothing to a client gone meanwhile. */
