@@ -20,14 +20,19 @@ async function parseServe(args: string[]): Promise<Record<string, unknown>> {
 const defaults = loadConfig(CoordinatorConfigSchema, {});
 
 describe('coordinator serve flags', () => {
-  it('offers every config key as its --kebab-case flag', async () => {
+  it('offers every config key as its --kebab-case flag, but for the file-only ones (the webhook sinks, which may hold secrets)', async () => {
+    const properties = Object.entries(CoordinatorConfigSchema.properties as Record<string, { fileOnly?: boolean }>);
+    const flagKeys = properties.filter(([, property]) => property.fileOnly !== true).map(([key]) => key);
+    expect(properties.filter(([, property]) => property.fileOnly === true).map(([key]) => key)).toEqual(['webhooks']);
     // Keys without a default (the TLS files) take a path.
-    const paths = Object.fromEntries(Object.keys(CoordinatorConfigSchema.properties).map((key) => [key, `/etc/nodepulse/${key}.pem`]));
+    const paths = Object.fromEntries(flagKeys.map((key) => [key, `/etc/nodepulse/${key}.pem`]));
     const values = { ...paths, ...defaults };
-    const args = Object.entries(values).flatMap(([key, value]) => [`--${flagName(key)}`, String(value)]);
+    // A map (clusters) is JSON on the command line.
+    const args = Object.entries(values).flatMap(([key, value]) => [`--${flagName(key)}`, typeof value === 'object' ? JSON.stringify(value) : String(value)]);
     const flags = configFlagValues(await parseServe(args), CoordinatorConfigSchema);
-    for (const key of Object.keys(CoordinatorConfigSchema.properties)) expect(flags[key], key).not.toBeUndefined();
+    for (const key of flagKeys) expect(flags[key], key).not.toBeUndefined();
     expect(loadConfig(CoordinatorConfigSchema, { flags })).toEqual(values);
+    await expect(parseServe(['--webhooks', '[]'])).rejects.toThrow(/--webhooks: unknown option/);
   });
 
   it('leaves a key to the file and the environment when its flag is not given', async () => {
