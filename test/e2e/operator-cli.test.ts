@@ -64,7 +64,7 @@ describe('operator CLI against a running coordinator', () => {
     expect(exit).toEqual({ code: 0, signal: null });
   });
 
-  it('clusters create sets the provider and regions, prints seed 001’s cluster, refuses a bare --region; clusters list shows it', async () => {
+  it('clusters create sets the provider and regions, prints seed 001’s cluster, refuses a bare --region; clusters list shows it', { timeout: 180_000 }, async () => {
     const created = await runNodepulse(['clusters', 'create', 'edge', '--provider', 'aws', '--region', 'eu-west-1', '--region', 'eu-central-1', '--store', coordinator.storePath]);
     expect(created.exit.code).toBe(0);
     expect(created.stdout).toMatch(/^cluster edge \(id \d+\): provider aws, regions eu-central-1, eu-west-1$/);
@@ -125,7 +125,8 @@ describe('operator CLI against a running coordinator', () => {
     const byDefault = Object.fromEntries(tableRows(await cli(coordinator, ['events', 'show'])).map((row) => [row.field, row.value]));
     expect(byDefault.recorded_at! >= latest.recorded_at).toBe(true);
   });
-  it('instances create, update and delete a host through the API, by hostname or id, with --json output', async () => {
+  // Seven `nodepulse` processes one after another: seconds each on a loaded machine.
+  it('instances create, update and delete a host through the API, by hostname or id, with --json output', { timeout: 180_000 }, async () => {
     const created = JSON.parse(
       await cli(coordinator, ['instances', 'create', 'db-7', '--node-type', 'hybrid', '--capacity-adjustment', '0.5', '--listener-port', '27199', '--peer', 'web-1', '--json']),
     ) as Record<string, unknown>;
@@ -144,14 +145,15 @@ describe('operator CLI against a running coordinator', () => {
     expect(gone.exit.code).toBe(1);
     expect(gone.stderr).toContain('no instance has hostname db-8');
 
-    // An instance whose agent is registered (Active node) is refused by the API, and the CLI says why.
-    const busy = await runNodepulse(['instances', 'delete', 'web-1', '--coordinator', coordinator.url]);
+    // An instance whose agent is registered (an Active node, fresh: the suite's first nodes may have timed out by now) is refused, and the CLI says why.
+    expect((await coordinator.post('cluster_RegisterNode', E2E_ENROLL, { name: 'db-9', hostname: 'db-9' })).status).toBe(200);
+    const busy = await runNodepulse(['instances', 'delete', 'db-9', '--coordinator', coordinator.url]);
     expect(busy.exit.code).toBe(1);
     expect(busy.stderr).toMatch(/409 InstanceHasActiveNode/);
   });
 
   it('reads the token and URL under their old names (NODEPULSE_TOKEN, NODEPULSE_COORDINATOR_URL) with a warning naming the new ones', async () => {
-    const proc = spawnNodepulse(['nodes', 'list', '--json'], { env: { NODEPULSE_TOKEN: E2E_ADMIN, NODEPULSE_COORDINATOR_URL: coordinator.url } });
+    const proc = spawnNodepulse(['nodes', 'list', '--all', '--json'], { env: { NODEPULSE_TOKEN: E2E_ADMIN, NODEPULSE_COORDINATOR_URL: coordinator.url } });
     expect((await proc.waitForExit(30_000)).code).toBe(0);
     expect((JSON.parse(proc.stdoutLines.join('\n')) as unknown[]).length).toBeGreaterThan(0);
     expect(proc.stderrLines).toEqual([
