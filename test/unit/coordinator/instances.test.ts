@@ -13,6 +13,8 @@ const FIELD_TYPES: Record<string, string> = {
   memory: 'integer', cpu_capacity: 'integer', mem_capacity: 'integer', enabled: 'boolean', managed_by_policy: 'boolean',
   node_type: 'string', node_state: 'string', ip_address: 'string', listener_port: 'integer|null', peers: 'array',
   peers_from_control_nodes: 'boolean',
+  // nodepulse's own, beside seed 002's: planned downtime.
+  maintenance_until: 'date|null', maintenance_reason: 'string', maintenance: 'boolean',
 };
 
 function typeProblems(record: Record<string, unknown>): string[] {
