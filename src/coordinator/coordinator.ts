@@ -122,6 +122,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     logger,
     reconcileMs: deps.leaderLock ? FLEET_RECONCILE_MS.shared : FLEET_RECONCILE_MS.alone,
     knownInstanceOf: (nodeId) => directory.peek(nodeId)?.instanceId,
+    clock,
   });
   const feed = new TransitionFeed({ store, logger, pollMs: WATCH_POLL_MS });
   const healthChecks = new HealthCheckTracker({ store, clock, logger, timeoutMs: config.healthCheckTimeoutSecs * 1000, refreshMs: HEALTH_CHECK_REFRESH_MS });
@@ -162,6 +163,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     onSwept: (result) => metrics.sweepDuration.set(result.durationMs / 1000),
     ...(deps.sweepPageSize ? { pageSize: deps.sweepPageSize } : {}),
     replica,
+    onTransition: () => feed.poke(),
   });
   const presence = new ReplicaPresence(store, clock, startedAt);
   const webhooks =
@@ -205,6 +207,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       }),
     // With several replicas on one store, only the sweeping replica records scheduled events.
     shouldRecordScheduled: isLeader,
+    onTransition: () => feed.poke(),
   });
   const jwt = deps.jwt && { verifier: new JwtVerifier(deps.jwt, clock, logger), clusterId: (name: string) => nodes.clusterId(name, clock.now()) };
   const authenticator = new Authenticator(store, directory, clock, config.tokenCacheSecs * 1000, jwt);

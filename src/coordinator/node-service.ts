@@ -14,7 +14,7 @@ import { toRfc3339 } from '../shared/clock.ts';
 import { invalidNodeToken } from './auth/authenticator.ts';
 import type { Principal } from './auth/principal.ts';
 import { hashToken, newNodeToken } from './auth/tokens.ts';
-import type { TimeoutSettings } from './config.ts';
+import { type TimeoutSettings, settingsOfCluster } from './config.ts';
 import type { FleetCounts } from './fleet/fleet-counts.ts';
 import { instanceUuidOf } from './name-based-uuid.ts';
 import type { AgentReports } from './state/agent-reports.ts';
@@ -74,8 +74,10 @@ export class NodeService {
 
   /** `address`: the client's, recorded in the instance's history. */
   async register(principal: Principal, request: RegisterNodeRequest, address?: string): Promise<RegisterNodeResponse> {
-    const { store, clock, settings } = this.deps;
+    const { store, clock } = this.deps;
     const clusterName = await this.clusterForRegistration(principal, request.cluster);
+    // Devices on flaky links and servers in a rack: each cluster may have its own interval and timeout.
+    const settings = settingsOfCluster(this.deps.settings, clusterName);
     const now = clock.now();
     const clusterId = await this.clusterId(clusterName, now);
     const { nodeId, token } = newNodeToken();

@@ -2,6 +2,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { TimeoutSettings } from '../config.ts';
 import type { HeartbeatFreshness } from '../state/heartbeat-freshness.ts';
 import type { Store } from '../store/store.ts';
+import type { ClusterSettings } from './cluster-settings.ts';
 import type { SafetyHolds } from './safety-holds.ts';
 import { type ClusterHold, type ClusterSilence, decideSweep } from './sweep-decision.ts';
 
@@ -11,6 +12,8 @@ export type HeartbeatSource = Pick<HeartbeatFreshness, 'flush' | 'newestHeartbea
 export interface SweepPassDeps {
   store: Store;
   settings: TimeoutSettings;
+  /** Each cluster's own settings (per-cluster timeouts). */
+  clusters: ClusterSettings;
   logger: Logger;
   holds: SafetyHolds;
   heartbeats: HeartbeatSource;
@@ -31,17 +34,18 @@ export interface SweepOutcome {
 
 /**
  * One judgement at `now`: the facts from the store (exact counts of every cluster with an
- * expired node), the decision (sweep-decision.ts, pure), the holds updated, the expired nodes of
- * the clusters let through terminated.
+ * expired node, each by its own timeout, the nodes of instances in maintenance left out of the
+ * guard's figures), the decision (sweep-decision.ts, pure), the holds updated, the expired nodes
+ * of the clusters let through terminated.
  */
 export async function sweepPass(deps: SweepPassDeps, now: number): Promise<SweepOutcome> {
   const { holds, settings } = deps;
-  const cutoff = now - settings.timeoutMs;
   holds.noteGraceEnd(now);
-  const clusters = now < holds.grace ? [] : await silentClusters(deps, now, cutoff);
-  const decision = decideSweep({ now, clusters, settings, graceUntil: holds.grace, guard: holds.guard });
+  const graceUntil = holds.graceUntilFor(deps.clusters.shortest);
+  const clusters = now < graceUntil ? [] : await silentClusters(deps, now);
+  const decision = decideSweep({ now, clusters, settings, graceUntil, guard: holds.guard });
   holds.apply(decision, now);
-  const terminated = await terminate(deps, decision.terminate, cutoff, now);
+  const terminated = await terminate(deps, decision.terminate, now);
   if (terminated.length > 0) {
     deps.onTerminated(terminated);
     deps.logger.info('timed out silent nodes', { count: terminated.length, nodeIds: terminated.slice(0, 20) });
@@ -52,27 +56,54 @@ export async function sweepPass(deps: SweepPassDeps, now: number): Promise<Sweep
 }
 
 /**
- * The exact state of every cluster with an expired node. A pass with nothing expired costs one
- * index lookup; otherwise this replica's heartbeats are written first, so no node that
- * heartbeated counts as silent, and the counts are aggregates, whatever the page size.
+ * The exact state of every cluster with an expired node. A pass with nothing expired (by the
+ * shortest timeout) costs one index lookup; otherwise this replica's heartbeats are written first,
+ * so no node that heartbeated counts as silent, and the counts are aggregates, whatever the page
+ * size. A cluster with a longer timeout than the shortest is counted again by its own; the nodes
+ * of its instances in maintenance (planned silence) count neither as silent nor in its size.
  */
-async function silentClusters(deps: SweepPassDeps, now: number, cutoff: number): Promise<ClusterSilence[]> {
-  const { store, settings, holds } = deps;
+async function silentClusters(deps: SweepPassDeps, now: number): Promise<ClusterSilence[]> {
+  const { store, holds } = deps;
+  const shortest = deps.clusters.shortest;
+  const cutoff = now - shortest.timeoutMs;
   const oldest = await store.oldestActiveHeartbeat();
   if (oldest === null || oldest >= cutoff) return [];
   await deps.heartbeats.flush();
-  const silence = await store.silenceByCluster(cutoff, now - settings.overdueAfterMs);
-  if (silence.length === 0) return [];
-  const ids = silence.map((cluster) => cluster.clusterId);
+  const clusters: ClusterSilence[] = [];
+  for (const candidate of await store.silenceByCluster(cutoff, now - shortest.overdueAfterMs)) {
+    const settings = await deps.clusters.of(candidate.clusterId);
+    const graceUntil = holds.graceUntilFor(settings);
+    if (now < graceUntil) {
+      clusters.push({ ...candidate, active: 0, timedOut: 0, settings, graceUntil });
+      continue;
+    }
+    const own =
+      settings.timeoutMs === shortest.timeoutMs && settings.overdueAfterMs === shortest.overdueAfterMs
+        ? candidate
+        : (await store.silenceByCluster(now - settings.timeoutMs, now - settings.overdueAfterMs, candidate.clusterId))[0];
+    // Nothing expired by the cluster's own timeout: as if absent (a hold of it ends, its nodes are back).
+    if (!own) continue;
+    const planned = await store.maintenanceSilence(candidate.clusterId, now, now - settings.overdueAfterMs);
+    clusters.push({ ...own, overdue: own.overdue - planned.overdue, active: -planned.active, timedOut: 0, settings, graceUntil });
+  }
+  const judged = clusters.filter((cluster) => now >= (cluster.graceUntil ?? 0));
+  if (judged.length === 0) return clusters;
+  const ids = judged.map((cluster) => cluster.clusterId);
   const active = await store.countActiveNodes(ids);
-  const timedOut = await store.countTimedOut(new Map(ids.map((id) => [id, holds.windowStart(id, now)])));
-  return silence.map((cluster) => ({ ...cluster, active: active.get(cluster.clusterId) ?? 0, timedOut: timedOut.get(cluster.clusterId) ?? 0 }));
+  const timedOut = await store.countTimedOut(new Map(judged.map((cluster) => [cluster.clusterId, holds.windowStart(cluster.clusterId, now, cluster.settings)])));
+  for (const cluster of judged) {
+    cluster.active += active.get(cluster.clusterId) ?? 0;
+    cluster.timedOut = timedOut.get(cluster.clusterId) ?? 0;
+  }
+  return clusters;
 }
 
-/** One page of each cluster's expired nodes, less those that heartbeated since the counts (still in memory). */
-async function terminate(deps: SweepPassDeps, clusterIds: readonly number[], cutoff: number, now: number): Promise<string[]> {
+/** One page of each cluster's expired nodes (by its own timeout), less those that heartbeated since the counts (still in memory). */
+async function terminate(deps: SweepPassDeps, clusterIds: readonly number[], now: number): Promise<string[]> {
   const terminated: string[] = [];
   for (const clusterId of clusterIds) {
+    // Each cluster by its own timeout.
+    const cutoff = now - (await deps.clusters.of(clusterId)).timeoutMs;
     const expired = (await deps.store.findExpiredNodes(cutoff, deps.pageSize, clusterId)).filter(
       // findExpiredNodes reads Active nodes only.
       (node) => deps.heartbeats.newestHeartbeat({ ...node, status: 'Active' }) < cutoff,

@@ -5,8 +5,10 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Component } from '../component-runner.ts';
 import type { TimeoutSettings } from '../config.ts';
 import type { Store } from '../store/store.ts';
+import { ClusterSettings } from './cluster-settings.ts';
 import { deadlineSweepAt } from './deadline-sweep.ts';
 import { HoldLifts, type LiftResult } from './hold-lifts.ts';
+import { MaintenanceEnds } from './maintenance-ends.ts';
 import type { HoldsView, SafetyHolds } from './safety-holds.ts';
 import type { ClusterHold } from './sweep-decision.ts';
 import { type HeartbeatSource, type SweepPassDeps, sweepPass } from './sweep-pass.ts';
@@ -26,6 +28,8 @@ export interface SweepResult {
   durationMs: number;
   /** Coordinator time when the sweep ended. */
   finishedAt?: number;
+  /** Coordinator time the sweep judged by. */
+  judgedAt?: number;
 }
 
 export interface SweeperDeps {
@@ -52,6 +56,8 @@ export interface SweeperDeps {
   pageSize?: number;
   /** This replica's name, recorded with each termination it decides. */
   replica?: string | undefined;
+  /** Told when a sweep recorded transitions besides terminations (maintenance windows that ended). */
+  onTransition?: () => void;
 }
 
 /**
@@ -65,6 +71,8 @@ export class Sweeper implements Component {
   private readonly stallWatch: StallWatch;
   private readonly lifts: HoldLifts;
   private readonly pass: SweepPassDeps;
+  private readonly clusters: ClusterSettings;
+  private readonly maintenanceEnds: MaintenanceEnds;
   private task: ScheduledTask | undefined;
   /** A sweep due at the next node's deadline, when that comes before the next tick. */
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -77,7 +85,19 @@ export class Sweeper implements Component {
 
   constructor(private readonly deps: SweeperDeps) {
     const { store, settings, logger, holds, heartbeats, onTerminated } = deps;
-    this.pass = { store, settings, logger, holds, heartbeats, onTerminated, pageSize: deps.pageSize ?? DEFAULT_PAGE_SIZE, replica: deps.replica };
+    this.clusters = new ClusterSettings(settings, store);
+    this.maintenanceEnds = new MaintenanceEnds(store, () => deps.onTransition?.());
+    this.pass = {
+      store,
+      settings,
+      clusters: this.clusters,
+      logger,
+      holds,
+      heartbeats,
+      onTerminated,
+      pageSize: deps.pageSize ?? DEFAULT_PAGE_SIZE,
+      replica: deps.replica,
+    };
     this.lifts = new HoldLifts({ store, clock: deps.clock, holds, sharedStore: deps.sharedStore ?? false });
     this.stallWatch = new StallWatch({
       clock: deps.clock,
@@ -141,6 +161,7 @@ export class Sweeper implements Component {
   async tick(): Promise<SweepResult> {
     if (!this.isSweeping()) {
       this.sweepingSince = this.deps.clock.now();
+      this.maintenanceEnds.forget();
       return { terminated: [], holds: [], skipped: 'not-leader', durationMs: 0 };
     }
     await this.lifts.applyRequested();
@@ -170,8 +191,11 @@ export class Sweeper implements Component {
     const started = performance.now();
     // Whatever runs first after a stall (this sweep, a tick, a timer) must know of it before judging.
     this.stallWatch.check();
-    const outcome = await sweepPass(this.pass, this.deps.clock.now());
-    this.lastResult = { ...outcome, durationMs: performance.now() - started, finishedAt: this.deps.clock.now() };
+    const now = this.deps.clock.now();
+    // A maintenance window that passed is an entry of the log; a failure here must not stop the sweep.
+    await this.maintenanceEnds.record(now).catch((error: unknown) => this.deps.logger.warn('recording ended maintenance windows failed', { error }));
+    const outcome = await sweepPass(this.pass, now);
+    this.lastResult = { ...outcome, durationMs: performance.now() - started, finishedAt: this.deps.clock.now(), judgedAt: now };
     this.deps.onSwept?.(this.lastResult);
     return this.lastResult;
   }
@@ -185,7 +209,8 @@ export class Sweeper implements Component {
     this.disarmDeadline();
     if (!this.task) return;
     const now = this.deps.clock.now();
-    const at = deadlineSweepAt({ oldestHeartbeat, now, timeoutMs: this.deps.settings.timeoutMs, periodMs: this.periodMs, lastSweep: this.lastResult });
+    // The oldest heartbeat may be a longer-timeout cluster's: the shortest timeout gives the earliest possible deadline.
+    const at = deadlineSweepAt({ oldestHeartbeat, now, timeoutMs: this.clusters.shortest.timeoutMs, periodMs: this.periodMs, lastSweep: this.lastResult });
     if (at === undefined) return;
     this.deadlineTimer = setTimeout(() => void this.sweep().catch((error: unknown) => this.deps.logger.error('sweep failed', { error })), at - now);
     this.deadlineTimer.unref();
