@@ -217,7 +217,13 @@ describe('the web page at /ui/', () => {
   it(`pages ${BULK_HOSTS.toLocaleString('en')} hosts 200 at a time`, async () => {
     const started = Date.now();
     await admin.locator('#cluster-list [data-cluster="bulk"]').click();
-    await waitFor(async () => (await admin.locator('#row-range').textContent()) === `1–200 of ${BULK_HOSTS.toLocaleString('en')}`, 20_000, { message: 'the first page of bulk' });
+    let range: string | null = null;
+    await waitFor(async () => (range = await admin.locator('#row-range').textContent()) === `1–200 of ${BULK_HOSTS.toLocaleString('en')}`, 20_000, {
+      message: 'the first page of bulk',
+    }).catch(async (error: Error) => {
+      await shot(admin, 'failed-bulk');
+      throw new Error(`${error.message}: the range reads ${range}, the title ${await admin.locator('#nodes-title').textContent()}`);
+    });
     expect(await admin.locator('#node-table tbody tr').count()).toBe(200);
     await admin.getByRole('button', { name: 'Next' }).click();
     expect(await admin.locator('#row-range').textContent()).toBe(`201–400 of ${BULK_HOSTS.toLocaleString('en')}`);

@@ -29,6 +29,9 @@ class App {
     this.host = new HostPage($('#host-view'), this);
     this.noticeTimer = undefined;
     this.renderQueued = false;
+    this.pressed = false;
+    this.renderWaiting = false;
+    this.holdsShown = undefined;
   }
 
   start() {
@@ -39,6 +42,14 @@ class App {
     });
     $('#sign-out').addEventListener('click', () => this.signOut());
     window.addEventListener('hashchange', () => this.route());
+    // A click is lost when its target is replaced between the press and the release: no re-render meanwhile.
+    document.addEventListener('pointerdown', () => (this.pressed = true), true);
+    for (const type of ['pointerup', 'pointercancel']) {
+      document.addEventListener(type, () => {
+        this.pressed = false;
+        if (this.renderWaiting) this.render();
+      }, true);
+    }
     const kept = session.token();
     if (kept) void this.signIn(kept);
   }
@@ -96,6 +107,7 @@ class App {
     }
     this.session = undefined;
     this.role = undefined;
+    this.holdsShown = undefined;
     delete document.body.dataset.role;
     this.fleet = new Fleet();
     for (const element of [$('#role'), $('#sign-out'), $('#stream-state'), $('#fleet-view'), $('#host-view')]) element.hidden = true;
@@ -168,6 +180,10 @@ class App {
     } catch {
       readiness = undefined;
     }
+    // Unchanged holds keep their elements (a Lift hold button being clicked stays the same).
+    const shown = JSON.stringify(readiness?.holds ?? null);
+    if (shown === this.holdsShown) return;
+    this.holdsShown = shown;
     renderHolds($('#hold-list'), readiness, (button) => void this.lift(button));
     this.applyRole($('#hold-list'));
   }
@@ -189,6 +205,7 @@ class App {
     } catch (error) {
       this.onFailure(error);
     }
+    this.holdsShown = undefined;
     await this.refreshHolds();
   }
 
@@ -245,11 +262,13 @@ class App {
 
   /** Renders the clusters and the node table once per frame at most, however many events arrive. */
   render() {
-    if (this.renderQueued || !this.session) return;
+    this.renderWaiting = this.pressed;
+    if (this.pressed || this.renderQueued || !this.session) return;
     this.renderQueued = true;
     requestAnimationFrame(() => {
       this.renderQueued = false;
       if (!this.session) return;
+      if (this.pressed) return void (this.renderWaiting = true);
       const counts = this.fleet.counts();
       if (this.selected === undefined || !counts.has(this.selected)) this.selected = counts.has('default') ? 'default' : [...counts.keys()][0];
       renderClusters($('#cluster-list'), counts, this.fleet.clusterInfo, this.selected, (name) => {
