@@ -29,7 +29,7 @@ export interface FuzzTarget {
 
 /** A reader token, created with the CLI in the coordinator's store as an operator would. */
 async function createReaderToken(store: string): Promise<string> {
-  const cli = spawnNodepulse(['token', 'create', '--role', 'reader', '--label', 'fuzz', '--json', '--store', store]);
+  const cli = spawnNodepulse(['tokens', 'create', '--role', 'reader', '--label', 'fuzz', '--json', '--store', store]);
   const exit = await cli.waitForExit(60_000);
   if (exit.code !== 0) throw new Error(`token create failed: ${cli.output()}`);
   return (JSON.parse(cli.stdoutLines.join('\n')) as { token: string }).token;

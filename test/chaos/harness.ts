@@ -595,7 +595,7 @@ export class Campaign {
     this.note('the nodes killed for good are timed out');
   }
 
-  /** `nodepulse token create` against the store, as an operator does while the coordinator runs (or not). */
+  /** `nodepulse token create` against the store, as an operator does while the coordinator runs (or not); `token`, not `tokens`, which a baseline checkout of 0.1 does not have. */
   async createToken(): Promise<void> {
     const proc = spawnCoordinatorCli(['token', 'create', '--role', 'reader', '--label', `chaos-${this.tokens.length + 1}`, '--store', this.store, '--json'], {
       name: `${this.name} token create`,
