@@ -109,9 +109,12 @@ function historySummary(entry: Row): string {
   const verdict = entry.verdict as Row | undefined;
   const parts: string[] = [];
   if (verdict) parts.push(`verdict ${String(verdict.outcome)}${verdict.why ? ` (${String(verdict.why)})` : ''}`);
-  for (const field of ['boot_id', 'address', 'last_heartbeat', 'deadline', 'decided_by', 'hold', 'superseded_by', 'active_node_id', 'other_identity']) {
+  for (const field of ['boot_id', 'address', 'last_heartbeat', 'deadline', 'decided_by', 'hold', 'superseded_by', 'active_node_id', 'other_identity', 'until', 'reason', 'set_by']) {
     if (evidence[field] !== undefined) parts.push(`${field}=${String(evidence[field])}`);
   }
+  // A timeout during maintenance was expected: say so, with its window.
+  const maintenance = evidence.maintenance as Row | undefined;
+  if (maintenance) parts.push(`expected: maintenance until ${String(maintenance.until)}${maintenance.reason ? ` (${String(maintenance.reason)})` : ''}`);
   return parts.join(' ');
 }
 

@@ -66,6 +66,8 @@ describe('maintenance and per-cluster timeouts with real processes', () => {
     proc.kill('SIGKILL');
     const terminated = await client.waitForEvent((event) => event.event === 'node-terminated' && event.data.node_id === nodeId, 40_000, 'the termination');
     expect(terminated.data).toMatchObject({ reason: 'HeartbeatTimeout', evidence: { maintenance: { until, reason: 'rack move' } } });
+    const table = await cli(coordinator, ['instances', 'history', 'planned-host', '--limit', '3']);
+    expect(table).toContain(`expected: maintenance until ${until} (rack move)`);
 
     // The monitor checks every second; a keepalive (10 s) after the termination shows what it judged.
     const terminatedAt = Date.parse(terminated.data.recorded_at);
