@@ -97,6 +97,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(clusterRoutes, { clusters: deps.clusters });
   await app.register(eventRoutes, { store: deps.store, clock: deps.clock });
   await app.register(watchRoutes, { store: deps.store, feed: deps.feed, logger: deps.logger });
-  await app.register(uiRoutes);
+  await app.register(uiRoutes, { logger: deps.logger });
   return app;
 }

@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { ApiError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
 
 /**
  * The web page at /ui/: static files (ES modules, one stylesheet, one HTML page) read once from
@@ -41,8 +42,18 @@ export function loadStaticFiles(dir: string): Map<string, StaticFile> {
   return files;
 }
 
-export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, { dir = STATIC_DIR }) => {
-  const files = loadStaticFiles(dir);
+/**
+ * `dir`: where the files are (tests name another). Without them (a build that did not copy them)
+ * the coordinator still runs and says so once; /ui/ answers 404.
+ */
+export const uiRoutes: FastifyPluginAsync<{ logger: Logger; dir?: string }> = async (app, { logger, dir = STATIC_DIR }) => {
+  let files: Map<string, StaticFile>;
+  try {
+    files = loadStaticFiles(dir);
+  } catch (error) {
+    logger.error('web page: its files cannot be read; /ui/ answers 404 (rebuild with npm run build)', { dir, error: (error as Error).message });
+    files = new Map();
+  }
   const send = (name: string) => {
     const file = files.get(name);
     if (!file) throw new ApiError('NotFound', 'No such file of the web page', { file: name });
