@@ -39,18 +39,18 @@ async function storeExists(location: string): Promise<boolean> {
  * need it, so `agent run` never loads the store drivers (better-sqlite3, pg). A store that is not
  * there yet is created only with `create` (--create): a mistyped --store would otherwise start
  * a new, empty store and the token made there would work nowhere. The store is named on stderr
- * first (stdout stays the command's output).
+ * first, so that a failure to reach it says which (stdout stays the command's output).
  */
 export async function withStore<T>(argv: { store?: unknown; config?: unknown; create?: unknown }, work: (store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig(CoordinatorConfigSchema, { file: argv.config as string | undefined, env: withEnvAliases(process.env), flags: { store: argv.store } });
   const shown = storeDescription(config.store);
+  process.stderr.write(`nodepulse: store ${shown}\n`);
   if (argv.create !== true && !(await storeExists(config.store))) {
     throw new FixableError(
       `no nodepulse store at ${shown}: check --store (or store: in --config, NODEPULSE_STORE); to start a new store there, add --create`,
       EXIT_NOINPUT,
     );
   }
-  process.stderr.write(`nodepulse: store ${shown}\n`);
   let store: Store;
   try {
     store = await openStore(config.store, { poolSize: 1 });

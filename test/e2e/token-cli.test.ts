@@ -45,7 +45,10 @@ it('refuses to start a new store at a path where there is none (a mistyped --sto
   const refused = await runNodepulse(['tokens', 'create', '--role', 'admin', '--store', typo]);
   expect(refused.exit.code).toBe(66);
   expect(refused.stdout).toBe('');
-  expect(refused.stderr).toBe(`nodepulse: no nodepulse store at ${typo}: check --store (or store: in --config, NODEPULSE_STORE); to start a new store there, add --create`);
+  expect(refused.stderr.split('\n')).toEqual([
+    `nodepulse: store ${typo}`,
+    `nodepulse: no nodepulse store at ${typo}: check --store (or store: in --config, NODEPULSE_STORE); to start a new store there, add --create`,
+  ]);
   expect(existsSync(typo)).toBe(false);
 
   // The default store, ./data/nodepulse.db, is named absolute: which ./data was meant is not a guess.
