@@ -116,13 +116,25 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const heartbeats = new HeartbeatFreshness({ store, directory, logger, flushIntervalMs: config.flushIntervalMs, grace: holds });
   const leadership = new LeaderElection({ lock: deps.leaderLock, ping: () => store.ping(), logger, intervalMs: deps.leaderCheckMs ?? 1000, grace: holds });
   const isLeader = () => leadership.isLeader();
-  const metrics = createMetrics({ directory, heartbeats, agentReports, holds, clock, isLeader });
   const fleet = new FleetCounts({
     store,
     logger,
     reconcileMs: deps.leaderLock ? FLEET_RECONCILE_MS.shared : FLEET_RECONCILE_MS.alone,
     knownInstanceOf: (nodeId) => directory.peek(nodeId)?.instanceId,
     clock,
+  });
+  const metrics = createMetrics({
+    directory,
+    heartbeats,
+    agentReports,
+    holds,
+    clock,
+    fleet,
+    store,
+    accepting: () => readiness.accepting,
+    // Read at scrape time, once the sweeper below exists.
+    sweepOverdueMs: () => sweeper.overdueMs(),
+    isLeader,
   });
   const feed = new TransitionFeed({ store, logger, pollMs: WATCH_POLL_MS });
   const healthChecks = new HealthCheckTracker({ store, clock, logger, timeoutMs: config.healthCheckTimeoutSecs * 1000, refreshMs: HEALTH_CHECK_REFRESH_MS });
@@ -139,6 +151,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     fleet,
     replica,
     onTransition: () => feed.poke(),
+    metrics: metrics.protocol,
   });
   const instances = new InstanceService({ store, clock, heartbeats, agentReports, healthChecks, fleet });
   const clusters = new ClusterService({ store, nodes, fleet, controller: () => ({ running: readiness.accepting, startedAt }) });
@@ -152,15 +165,15 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     heartbeats,
     isLeader,
     sharedStore: deps.leaderLock !== undefined,
-    onTerminated: (nodeIds) => {
+    onTerminated: (nodeIds, detectionDelaysMs) => {
       // Before the directory forgets them: it names their instances.
       void fleet.timedOut(nodeIds).catch((error: unknown) => logger.error('updating the fleet counts after a sweep failed', { error }));
       for (const nodeId of nodeIds) directory.markTerminated(nodeId);
-      metrics.terminations.inc({ reason: 'HeartbeatTimeout' }, nodeIds.length);
+      metrics.protocol.timedOut(detectionDelaysMs);
       feed.poke();
     },
     onStall: () => metrics.stalls.inc(),
-    onSwept: (result) => metrics.sweepDuration.set(result.durationMs / 1000),
+    onSwept: (result) => metrics.sweepDuration.observe(result.durationMs / 1000),
     ...(deps.sweepPageSize ? { pageSize: deps.sweepPageSize } : {}),
     replica,
     onTransition: () => feed.poke(),
@@ -233,6 +246,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     store,
     clock,
     metrics: metrics.registry,
+    requestMetrics: metrics.requests,
     accepting: () => readiness.accepting,
     bodyLimitBytes: config.bodyLimitBytes,
     requestReceiveTimeoutMs: config.requestReceiveTimeoutMs,

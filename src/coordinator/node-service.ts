@@ -16,6 +16,7 @@ import type { Principal } from './auth/principal.ts';
 import { hashToken, newNodeToken } from './auth/tokens.ts';
 import { type TimeoutSettings, settingsOfCluster } from './config.ts';
 import type { FleetCounts } from './fleet/fleet-counts.ts';
+import type { ProtocolMetrics } from './metrics/protocol-metrics.ts';
 import { instanceUuidOf } from './name-based-uuid.ts';
 import type { AgentReports } from './state/agent-reports.ts';
 import type { HeartbeatFreshness } from './state/heartbeat-freshness.ts';
@@ -44,6 +45,8 @@ export interface NodeServiceDeps {
   replica?: string | undefined;
   /** Told after every change that may have added to the transitions log (the watch streams read it at once). */
   onTransition?: (() => void) | undefined;
+  /** Counts registrations, heartbeats and terminations for /metrics. */
+  metrics: Pick<ProtocolMetrics, 'registered' | 'heartbeatAccepted' | 'heartbeatRefused' | 'terminated'>;
 }
 
 /** The agent protocol of seed 000: register, heartbeat, deregister, and the cluster's node list. */
@@ -105,6 +108,7 @@ export class NodeService {
       replica: this.deps.replica,
     });
     this.deps.onTransition?.();
+    this.deps.metrics.registered(result);
     if (result.outcome !== 'registered') throw registrationRefused(result, clusterName);
     if (result.supersededNodeId) this.deps.directory.markTerminated(result.supersededNodeId);
     this.deps.directory.add({ nodeId, clusterId, instanceId: result.instanceId, tokenHash, active: true });
@@ -149,12 +153,26 @@ export class NodeService {
   heartbeat(principal: Principal, request: HeartbeatRequest): HeartbeatResponse | Promise<HeartbeatResponse> {
     const known = this.knownActive(actingAs(principal, request.nodeId));
     if (known) return this.beat(known, request);
-    return this.actingNode(principal, request.nodeId).then((entry) => this.beat(entry, request));
+    return this.actingNode(principal, request.nodeId).then(
+      (entry) => this.beat(entry, request),
+      (error: unknown) => {
+        this.countRefusal(error);
+        throw error;
+      },
+    );
+  }
+
+  /** A heartbeat refused after its token was checked: its node is Terminated (410), or gone meanwhile (401). */
+  private countRefusal(error: unknown): void {
+    if (!(error instanceof ApiError)) return;
+    if (error.code === 'NodeTerminated') this.deps.metrics.heartbeatRefused('terminated');
+    else if (error.code === 'Unauthorized') this.deps.metrics.heartbeatRefused('unknown_node');
   }
 
   private beat(entry: NodeEntry, request: HeartbeatRequest): HeartbeatResponse | Promise<HeartbeatResponse> {
     const now = this.deps.clock.now();
     this.deps.heartbeats.record(entry.nodeId, now);
+    this.deps.metrics.heartbeatAccepted();
     if (request.agent) this.deps.agentReports.record(entry.instanceId, request.agent, now);
     const answer = (): HeartbeatResponse => {
       if (request.health) this.deps.onHealthReport?.(entry.instanceId);
@@ -181,6 +199,7 @@ export class NodeService {
     if (!terminated) throw new ApiError('NodeTerminated', undefined, { nodeId: entry.nodeId });
     this.deps.onTransition?.();
     this.deps.fleet.terminated(entry.instanceId, reason);
+    this.deps.metrics.terminated(reason);
     this.deps.logger.info('node deregistered', { nodeId: entry.nodeId, reason });
   }
 

@@ -1,3 +1,4 @@
+import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { TimeoutSettings } from '../config.ts';
 import type { HeartbeatFreshness } from '../state/heartbeat-freshness.ts';
@@ -11,14 +12,16 @@ export type HeartbeatSource = Pick<HeartbeatFreshness, 'flush' | 'newestHeartbea
 
 export interface SweepPassDeps {
   store: Store;
+  /** When each termination was committed, for its detection delay. */
+  clock: Clock;
   settings: TimeoutSettings;
   /** Each cluster's own settings (per-cluster timeouts). */
   clusters: ClusterSettings;
   logger: Logger;
   holds: SafetyHolds;
   heartbeats: HeartbeatSource;
-  /** Told about every node this pass terminated. */
-  onTerminated: (nodeIds: readonly string[]) => void;
+  /** Told about every node this pass terminated, each with the milliseconds from its deadline to its termination's commit. */
+  onTerminated: (nodeIds: readonly string[], detectionDelaysMs: readonly number[]) => void;
   /** Expired nodes terminated per cluster and pass; the guard's counts never depend on it. */
   pageSize: number;
   /** This replica's name, recorded with each termination it decides. */
@@ -45,9 +48,9 @@ export async function sweepPass(deps: SweepPassDeps, now: number): Promise<Sweep
   const clusters = now < graceUntil ? [] : await silentClusters(deps, now);
   const decision = decideSweep({ now, clusters, settings, graceUntil, guard: holds.guard });
   holds.apply(decision, now);
-  const terminated = await terminate(deps, decision.terminate, now);
+  const { terminated, detectionDelaysMs } = await terminate(deps, decision.terminate, now);
   if (terminated.length > 0) {
-    deps.onTerminated(terminated);
+    deps.onTerminated(terminated, detectionDelaysMs);
     deps.logger.info('timed out silent nodes', { count: terminated.length, nodeIds: terminated.slice(0, 20) });
   }
   const outcome: SweepOutcome = { terminated, holds: holds.view(now).massSilence };
@@ -98,21 +101,34 @@ async function silentClusters(deps: SweepPassDeps, now: number): Promise<Cluster
   return clusters;
 }
 
-/** One page of each cluster's expired nodes (by its own timeout), less those that heartbeated since the counts (still in memory). */
-async function terminate(deps: SweepPassDeps, clusterIds: readonly number[], now: number): Promise<string[]> {
+/**
+ * One page of each cluster's expired nodes (by its own timeout), less those that heartbeated since the counts (still in
+ * memory); with each, how long after its deadline (its newest heartbeat plus the timeout) its
+ * termination was committed.
+ */
+async function terminate(deps: SweepPassDeps, clusterIds: readonly number[], now: number): Promise<{ terminated: string[]; detectionDelaysMs: number[] }> {
   const terminated: string[] = [];
+  const detectionDelaysMs: number[] = [];
   for (const clusterId of clusterIds) {
     // Each cluster by its own timeout.
     const cutoff = now - (await deps.clusters.of(clusterId)).timeoutMs;
-    const expired = (await deps.store.findExpiredNodes(cutoff, deps.pageSize, clusterId)).filter(
+    const newest = new Map<string, number>();
+    for (const node of await deps.store.findExpiredNodes(cutoff, deps.pageSize, clusterId)) {
       // findExpiredNodes reads Active nodes only.
-      (node) => deps.heartbeats.newestHeartbeat({ ...node, status: 'Active' }) < cutoff,
-    );
-    if (expired.length === 0) continue;
+      const lastHeartbeat = deps.heartbeats.newestHeartbeat({ ...node, status: 'Active' });
+      if (lastHeartbeat < cutoff) newest.set(node.nodeId, lastHeartbeat);
+    }
+    if (newest.size === 0) continue;
     // A cluster let through after a hold says which: the history shows why its nodes went despite the guard.
     const guard = deps.holds.guard.get(clusterId);
     const context = { decidedBy: deps.replica, hold: guard?.state === 'let-through' ? `mass-silence hold ended: ${guard.why}` : undefined };
-    terminated.push(...(await deps.store.terminateExpired(expired.map((node) => node.nodeId), cutoff, now, context)));
+    const ended = await deps.store.terminateExpired([...newest.keys()], cutoff, now, context);
+    const committedAt = deps.clock.now();
+    for (const nodeId of ended) {
+      terminated.push(nodeId);
+      // The deadline as the transitions log records it: the last heartbeat plus the timeout (now - cutoff).
+      detectionDelaysMs.push(committedAt - (newest.get(nodeId)! + now - cutoff));
+    }
   }
-  return terminated;
+  return { terminated, detectionDelaysMs };
 }

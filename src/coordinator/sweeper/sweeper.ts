@@ -42,8 +42,8 @@ export interface SweeperDeps {
   holds: SafetyHolds;
   /** Writes this replica's heartbeats (before the guard counts, and on a clean-up through a replica that does not sweep) and knows each node's newest. */
   heartbeats: HeartbeatSource;
-  /** Told about every node this sweeper terminated. */
-  onTerminated: (nodeIds: readonly string[]) => void;
+  /** Told about every node this sweeper terminated, each with the milliseconds from its deadline to its termination's commit. */
+  onTerminated: (nodeIds: readonly string[], detectionDelaysMs: readonly number[]) => void;
   /** Told about every stall of the coordinator's own progress. */
   onStall?: (gapMs: number) => void;
   /** Told about every sweep that judged (not those a replica that does not sweep skipped). */
@@ -89,6 +89,7 @@ export class Sweeper implements Component {
     this.maintenanceEnds = new MaintenanceEnds(store, () => deps.onTransition?.());
     this.pass = {
       store,
+      clock: deps.clock,
       settings,
       clusters: this.clusters,
       logger,
