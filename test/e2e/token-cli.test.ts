@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { startCoordinatorProcess } from '../helpers/coordinator-process.ts';
+import { createTestDatabase } from '../helpers/postgres.ts';
 import { cleanupAll, makeTempDir, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
 import { runNodepulse } from './operator-cli-helpers.ts';
 
@@ -68,4 +69,29 @@ it('names a store directory that cannot be made and why (exit 73), and still run
     `nodepulse: cannot open the SQLite store ${store}: its directory ${join(dir, 'plain-file', 'data')} cannot exist: ${join(dir, 'plain-file')} is a file, not a directory`,
   );
   expect(result.stderr).not.toMatch(/unable to open database file|ENOTDIR: /);
+}, SPAWNS_SEVERAL);
+
+it('on PostgreSQL too: a database without a nodepulse store is refused until --create, and the store is named without its password', async () => {
+  const database = await createTestDatabase('token-cli');
+  try {
+    const url = new URL(database.url);
+    const password = decodeURIComponent(url.password);
+    expect(password).not.toBe('');
+    url.password = '';
+    const shown = `nodepulse: store ${url.toString()}`;
+    const refused = await runNodepulse(['tokens', 'create', '--role', 'admin', '--store', database.url]);
+    expect(refused.exit.code).toBe(66);
+    expect(refused.stderr.split('\n')[0]).toBe(shown);
+    expect(refused.stderr).toContain(`no nodepulse store at ${url.toString()}`);
+
+    const created = await runNodepulse(['tokens', 'create', '--role', 'admin', '--store', database.url, '--create', '--json']);
+    expect(created.exit.code).toBe(0);
+    expect(created.stderr).toBe(shown);
+    expect(`${refused.stderr}${created.stderr}`).not.toContain(password);
+    const listed = await runNodepulse(['tokens', 'list', '--store', database.url, '--json']);
+    expect(listed.exit.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ role: 'admin' })]);
+  } finally {
+    await database.drop();
+  }
 }, SPAWNS_SEVERAL);
