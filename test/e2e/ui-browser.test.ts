@@ -34,6 +34,8 @@ async function startSimulatedHost(hostname: string, options: { cluster?: string;
   const registration = await coordinator.post('cluster_RegisterNode', options.cluster ? E2E_ADMIN : E2E_ENROLL, {
     name: hostname,
     hostname,
+    bootId: `${hostname}-boot-1`,
+    continuity: { processId: `${hostname}-agent-1`, processUptimeSecs: 5, hostUptimeSecs: 600 },
     ...(options.cluster ? { cluster: options.cluster } : {}),
     labels: { region: 'eu-west', role: hostname.split('-')[0]! },
     facts: {
@@ -130,7 +132,7 @@ describe('the web page at /ui/', () => {
     expect(await admin.evaluate(() => sessionStorage.getItem('nodepulse.token'))).toBe(E2E_ADMIN);
   });
 
-  it('shows a node as soon as its agent registers, with its capacity, memory, checks, labels and lag', async () => {
+  it('shows a node as soon as its agent registers, with its capacity, memory, checks, lag and its cluster's counts and regions', async () => {
     await startSimulatedHost('web-1');
     await startSimulatedHost('db-1', { failingCheck: true, lagMs: 1_450 });
     await row(admin, 'db-1').waitFor({ timeout: 20_000 });
@@ -163,7 +165,7 @@ describe('the web page at /ui/', () => {
     expect(await admin.locator('#node-table tbody tr').first().getAttribute('data-host')).toBe('db-1');
   });
 
-  it('turns a node Terminated when it falls silent, and its host page shows the timeout newest first', async () => {
+  it('turns a node Terminated when it falls silent; its host page shows the timeout newest first, then the verdict when it comes back', async () => {
     agents.get('web-1')!.stop();
     await waitFor(async () => (await statusOf(admin, 'web-1')) === 'Terminated', 40_000, { intervalMs: 200, message: 'web-1 Terminated in the table' });
     expect(await row(admin, 'web-1').locator('td.status').textContent()).toContain('HeartbeatTimeout');
@@ -175,6 +177,18 @@ describe('the web page at /ui/', () => {
     expect(kinds[0]).toBe('node-terminated');
     expect(kinds.at(-1)).toBe('node-registered');
     expect(await admin.locator('#history-table tbody tr').first().textContent()).toContain('HeartbeatTimeout');
+    // The host comes back after a reboot: the page, still open, shows the registration with its verdict on top.
+    const back = await coordinator.post('cluster_RegisterNode', E2E_ENROLL, {
+      name: 'web-1',
+      hostname: 'web-1',
+      bootId: 'web-1-boot-2',
+      continuity: { processId: 'web-1-agent-2', processUptimeSecs: 2, hostUptimeSecs: 4 },
+    });
+    expect(back.status).toBe(200);
+    await waitFor(async () => (await admin.locator('#history-table tbody tr').first().textContent())?.includes('verdict rebooted'), 10_000, {
+      message: 'the verdict on the host page',
+    });
+    expect(await admin.locator('#history-table tbody tr').first().getAttribute('data-kind')).toBe('node-registered');
     await shot(admin, 'host-history');
     await admin.goto(`${coordinator.url}/ui/#`);
   });

@@ -3,24 +3,31 @@ import { age, bytes, el, time } from './format.js';
 
 const HISTORY_PAGE = 50;
 
-/** What a history entry says beyond its kind and reason: the verdict first, then the evidence. */
-export function summary(entry) {
-  const parts = [];
+/** A registration's outage verdict in words ('' for none). */
+export function verdictText(entry) {
   const verdict = entry.verdict;
-  if (verdict) {
-    parts.push(`verdict ${verdict.outcome}`);
-    if (verdict.booted_at) parts.push(`booted ${time(verdict.booted_at)}`);
-    if (verdict.agent_started_at) parts.push(`agent started ${time(verdict.agent_started_at)}`);
-    if (verdict.failed_attempts) parts.push(`${verdict.failed_attempts.count} failed attempts, last: ${verdict.failed_attempts.last_error}`);
-    if (verdict.why) parts.push(verdict.why);
-    parts.push(`silent since ${time(verdict.silent_since)}`);
-  }
+  if (!verdict) return '';
+  const parts = [`verdict ${verdict.outcome}`];
+  if (verdict.booted_at) parts.push(`booted ${time(verdict.booted_at)}`);
+  if (verdict.agent_started_at) parts.push(`agent started ${time(verdict.agent_started_at)}`);
+  if (verdict.failed_attempts) parts.push(`${verdict.failed_attempts.count} failed attempts, last: ${verdict.failed_attempts.last_error}`);
+  if (verdict.why) parts.push(verdict.why);
+  parts.push(`silent since ${time(verdict.silent_since)}`);
+  return parts.join(' · ');
+}
+
+/** The evidence of a history entry, one `key=value` each. */
+export function evidenceText(entry) {
+  const parts = [];
   for (const [key, value] of Object.entries(entry.evidence ?? {})) {
     if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) continue;
     parts.push(`${key}=${Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : value}`);
   }
   return parts.join(' · ');
 }
+
+/** What a history entry says beyond its kind and reason: the verdict first, then the evidence. */
+export const summary = (entry) => [verdictText(entry), evidenceText(entry)].filter(Boolean).join(' · ');
 
 /**
  * One host: its facts, maintenance on and off, a health check, and its history newest first.
@@ -135,8 +142,8 @@ export class HostPage {
         el('td', { text: time(entry.recorded_at) }),
         el('td', { text: entry.kind }),
         el('td', { text: entry.reason ?? '' }),
-        el('td', { class: 'mono', text: entry.node_id ? entry.node_id.slice(0, 8) : '' , title: entry.node_id ?? undefined }),
-        el('td', { class: 'evidence', text: summary(entry) }),
+        el('td', { class: 'mono', text: entry.node_id ? entry.node_id.slice(0, 8) : '', title: entry.node_id ?? undefined }),
+        el('td', { class: 'evidence' }, entry.verdict ? el('strong', { class: 'verdict', text: verdictText(entry) }) : undefined, entry.verdict ? el('br') : undefined, evidenceText(entry)),
       ),
     );
     if (first) this.history.replaceChildren(...rows);
