@@ -46,6 +46,8 @@ export function unknownCommand(message: string | undefined, args: readonly strin
   const match = /^Unknown commands?: (.+)$/.exec(message ?? '');
   if (!match) return undefined;
   const word = match[1]!.split(', ')[0]!;
-  const at = args.indexOf(word);
-  return { word: JSON.stringify(word), parent: ['nodepulse', ...args.slice(0, Math.max(0, at))].join(' ') };
+  const before = args.slice(0, Math.max(0, args.indexOf(word)));
+  // The command words only: a flag and what follows it are not part of the command's name.
+  const firstFlag = before.findIndex((arg) => arg.startsWith('-'));
+  return { word: JSON.stringify(word), parent: ['nodepulse', ...(firstFlag === -1 ? before : before.slice(0, firstFlag))].join(' ') };
 }

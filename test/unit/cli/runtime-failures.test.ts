@@ -71,6 +71,7 @@ describe('an unknown command', () => {
   it('is named with the command line that has it', () => {
     expect(unknownCommand('Unknown command: lst', ['instances', 'lst'])).toEqual({ word: '"lst"', parent: 'nodepulse instances' });
     expect(unknownCommand('Unknown commands: frob, x', ['frob', 'x'])).toEqual({ word: '"frob"', parent: 'nodepulse' });
+    expect(unknownCommand('Unknown command: extra', ['tokens', 'create', '--role', 'admin', 'extra'])).toEqual({ word: '"extra"', parent: 'nodepulse tokens create' });
     expect(unknownCommand('Missing required argument: role', ['tokens', 'create'])).toBeUndefined();
   });
 });
