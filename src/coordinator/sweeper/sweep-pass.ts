@@ -5,6 +5,7 @@ import type { HeartbeatFreshness } from '../state/heartbeat-freshness.ts';
 import type { Store } from '../store/store.ts';
 import type { ClusterSettings } from './cluster-settings.ts';
 import type { SafetyHolds } from './safety-holds.ts';
+import type { SilencePacing } from './silence-pacing.ts';
 import { type ClusterHold, type ClusterSilence, decideSweep } from './sweep-decision.ts';
 
 /** What a sweep asks about heartbeats: their one owner, HeartbeatFreshness. */
@@ -19,6 +20,8 @@ export interface SweepPassDeps {
   clusters: ClusterSettings;
   logger: Logger;
   holds: SafetyHolds;
+  /** How often the counts are read again while a hold is in force. */
+  pacing: SilencePacing;
   heartbeats: HeartbeatSource;
   /** Told about every node this pass terminated, each with the milliseconds from its deadline to its termination's commit. */
   onTerminated: (nodeIds: readonly string[], detectionDelaysMs: readonly number[]) => void;
@@ -45,7 +48,7 @@ export async function sweepPass(deps: SweepPassDeps, now: number): Promise<Sweep
   const { holds, settings } = deps;
   holds.noteGraceEnd(now);
   const graceUntil = holds.graceUntilFor(deps.clusters.shortest);
-  const clusters = now < graceUntil ? [] : await silentClusters(deps, now);
+  const clusters = now < graceUntil ? [] : (deps.pacing.reusable(now, isHolding(holds)) ?? (await silentClusters(deps, now)));
   const decision = decideSweep({ now, clusters, settings, graceUntil, guard: holds.guard });
   holds.apply(decision, now);
   const { terminated, detectionDelaysMs } = await terminate(deps, decision.terminate, now);
@@ -72,6 +75,8 @@ async function silentClusters(deps: SweepPassDeps, now: number): Promise<Cluster
   const oldest = await store.oldestActiveHeartbeat();
   if (oldest === null || oldest >= cutoff) return [];
   await deps.heartbeats.flush();
+  // The counts' cost on the event loop, the flush (the writer's time on SQLite) left out.
+  const started = performance.now();
   const clusters: ClusterSilence[] = [];
   for (const candidate of await store.silenceByCluster(cutoff, now - shortest.overdueAfterMs)) {
     const settings = await deps.clusters.of(candidate.clusterId);
@@ -90,7 +95,7 @@ async function silentClusters(deps: SweepPassDeps, now: number): Promise<Cluster
     clusters.push({ ...own, overdue: own.overdue - planned.overdue, active: -planned.active, timedOut: 0, settings, graceUntil });
   }
   const judged = clusters.filter((cluster) => now >= (cluster.graceUntil ?? 0));
-  if (judged.length === 0) return clusters;
+  if (judged.length === 0) return counted(deps, now, started, clusters);
   const ids = judged.map((cluster) => cluster.clusterId);
   const active = await store.countActiveNodes(ids);
   const timedOut = await store.countTimedOut(new Map(judged.map((cluster) => [cluster.clusterId, holds.windowStart(cluster.clusterId, now, cluster.settings)])));
@@ -98,7 +103,17 @@ async function silentClusters(deps: SweepPassDeps, now: number): Promise<Cluster
     cluster.active += active.get(cluster.clusterId) ?? 0;
     cluster.timedOut = timedOut.get(cluster.clusterId) ?? 0;
   }
+  return counted(deps, now, started, clusters);
+}
+
+function counted(deps: SweepPassDeps, now: number, started: number, clusters: ClusterSilence[]): ClusterSilence[] {
+  deps.pacing.counted(now, performance.now() - started, clusters);
   return clusters;
+}
+
+function isHolding(holds: SafetyHolds): boolean {
+  for (const guard of holds.guard.values()) if (guard.state === 'held') return true;
+  return false;
 }
 
 /**

@@ -11,6 +11,7 @@ import { HoldLifts, type LiftResult } from './hold-lifts.ts';
 import { MaintenanceEnds } from './maintenance-ends.ts';
 import type { HoldsView, SafetyHolds } from './safety-holds.ts';
 import type { ClusterHold } from './sweep-decision.ts';
+import { SilencePacing } from './silence-pacing.ts';
 import { type HeartbeatSource, type SweepPassDeps, sweepPass } from './sweep-pass.ts';
 import { StallWatch } from './stall-watch.ts';
 
@@ -94,6 +95,7 @@ export class Sweeper implements Component {
       clusters: this.clusters,
       logger,
       holds,
+      pacing: new SilencePacing(),
       heartbeats,
       onTerminated,
       pageSize: deps.pageSize ?? DEFAULT_PAGE_SIZE,

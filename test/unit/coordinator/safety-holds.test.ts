@@ -178,6 +178,34 @@ describe('the mass-silence guard', () => {
     expect((await h.coordinator.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/nodepulse_safety_holds\{kind="mass_silence"\} 1/);
   });
 
+  it('while it holds, reads a costly count again only as often as keeps it under a tenth of the loop, and still ends the hold once the nodes are back', async () => {
+    const nodes = await fleet(100);
+    await settle(nodes);
+    for (const node of nodes.slice(0, 60)) node.cut = true;
+    const held = await run(nodes, TIMEOUT + INTERVAL);
+    expect(held.at(-1)!.holds).toHaveLength(1);
+    // From here each count costs 200 ms of the event loop, as ~1M overdue nodes would.
+    const count = h.store.silenceByCluster.bind(h.store);
+    let counts = 0;
+    vi.spyOn(h.store, 'silenceByCluster').mockImplementation(async (...args) => {
+      counts += 1;
+      const until = performance.now() + 200;
+      while (performance.now() < until);
+      return count(...args);
+    });
+    const holding = await run(nodes, 10_000);
+    expect(terminatedIn(holding)).toEqual([]);
+    expect(holding.every((sweep) => sweep.holds.length === 1)).toBe(true);
+    // 40 sweeps; a 200 ms count stands for 2 s of them.
+    expect(counts).toBeGreaterThanOrEqual(4);
+    expect(counts).toBeLessThanOrEqual(6);
+    for (const node of nodes) node.cut = false;
+    const back = await run(nodes, INTERVAL + 2_500);
+    expect(back.at(-1)!.holds).toEqual([]);
+    expect(terminatedIn(back)).toEqual([]);
+    expect(await activeCount()).toBe(100);
+  });
+
   it('times out a cut of a minority on time, node by node as each expires', async () => {
     const nodes = await fleet(100);
     await settle(nodes);
