@@ -132,7 +132,7 @@ describe('the web page at /ui/', () => {
     expect(await admin.evaluate(() => sessionStorage.getItem('nodepulse.token'))).toBe(E2E_ADMIN);
   });
 
-  it('shows a node as soon as its agent registers, with its capacity, memory, checks, lag and its cluster's counts and regions', async () => {
+  it('shows a node as soon as its agent registers, with its capacity, memory, checks, lag and its cluster’s counts and regions', async () => {
     await startSimulatedHost('web-1');
     await startSimulatedHost('db-1', { failingCheck: true, lagMs: 1_450 });
     await row(admin, 'db-1').waitFor({ timeout: 20_000 });
