@@ -90,6 +90,21 @@ describe('following the watch stream', () => {
     expect(requests[1]!.headers['last-event-id']).toBe('41');
   });
 
+  it('passes a resync on, and after it resumes from where that stream went live, not from the id it no longer can', async () => {
+    const { url, requests } = await serve((_request, response, index) => {
+      if (index === 0) stream(response, 'retry: 50\n: watching transitions after 50\n\nevent: resync\ndata: {"reason":"behind","oldest_id":40}\n\n', true);
+      else stream(response, 'retry: 50\n: watching transitions after 52\n\n', false);
+    });
+    const events: { type: string; data: string }[] = [];
+    const controller = new AbortController();
+    const following = followWatch(() => 'np_secret', { onEvent: (event) => events.push(event), onState: () => undefined, onFatal: () => undefined }, controller.signal, url);
+    await waitFor(() => requests.length === 2, 10_000, { message: 'the reconnection' });
+    controller.abort();
+    await following;
+    expect(events.map((event) => [event.type, JSON.parse(event.data).reason])).toEqual([['resync', 'behind']]);
+    expect(requests[1]!.headers['last-event-id']).toBe('50');
+  });
+
   it('stops and says so when the token is refused', async () => {
     const { url, requests } = await serve((_request, response) => response.writeHead(401, { 'content-type': 'application/json' }).end('{"error_code":"Unauthorized"}'));
     const refused: number[] = [];

@@ -72,6 +72,7 @@ export async function followWatch(token, handlers, signal, url = '/api/v1/watch'
       if (!response.ok || !response.body) throw new Error(`watch stream answered ${response.status}`);
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       const parser = new SseParser();
+      let openedAfter;
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
@@ -81,11 +82,14 @@ export async function followWatch(token, handlers, signal, url = '/api/v1/watch'
             // The opening comment names the newest id already recorded: resume after it even if no event comes.
             const opening = OPENING.exec(item.comment);
             if (opening) {
-              if (lastEventId === undefined) lastEventId = opening[1];
+              openedAfter = opening[1];
+              if (lastEventId === undefined) lastEventId = openedAfter;
               handlers.onState('live');
             }
           } else {
             if (item.id !== undefined) lastEventId = item.id;
+            // After a resync the client lists everything again: what it must not miss starts where this stream went live.
+            else if (item.type === 'resync' && openedAfter !== undefined) lastEventId = openedAfter;
             if (item.type) handlers.onEvent(item);
           }
         }
