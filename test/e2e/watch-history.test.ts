@@ -3,12 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { E2E_ADMIN, E2E_ENROLL, type CoordinatorProcess, startCoordinatorProcess } from '../helpers/coordinator-process.ts';
 import { cleanupAll, waitFor } from '../helpers/spawn-process.ts';
 import { type SseClient, openSse } from '../helpers/sse-client.ts';
+import { ChaosProxy } from '../chaos/chaos-proxy.ts';
 import { FAST, instances, startAgent, waitForRegistration } from './agent-helpers.ts';
 import { api, cli } from './operator-cli-helpers.ts';
 
 const clients: SseClient[] = [];
+const proxies: ChaosProxy[] = [];
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
+  for (const proxy of proxies.splice(0)) await proxy.close();
   await cleanupAll();
 });
 
@@ -55,6 +58,31 @@ describe('watch stream and history with real processes', () => {
     expect(back.data.verdict).toMatchObject({ previous_node_id: nodeId });
     if (back.data.verdict.outcome === 'unknown') expect(back.data.verdict.why).toContain('paused');
     else expect(back.data.verdict.outcome).toBe('cut-off');
+  });
+
+  it('says "cut-off", with the agent\u2019s first and last failed attempts, for a host whose network was cut past its timeout', async () => {
+    const coordinator = await startCoordinatorProcess({ args: FAST });
+    const network = await ChaosProxy.start('host network', [coordinator.port]);
+    proxies.push(network);
+    const client = await watch(coordinator);
+    const { proc } = startAgent(network.url, { args: ['--hostname', 'cut-host', '--request-timeout', '1'] });
+    const nodeId = await waitForRegistration(proc);
+    // A black hole: the agent's requests time out, as across a real partition, and it keeps running.
+    network.cut();
+    const cutAt = Date.now();
+    const terminated = await client.waitForEvent((event) => event.event === 'node-terminated' && event.data.node_id === nodeId, 40_000, 'the termination');
+    expect(terminated.data.reason).toBe('HeartbeatTimeout');
+    network.restore();
+    const back = await client.waitForEvent((event) => event.event === 'node-registered' && event.data.node_id !== nodeId, 40_000, 'the agent registering again');
+    const attempts = back.data.verdict.failed_attempts;
+    expect(back.data.verdict).toMatchObject({ outcome: 'cut-off', previous_node_id: nodeId });
+    expect(attempts.count).toBeGreaterThanOrEqual(2);
+    expect(Date.parse(attempts.first_at)).toBeGreaterThanOrEqual(cutAt - 1_000);
+    expect(Date.parse(attempts.last_at)).toBeGreaterThan(Date.parse(attempts.first_at));
+    expect(attempts.first_error).toMatch(/time/i);
+    // The same verdict in the host's history, newest first.
+    const history = await historyOf(coordinator, 'cut-host');
+    expect(history[0]).toMatchObject({ kind: 'node-registered', verdict: { outcome: 'cut-off' } });
   });
 
   it('resumes a watch from Last-Event-ID with exactly the events it missed', async () => {
