@@ -89,7 +89,10 @@ class App {
     this.route();
     await this.loadAll();
     const every = (ms, task) => this.session?.timers.push(setInterval(() => void task(), ms));
-    every(1_000, () => this.table.tick());
+    every(1_000, () => {
+      this.table.tick();
+      this.host.tick();
+    });
     every(REFRESH.nodesMs, async () => {
       await Promise.all([this.refreshClusters(), this.refreshNodes()]);
       this.render();

@@ -114,12 +114,19 @@ export class HostPage {
       ['Enabled', instance.enabled ? 'yes' : 'no'],
       ['UUID', instance.uuid],
     ];
-    this.root.querySelector('#host-facts').replaceChildren(...facts.flatMap(([name, value]) => [el('dt', { text: name }), el('dd', { text: String(value) })]));
+    this.root.querySelector('#host-facts').replaceChildren(...facts.flatMap(([name, value]) => [el('dt', { text: name }), el('dd', { text: String(value), 'data-fact': name })]));
+    this.heartbeat = row.heartbeat;
     const until = instance.maintenance_until ? ` until ${time(instance.maintenance_until)}` : '';
     const why = instance.maintenance_reason ? `: ${instance.maintenance_reason}` : '';
     this.root.querySelector('#maintenance-state').textContent = row.maintenance ? `In maintenance${until}${why}` : 'Not in maintenance';
     this.root.querySelector('#maintenance-on').hidden = row.maintenance;
     this.root.querySelector('#maintenance-off').hidden = !row.maintenance;
+  }
+
+  /** The last heartbeat's age, every second. */
+  tick() {
+    const cell = this.id === undefined ? null : this.root.querySelector('[data-fact="Last heartbeat"]');
+    if (cell && this.heartbeat) cell.textContent = `${time(new Date(this.heartbeat).toISOString())} (${age(Date.now() - this.heartbeat)})`;
   }
 
   async loadHistory(first) {
