@@ -58,6 +58,8 @@ export const Instance = Type.Object({
   maintenance_until: Nullable(DateTime),
   maintenance_reason: Type.String(),
   maintenance: Type.Boolean({ description: 'true while maintenance_until is in the future (the coordinator’s clock)' }),
+  /** nodepulse's: the labels its agent reports (config `labels`), {} before it registered. */
+  labels: Type.Record(Type.String(), Type.String(), { description: 'The labels the host’s agent reports (read-only)' }),
 });
 export type Instance = Static<typeof Instance>;
 
@@ -113,7 +115,7 @@ export const READ_ONLY_FIELDS = [
   'id', 'type', 'url', 'related', 'summary_fields', 'uuid', 'created', 'modified', 'last_seen', 'health_check_started',
   'health_check_pending', 'last_health_check', 'errors', 'version', 'capacity', 'consumed_capacity',
   'percent_capacity_remaining', 'jobs_running', 'jobs_total', 'cpu', 'memory', 'cpu_capacity', 'mem_capacity', 'ip_address',
-  'maintenance',
+  'maintenance', 'labels',
 ] as const;
 const readOnly = Object.fromEntries(READ_ONLY_FIELDS.map((field) => [field, Type.Optional(Type.Unknown({ readOnly: true, description: 'read-only: ignored' }))]));
 

@@ -145,5 +145,6 @@ export function toInstanceView(snapshot: InstanceSnapshot, now: number): Instanc
     maintenance_until: orNull(instance.maintenanceUntil),
     maintenance_reason: instance.maintenanceReason,
     maintenance: inMaintenance(instance, now),
+    labels: instance.labels,
   };
 }

@@ -14,7 +14,7 @@ const FIELD_TYPES: Record<string, string> = {
   node_type: 'string', node_state: 'string', ip_address: 'string', listener_port: 'integer|null', peers: 'array',
   peers_from_control_nodes: 'boolean',
   // nodepulse's own, beside seed 002's: planned downtime.
-  maintenance_until: 'date|null', maintenance_reason: 'string', maintenance: 'boolean',
+  maintenance_until: 'date|null', maintenance_reason: 'string', maintenance: 'boolean', labels: 'object',
 };
 
 function typeProblems(record: Record<string, unknown>): string[] {
@@ -51,10 +51,12 @@ describe('instances API (seeds 002/003)', () => {
     const created = await request(h, 'POST', '/api/v2/instances/', ADMIN, { hostname: 'web-1' });
     expect(created.status).toBe(201);
     expect(typeProblems(created.body)).toEqual([]);
-    await h.register({ hostname: 'web-1', facts: FACTS });
+    expect(created.body.labels).toEqual({});
+    await h.register({ hostname: 'web-1', facts: FACTS, labels: { rack: 'r12', region: 'eu-west' } });
     const read = await request(h, 'GET', `/api/v2/instances/${created.body.id}/`, READER);
     expect(read.status).toBe(200);
     expect(typeProblems(read.body)).toEqual([]);
+    expect(read.body.labels).toEqual({ rack: 'r12', region: 'eu-west' });
     expect(read.body).toMatchObject({ type: 'instance', url: `/api/v2/instances/${created.body.id}/`, summary_fields: { cluster: { name: 'default' } } });
   });
 
