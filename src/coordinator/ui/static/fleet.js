@@ -116,9 +116,9 @@ export class Fleet {
 
 export const clusterOf = (instance) => instance.summary_fields?.cluster?.name ?? 'default';
 
-/** The agent's labels, where the instance JSON carries them. */
+/** The labels the host's agent reports (the instance JSON's `labels`). */
 function labelsOf(instance) {
-  const labels = instance.labels ?? instance.summary_fields?.labels;
+  const labels = instance.labels;
   if (!labels || typeof labels !== 'object') return [];
   return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
 }

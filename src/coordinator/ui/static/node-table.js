@@ -85,7 +85,7 @@ export class NodeTable {
     const start = this.page * PAGE_SIZE;
     const slice = shown.slice(start, start + PAGE_SIZE);
     const largestMemory = Math.max(1, ...slice.map((row) => row.memory));
-    // The instance JSON carries no labels today: the column shows only when some row has them.
+    // The column shows only when some row on the page has labels (agents without any leave it empty).
     this.table.classList.toggle('no-labels', !slice.some((row) => row.labels.length > 0));
     this.ages = [];
     this.body.replaceChildren(...slice.map((row) => this.rowElement(row, largestMemory)));
