@@ -7,7 +7,7 @@
  * coordinator serves on 127.0.0.1 from its staged working directory with the bundled SQLite driver.
  */
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_ENROLL, startCoordinatorProcess } from '../helpers/coordinator-process.ts';
@@ -156,12 +156,19 @@ describe('install.sh agent --prefix', () => {
   it('a second install keeps the edited config and writes the new example next to it', () => {
     const edited = readFileSync(config, 'utf8');
     const agentFile = join(root, 'opt', 'nodepulse', 'dist', 'nodepulse-agent.mjs');
-    const before = statSync(agentFile).ino;
-    const again = installSh(['agent', '--prefix', root]);
-    expect(again.status, again.stderr).toBe(0);
-    // A new file, not the old one rewritten in place under a running daemon.
-    expect(statSync(agentFile).ino).not.toBe(before);
-    expect(again.stdout).toContain('kept your edited /etc/nodepulse/agent.yaml');
+    // Held open as a running daemon holds it (and so its inode cannot be reused for the new file).
+    const running = openSync(agentFile, 'r');
+    try {
+      const before = fstatSync(running).ino;
+      const again = installSh(['agent', '--prefix', root]);
+      expect(again.status, again.stderr).toBe(0);
+      // A new file beside the old one unlinked, not the old one rewritten in place under a running daemon.
+      expect(fstatSync(running).nlink).toBe(0);
+      expect(statSync(agentFile).ino).not.toBe(before);
+      expect(again.stdout).toContain('kept your edited /etc/nodepulse/agent.yaml');
+    } finally {
+      closeSync(running);
+    }
     expect(readFileSync(config, 'utf8')).toBe(edited);
     expect(readFileSync(`${config}.new`, 'utf8')).toBe(example);
     expect(existsSync(join(root, 'etc', 'nodepulse', 'agent.env.new'))).toBe(false);
