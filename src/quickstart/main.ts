@@ -118,6 +118,7 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
       `  export NODEPULSE_COORDINATOR=${url} NODEPULSE_API_TOKEN=${tokens.admin}`,
       `  ${commandPath()} nodes list`,
       `  curl -s -X POST ${url}/api/v1/actions/invoke/cluster_GetDetails -H "Authorization: Bearer $NODEPULSE_API_TOKEN"`,
+      `The web page: ${url}/ui/ (sign in with the admin token).`,
       'Ctrl-C stops the agent (it deregisters with reason Shutdown), then the coordinator.',
       '',
     ].join('\n') + '\n',

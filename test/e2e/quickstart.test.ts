@@ -18,6 +18,9 @@ describe('nodepulse quickstart (npm start)', () => {
     // The banner comes once the port answers: its curl line works at once.
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     expect(supervisor.stdoutLines).toContain(`  export NODEPULSE_COORDINATOR=http://127.0.0.1:${port} NODEPULSE_API_TOKEN=${readTokens(dataDir).admin}`);
+    // The web page it names is served.
+    expect(supervisor.stdoutLines).toContain(`The web page: http://127.0.0.1:${port}/ui/ (sign in with the admin token).`);
+    expect((await fetch(`http://127.0.0.1:${port}/ui/`)).status).toBe(200);
     const { admin } = JSON.parse(readFileSync(join(dataDir, 'quickstart-tokens.json'), 'utf8')) as { admin: string };
     const nodes = await waitFor(
       async () => {
