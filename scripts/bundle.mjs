@@ -6,7 +6,8 @@
  * module. The systemd unit and the container run it (docs/agent.md). The rest of the CLI runs
  * from tsc's dist/cli/main.js.
  *
- * It also copies the coordinator's web page (src/coordinator/ui/static: HTML, ES modules, CSS,
+ * It also replaces tsc's dist/cli/yargs-runtime.js with a bundle of yargs (one file instead of
+ * 45: ~100 ms off every `nodepulse` call), and copies the coordinator's web page (src/coordinator/ui/static: HTML, ES modules, CSS,
  * which tsc does not emit) to coordinator/ui/static beside the bundle (dist/), where tsc's
  * ui-routes.js serves it from.
  *
@@ -69,6 +70,18 @@ if (forbidden.length > 0) {
   process.stderr.write(`bundle: the agent's import graph reaches modules it must never load:\n  ${forbidden.join('\n  ')}\n`);
   process.exit(1);
 }
+
+// The whole CLI (tsc's dist/cli/main.js) loads yargs through one module: replaced by a bundle of
+// yargs, one file instead of 45, which takes ~100 ms off every call (`nodepulse --help` included).
+await build({
+  entryPoints: ['src/cli/yargs-runtime.ts'],
+  outfile: join(dirname(values.outfile), 'cli', 'yargs-runtime.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
 
 // Beside tsc's output for the coordinator, in the dist directory the agent bundle goes to.
 await cp(fileURLToPath(new URL('../src/coordinator/ui/static/', import.meta.url)), join(dirname(values.outfile), 'coordinator', 'ui', 'static'), { recursive: true });

@@ -1,7 +1,7 @@
-import yargs, { type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { CommandModule } from 'yargs';
 import { ConfigError, EXIT_CONFIG, FixableError } from '../shared/errors.ts';
 import { VERSION } from '../shared/version.ts';
+import { hideBin, yargs } from './yargs-runtime.ts';
 
 /**
  * Parses argv and runs one of `commands`: the whole CLI (main.ts) or the agent's commands alone
