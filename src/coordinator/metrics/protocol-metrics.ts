@@ -1,8 +1,9 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { TerminationReason } from '../../shared/protocol.ts';
+import { TerminationReason } from '../../shared/protocol.ts';
 import type { RegisterNodeResult } from '../store/store.ts';
 
-const TERMINATION_REASONS: readonly TerminationReason[] = ['HeartbeatTimeout', 'Shutdown', 'Unknown'];
+/** Every reason the protocol's schema names, so a new one is counted (from 0) without a second list. */
+const TERMINATION_REASONS: readonly TerminationReason[] = TerminationReason.anyOf.map((literal) => literal.const);
 
 /** What became of a registration: a node with no Active node before it, one that replaced its instance's Active node, or a refusal (its error code in snake case). */
 export type RegistrationOutcome = 'new' | 'superseded' | 'duplicate_identity' | 'hostname_in_use' | 'hostname_taken';
