@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../helpers/spawn-process.ts';
 import { type DeliveryRequest, httpDeliver } from '../../../../src/coordinator/webhooks/webhook-delivery.ts';
-import { verifyDelivery } from '../../../../src/coordinator/webhooks/webhook-signature.ts';
+import { verifyDelivery } from '../../../helpers/webhook-receiver.ts';
 
 const secret = new TextEncoder().encode('delivery-secret-0123456789');
 const servers: Server[] = [];

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type DeliveryRequest, deliveryHeaders } from '../../../../src/coordinator/webhooks/webhook-delivery.ts';
 import type { WebhookSink } from '../../../../src/coordinator/webhooks/webhook-settings.ts';
-import { signDelivery, verifyDelivery } from '../../../../src/coordinator/webhooks/webhook-signature.ts';
+import { signDelivery } from '../../../../src/coordinator/webhooks/webhook-signature.ts';
+import { verifyDelivery } from '../../../helpers/webhook-receiver.ts';
 
 const SECRET = new TextEncoder().encode('webhook-secret-0123456789');
 const sink: WebhookSink = { name: 'pager', url: new URL('http://127.0.0.1:1/hook'), secret: SECRET };
