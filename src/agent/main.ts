@@ -77,6 +77,13 @@ export async function runAgent(invocation: RunInvocation): Promise<void> {
     bootId: readBootId(process.env),
     onStatus: writeStatus,
   });
+  const statusServer = await startStatusServer(config.statusListen, agent, logger);
+  const stopped = () => {
+    writeStatus(agent.status());
+    return statusServer?.stop();
+  };
+  handleSignals(agent, logger, () => config, (next) => (config = next), invocation, stopped);
+  // Once its signal handlers are in place: a SIGTERM after this line deregisters, never kills outright.
   logger.info('agent starting', {
     coordinator,
     identity: identity.identity,
@@ -86,12 +93,6 @@ export async function runAgent(invocation: RunInvocation): Promise<void> {
     checks: config.checks.length,
     pid: process.pid,
   });
-  const statusServer = await startStatusServer(config.statusListen, agent, logger);
-  const stopped = () => {
-    writeStatus(agent.status());
-    return statusServer?.stop();
-  };
-  handleSignals(agent, logger, () => config, (next) => (config = next), invocation, stopped);
   await agent.start();
 }
 
