@@ -12,8 +12,9 @@ export interface SeededNode {
 /**
  * Writes `count` registered, Active nodes (each with its own node token and instance) straight
  * into a coordinator's SQLite store in one transaction, as a registration leaves them: a
- * million-node fleet in seconds instead of minutes of registrations. The coordinator started on
- * this file learns each node on its first heartbeat (the directory's store lookup).
+ * million-node fleet in seconds instead of minutes of registrations. A coordinator started on
+ * this file loads them into its node directory, as after a restart. The nodes come back in a
+ * shuffled order (below), the order benchmarks heartbeat them in.
  */
 export async function seedFleet(storePath: string, count: number, lastHeartbeat = Date.now()): Promise<SeededNode[]> {
   const store = new SqliteStore(storePath);
@@ -33,10 +34,32 @@ export async function seedFleet(storePath: string, count: number, lastHeartbeat 
         nodes.push({ nodeId, token });
       }
     })();
-    return nodes;
+    return shuffled(nodes);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The nodes in a random order, the same every run. Real agents heartbeat at phases drawn from
+ * their identity, so one second's heartbeats fall on rows all over the file; rotating through the
+ * nodes in the order they were inserted would write neighbouring rows, one page per dozens of
+ * heartbeats, and flatter the store's write cost.
+ */
+function shuffled<T>(items: T[]): T[] {
+  let seed = 0x9e3779b9;
+  const random = () => {
+    // mulberry32: a small seeded generator, so every run drives the same order.
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
 }
 
 export interface SeededTemplate {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 
 /**
  * Token formats. Operator tokens: `np_<id>_<secret>`; node tokens: `npn_<nodeId>_<secret>`, so a
@@ -8,8 +8,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 const NODE_PREFIX = 'npn_';
 const NODE_ID_LENGTH = 36;
 
+/** One-shot `hash`, not a Hash object per call: half the cost, and every heartbeat pays it. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /**

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -40,6 +41,28 @@ describe('SQLite heartbeat writes on a worker thread', () => {
     expect(dropped.filter((id) => id !== nodes[19_999]!.nodeId)).toEqual([]);
     expect((await store.getNode(nodes[19_999]!.nodeId))?.status).toBe('Terminated');
     expect((await store.getNode(nodes[12_345]!.nodeId))?.lastHeartbeat).toBe(2_012_345);
+  });
+
+  it('checkpoints after each batch: the heartbeats reach the database file and the WAL does not grow batch after batch', async () => {
+    await store.close();
+    const file = join(dir, 'store.db');
+    const nodes = await seedFleet(file, 20_000, 1_000);
+    store = new SqliteStore(file);
+    const walSizes: number[] = [];
+    for (let round = 1; round <= 6; round++) {
+      expect(await store.writeHeartbeats(nodes.map((node) => ({ nodeId: node.nodeId, at: round * 1_000_000 })))).toEqual([]);
+      walSizes.push(statSync(`${file}-wal`).size);
+    }
+    // Each batch rewrites every page of the table and its deadline index: unchecked, the WAL would hold six times one batch.
+    expect(Math.max(...walSizes)).toBeLessThan(2 * walSizes[0]!);
+    // The file alone, without its WAL, already holds the last batch.
+    copyFileSync(file, join(dir, 'alone.db'));
+    const alone = new Database(join(dir, 'alone.db'), { readonly: true });
+    try {
+      expect(alone.prepare('SELECT MIN(last_heartbeat) AS oldest FROM nodes').get()).toEqual({ oldest: 6_000_000 });
+    } finally {
+      alone.close();
+    }
   });
 
   it('starts a new worker for the next batch after the last one ended', async () => {

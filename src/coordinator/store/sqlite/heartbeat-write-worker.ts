@@ -22,6 +22,11 @@ const db = new Database((workerData as { file: string }).file, { fileMustExist: 
 // Per connection, as on the coordinator's own (sqlite-store.ts): a commit survives a process crash.
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
+// Checkpoints are this thread's, one per batch (below), not one per 1,000 WAL pages, SQLite's
+// default: heartbeats land on random rows, so each 200-row slice dirties ~500 pages (2 MB of WAL),
+// a checkpoint followed every other slice and copied the same hot pages back into the file again
+// and again. One per batch: this thread's CPU per heartbeat 14 -> 10 µs at 100k nodes.
+db.pragma('wal_autocheckpoint = 0');
 const writeSlice = heartbeatTransaction(db);
 
 async function write({ nodeIds, ats }: WriteRequest): Promise<string[]> {
@@ -30,6 +35,8 @@ async function write({ nodeIds, ats }: WriteRequest): Promise<string[]> {
     if (start > 0) await sleep(REST_MS);
     dropped.push(...writeSlice(nodeIds.slice(start, start + SLICE), ats.subarray(start, start + SLICE)));
   }
+  // PASSIVE: copies what no reader still needs, without taking the write lock from the coordinator's thread.
+  db.pragma('wal_checkpoint(PASSIVE)');
   return dropped;
 }
 

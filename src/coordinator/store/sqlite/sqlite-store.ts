@@ -19,6 +19,9 @@ const HEARTBEAT_SLICE = 1000;
  * better-sqlite3. The driver is synchronous: a query runs inside one turn of the event loop, and
  * Kysely hands the one connection to one query or transaction at a time.
  */
+/** WAL pages past which a commit of this connection checkpoints: only when the heartbeat writer has not. */
+const BACKSTOP_CHECKPOINT_PAGES = 50_000;
+
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
   /** The driver's own handle, for the batched heartbeat write and for tests that seed or inspect the file. */
@@ -34,6 +37,11 @@ export class SqliteStore extends SqlStore {
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
     raw.pragma('busy_timeout = 5000');
+    // The heartbeat writer checkpoints after each batch, off the event loop (heartbeat-write-worker.ts).
+    // SQLite's default, a checkpoint by whichever commit finds 1,000 pages in the WAL, would run here
+    // on the event loop whenever a write of this thread followed a few of that writer's slices.
+    // This connection checkpoints only as a backstop: past 50,000 pages (~200 MB) of WAL.
+    if (path !== ':memory:') raw.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     const database = cachingStatements(raw);
     super(new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) }), {
       ...SQLITE_TRAITS,
