@@ -137,7 +137,7 @@ export const millionBenchmark: Benchmark = {
         figures,
         notes: [
           `${s.nodes} nodes seeded into the store (one token each), interval ${s.intervalSecs}s (${rate} heartbeats/s), timeout ${s.timeoutSecs}s; ${silent.length} nodes send a last heartbeat and fall silent.`,
-          'The coordinator learns each node from the store on its first heartbeat; memory is RSS once every node was heard, minus an empty coordinator\'s.',
+          'The coordinator loads every Active node into its directory at start (a node not yet loaded is read from the store on its first heartbeat); memory is RSS once every node was heard, minus an empty coordinator\'s.',
           'Heartbeats are written by the SQLite store\'s worker thread; the event loop figure is the main thread\'s CPU.',
           `Machine load average (1 min) after each phase: learning ${loads.learning?.toFixed(1)}, steady ${loads.steady?.toFixed(1)}, paced ${loads.paced?.toFixed(1)}, most ${loads.max?.toFixed(1)}.`,
         ],
