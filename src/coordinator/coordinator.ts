@@ -174,6 +174,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     },
     onStall: () => metrics.stalls.inc(),
     onSwept: (result) => metrics.sweepDuration.observe(result.durationMs / 1000),
+    onSilenceCounted: (durationMs) => metrics.silenceCountDuration.observe(durationMs / 1000),
     ...(deps.sweepPageSize ? { pageSize: deps.sweepPageSize } : {}),
     replica,
     onTransition: () => feed.poke(),

@@ -21,6 +21,8 @@ export interface CoordinatorMetrics {
   stalls: Counter;
   /** Observed by the sweeper after each sweep. */
   sweepDuration: Histogram;
+  /** Observed by the sweeper after each count of silent nodes its mass-silence guard read (not for a count reused under a hold). */
+  silenceCountDuration: Histogram;
   authFailures: Counter<'reason'>;
   authThrottled: Counter;
 }
@@ -116,6 +118,12 @@ export function createMetrics(parts: {
     },
   });
   const sweepDuration = new Histogram({ name: 'nodepulse_sweep_duration_seconds', help: 'Duration of each sweep', buckets: SWEEP_BUCKETS, registers });
+  const silenceCountDuration = new Histogram({
+    name: 'nodepulse_silence_count_duration_seconds',
+    help: 'Event-loop time of each count of silent nodes the mass-silence guard read from the store (on a sweep with an expired node; while a hold is in force a count is reused, so they take at most a tenth of the loop)',
+    buckets: SWEEP_BUCKETS,
+    registers,
+  });
   new Gauge({
     name: 'nodepulse_sweep_overdue_seconds',
     help: 'How far past due the next sweep is (beyond one schedule period and the late threshold since the last one ended); 0 on time, and on a replica that does not sweep',
@@ -143,7 +151,7 @@ export function createMetrics(parts: {
       this.set(parts.isLeader?.() === false ? 0 : 1);
     },
   });
-  return { registry, protocol, requests: { durations, errors }, stalls, sweepDuration, authFailures, authThrottled };
+  return { registry, protocol, requests: { durations, errors }, stalls, sweepDuration, silenceCountDuration, authFailures, authThrottled };
 }
 
 /** `nodepulse_store_up` and `nodepulse_ready` (what /readyz answers), from one store ping per scrape. */

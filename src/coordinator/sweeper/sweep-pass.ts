@@ -25,6 +25,8 @@ export interface SweepPassDeps {
   heartbeats: HeartbeatSource;
   /** Told about every node this pass terminated, each with the milliseconds from its deadline to its termination's commit. */
   onTerminated: (nodeIds: readonly string[], detectionDelaysMs: readonly number[]) => void;
+  /** Told the event-loop time of each count read (not of one the pacing reused). */
+  onSilenceCounted?: ((durationMs: number) => void) | undefined;
   /** Expired nodes terminated per cluster and pass; the guard's counts never depend on it. */
   pageSize: number;
   /** This replica's name, recorded with each termination it decides. */
@@ -107,7 +109,9 @@ async function silentClusters(deps: SweepPassDeps, now: number): Promise<Cluster
 }
 
 function counted(deps: SweepPassDeps, now: number, started: number, clusters: ClusterSilence[]): ClusterSilence[] {
-  deps.pacing.counted(now, performance.now() - started, clusters);
+  const costMs = performance.now() - started;
+  deps.pacing.counted(now, costMs, clusters);
+  deps.onSilenceCounted?.(costMs);
   return clusters;
 }
 

@@ -49,6 +49,8 @@ export interface SweeperDeps {
   onStall?: (gapMs: number) => void;
   /** Told about every sweep that judged (not those a replica that does not sweep skipped). */
   onSwept?: (result: SweepResult) => void;
+  /** Told the event-loop time of every count the mass-silence guard read (not of a count reused under a hold). */
+  onSilenceCounted?: (durationMs: number) => void;
   /** With several replicas only the leader sweeps; absent means always. */
   isLeader?: () => boolean;
   /** Several replicas share the store: lift requests made through another replica arrive through it. */
@@ -98,6 +100,7 @@ export class Sweeper implements Component {
       pacing: new SilencePacing(),
       heartbeats,
       onTerminated,
+      onSilenceCounted: deps.onSilenceCounted,
       pageSize: deps.pageSize ?? DEFAULT_PAGE_SIZE,
       replica: deps.replica,
     };

@@ -184,6 +184,12 @@ describe('the mass-silence guard', () => {
     for (const node of nodes.slice(0, 60)) node.cut = true;
     const held = await run(nodes, TIMEOUT + INTERVAL);
     expect(held.at(-1)!.holds).toHaveLength(1);
+    const countsObserved = async () => {
+      const text = (await h.coordinator.app.inject({ method: 'GET', url: '/metrics' })).body;
+      const series = (suffix: string) => Number(new RegExp(`^nodepulse_silence_count_duration_seconds_${suffix} (\\S+)$`, 'm').exec(text)![1]);
+      return { count: series('count'), sum: series('sum') };
+    };
+    const before = await countsObserved();
     // From here each count costs 200 ms of the event loop, as ~1M overdue nodes would.
     const count = h.store.silenceByCluster.bind(h.store);
     let counts = 0;
@@ -199,6 +205,10 @@ describe('the mass-silence guard', () => {
     // 40 sweeps; a 200 ms count stands for 2 s of them.
     expect(counts).toBeGreaterThanOrEqual(4);
     expect(counts).toBeLessThanOrEqual(6);
+    // The metric times each count read, never one reused: one observation per count, each of its 200 ms.
+    const after = await countsObserved();
+    expect(after.count - before.count).toBe(counts);
+    expect(after.sum - before.sum).toBeGreaterThanOrEqual(counts * 0.2);
     for (const node of nodes) node.cut = false;
     const back = await run(nodes, INTERVAL + 2_500);
     expect(back.at(-1)!.holds).toEqual([]);
