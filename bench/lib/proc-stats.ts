@@ -25,6 +25,7 @@ export function cpuMs(pid: number, tid?: number): number {
 /** Measures one process over a window: CPU share of one core, and RSS (last and peak). */
 export class ProcessMeter {
   private startCpu = 0;
+  private startMainCpu = 0;
   private startWall = 0;
   private peak = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -33,6 +34,7 @@ export class ProcessMeter {
 
   start(sampleMs = 250): void {
     this.startCpu = cpuMs(this.pid);
+    this.startMainCpu = cpuMs(this.pid, this.pid);
     this.startWall = performance.now();
     this.peak = rssBytes(this.pid);
     this.timer = setInterval(() => {
@@ -44,13 +46,14 @@ export class ProcessMeter {
     }, sampleMs);
   }
 
-  /** CPU as a percentage of one core over the window, RSS now and the peak seen. */
-  stop(): { cpuPercent: number; cpuMs: number; wallMs: number; rssBytes: number; peakRssBytes: number } {
+  /** CPU as a percentage of one core over the window (all threads; `mainThreadCpuMs`: the event loop's), RSS now and the peak seen. */
+  stop(): { cpuPercent: number; cpuMs: number; mainThreadCpuMs: number; wallMs: number; rssBytes: number; peakRssBytes: number } {
     clearInterval(this.timer);
     const wallMs = performance.now() - this.startWall;
     const used = cpuMs(this.pid) - this.startCpu;
+    const mainThreadCpuMs = cpuMs(this.pid, this.pid) - this.startMainCpu;
     const rss = rssBytes(this.pid);
-    return { cpuPercent: (100 * used) / wallMs, cpuMs: used, wallMs, rssBytes: rss, peakRssBytes: Math.max(this.peak, rss) };
+    return { cpuPercent: (100 * used) / wallMs, cpuMs: used, mainThreadCpuMs, wallMs, rssBytes: rss, peakRssBytes: Math.max(this.peak, rss) };
   }
 }
 

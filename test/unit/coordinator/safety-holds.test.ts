@@ -202,15 +202,17 @@ describe('the mass-silence guard', () => {
     const holding = await run(nodes, 10_000);
     expect(terminatedIn(holding)).toEqual([]);
     expect(holding.every((sweep) => sweep.holds.length === 1)).toBe(true);
-    // 40 sweeps; a 200 ms count stands for 2 s of them.
-    expect(counts).toBeGreaterThanOrEqual(4);
+    // 40 sweeps; a 200 ms count stands for 2 s of them (longer when a loaded machine makes it
+    // measure longer, never more than 10 s): at most 6 counts, and at least one after the first.
+    expect(counts).toBeGreaterThanOrEqual(2);
     expect(counts).toBeLessThanOrEqual(6);
     // The metric times each count read, never one reused: one observation per count, each of its 200 ms.
     const after = await countsObserved();
     expect(after.count - before.count).toBe(counts);
     expect(after.sum - before.sum).toBeGreaterThanOrEqual(counts * 0.2);
     for (const node of nodes) node.cut = false;
-    const back = await run(nodes, INTERVAL + 2_500);
+    // Every node heartbeats within an interval; the last count stands for at most 10 s more.
+    const back = await run(nodes, INTERVAL + 10_000 + 2_500);
     expect(back.at(-1)!.holds).toEqual([]);
     expect(terminatedIn(back)).toEqual([]);
     expect(await activeCount()).toBe(100);
