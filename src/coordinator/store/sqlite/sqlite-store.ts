@@ -20,7 +20,7 @@ const HEARTBEAT_SLICE = 1000;
  * Kysely hands the one connection to one query or transaction at a time.
  */
 /** WAL pages past which a commit of this connection checkpoints: only when the heartbeat writer has not. */
-const BACKSTOP_CHECKPOINT_PAGES = 50_000;
+const BACKSTOP_CHECKPOINT_PAGES = 100_000;
 
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
@@ -40,7 +40,8 @@ export class SqliteStore extends SqlStore {
     // The heartbeat writer checkpoints after each batch, off the event loop (heartbeat-write-worker.ts).
     // SQLite's default, a checkpoint by whichever commit finds 1,000 pages in the WAL, would run here
     // on the event loop whenever a write of this thread followed a few of that writer's slices.
-    // This connection checkpoints only as a backstop: past 50,000 pages (~200 MB) of WAL.
+    // This connection checkpoints only as a backstop: past 100,000 pages (~400 MB) of WAL, where one
+    // second of a million nodes' heartbeats leaves ~35,000 (140 MB) before the writer's checkpoint.
     if (path !== ':memory:') raw.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     const database = cachingStatements(raw);
     super(new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) }), {
