@@ -35,9 +35,21 @@ async function write({ nodeIds, ats }: WriteRequest): Promise<string[]> {
     if (start > 0) await sleep(REST_MS);
     dropped.push(...writeSlice(nodeIds.slice(start, start + SLICE), ats.subarray(start, start + SLICE)));
   }
-  // PASSIVE: copies what no reader still needs, without taking the write lock from the coordinator's thread.
-  db.pragma('wal_checkpoint(PASSIVE)');
+  checkpoint();
   return dropped;
+}
+
+/**
+ * PASSIVE: copies what no reader still needs, without taking the write lock from the coordinator's
+ * thread. A failure does not fail the batch, which is committed: the next batch's checkpoint tries
+ * again, and the coordinator's connection checkpoints past its backstop meanwhile.
+ */
+function checkpoint(): void {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // Retried after the next batch.
+  }
 }
 
 // One batch at a time, in the order posted.
