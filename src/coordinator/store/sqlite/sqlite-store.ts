@@ -13,15 +13,14 @@ import { cachingStatements, runStatement } from './statement-cache.ts';
 /** Heartbeat rows per write transaction of a `:memory:` store (see writeHeartbeats). */
 const HEARTBEAT_SLICE = 1000;
 
+/** WAL pages past which a commit of this connection checkpoints: only when the heartbeat writer has not. */
+const BACKSTOP_CHECKPOINT_PAGES = 100_000;
 
 /**
  * The embedded default store: one SQLite file in WAL mode, through Kysely's SQLite dialect on
  * better-sqlite3. The driver is synchronous: a query runs inside one turn of the event loop, and
  * Kysely hands the one connection to one query or transaction at a time.
  */
-/** WAL pages past which a commit of this connection checkpoints: only when the heartbeat writer has not. */
-const BACKSTOP_CHECKPOINT_PAGES = 100_000;
-
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
   /** The driver's own handle, for the batched heartbeat write and for tests that seed or inspect the file. */
