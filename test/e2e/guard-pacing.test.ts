@@ -16,8 +16,8 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashToken, newNodeToken } from '../../src/coordinator/auth/tokens.ts';
 import { SqliteStore } from '../../src/coordinator/store/sqlite/sqlite-store.ts';
+import { seedFleet } from '../../bench/lib/fleet-seed.ts';
 import { E2E_ADMIN, E2E_ENROLL } from '../helpers/coordinator-process.ts';
 import { cleanupAll, freePort, makeTempDir, spawnNodepulse, waitFor } from '../helpers/spawn-process.ts';
 
@@ -75,13 +75,14 @@ interface LiveNode {
 /**
  * Writes the fleet into a migrated store file: instance and node n (1..CUT_NODES) of the cut
  * heartbeated last a timeout ago less its phase (spread over the interval), so every one is
- * expired; then the live nodes, each with its own node token, heartbeated just now.
+ * expired; then the live nodes, each with its own node token, heartbeated just now (seeded as
+ * the benchmarks seed theirs).
  */
 async function seed(storePath: string): Promise<LiveNode[]> {
+  const now = Date.now();
   const store = new SqliteStore(storePath);
   try {
     await store.migrate();
-    const now = Date.now();
     const cluster = await store.ensureCluster('default', now);
     // This connection only: a large page cache and no syncs while seeding.
     store.db.pragma('cache_size = -524288');
@@ -91,23 +92,11 @@ async function seed(storePath: string): Promise<LiveNode[]> {
       SELECT n, ${cluster.id}, 'cut-' || n, ${cutAt}, ${cutAt} FROM seq`);
     store.db.exec(`${series(CUT_NODES)} INSERT INTO nodes (id, cluster_id, instance_id, token_hash, status, joined_at, last_heartbeat)
       SELECT printf('00000000-0000-4000-8000-%012d', n), ${cluster.id}, n, 'cut', 'Active', ${cutAt - INTERVAL_MS}, ${cutAt} - ((n * 7919) % ${INTERVAL_MS}) FROM seq`);
-    const instance = store.db.prepare('INSERT INTO instances (cluster_id, hostname, created_at, modified_at) VALUES (?, ?, ?, ?)');
-    const node = store.db.prepare(
-      "INSERT INTO nodes (id, cluster_id, instance_id, token_hash, status, joined_at, last_heartbeat) VALUES (?, ?, ?, ?, 'Active', ?, ?)",
-    );
-    const live: LiveNode[] = [];
-    store.db.transaction(() => {
-      for (let index = 0; index < LIVE_NODES; index += 1) {
-        const { nodeId, token } = newNodeToken();
-        const instanceId = instance.run(cluster.id, `live-${index}`, now, now).lastInsertRowid;
-        node.run(nodeId, cluster.id, instanceId, hashToken(token), now, now);
-        live.push({ token, phase: Math.floor((index * INTERVAL_MS) / LIVE_NODES) });
-      }
-    })();
-    return live;
   } finally {
     await store.close();
   }
+  const live = await seedFleet(storePath, LIVE_NODES, now);
+  return live.map(({ token }, index) => ({ token, phase: Math.floor((index * INTERVAL_MS) / LIVE_NODES) }));
 }
 
 /** The live nodes' heartbeats over HTTP, each on its own phase, every answer's status tallied. */
