@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { heartbeatUpdate } from '../../../src/coordinator/store/sqlite/heartbeat-update.ts';
 import { SqliteStore } from '../../../src/coordinator/store/sqlite/sqlite-store.ts';
 import { seedFleet } from '../../../bench/lib/fleet-seed.ts';
 import { registered, registration } from '../../contract/stores.ts';
@@ -73,5 +74,40 @@ describe('SQLite heartbeat writes on a worker thread', () => {
     await thread.close();
     expect(await store.writeHeartbeats([{ nodeId, at: 1_002_000 }, { nodeId: 'gone', at: 1_002_000 }])).toEqual(['gone']);
     expect((await store.getNode(nodeId))?.lastHeartbeat).toBe(1_002_000);
+  });
+});
+
+describe('heartbeats written in the table\'s row order', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nodepulse-row-order-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives every node its own heartbeat, drops the unknown and the ended, and finds a row renumbered since the lookup', async () => {
+    const file = join(dir, 'store.db');
+    const nodes = await seedFleet(file, 2_000, 1_000);
+    const db = new Database(file);
+    try {
+      const update = heartbeatUpdate(db);
+      const ids = [...nodes.map((node) => node.nodeId), 'never-registered'];
+      const ats = ids.map((_id, i) => 5_000 + i);
+      const { writes, unknown } = update.inRowOrder(ids, ats);
+      expect(unknown).toEqual(['never-registered']);
+      // Between the lookup and the write: one node ends, another's row moves to a new rowid.
+      const [ended, moved] = [nodes[7]!.nodeId, nodes[1_234]!.nodeId];
+      db.prepare("UPDATE nodes SET status = 'Terminated' WHERE id = ?").run(ended);
+      db.transaction(() => {
+        const row = db.prepare('SELECT * FROM nodes WHERE id = ?').get(moved) as Record<string, unknown>;
+        db.prepare('DELETE FROM nodes WHERE id = ?').run(moved);
+        db.prepare(`INSERT INTO nodes (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((key) => `@${key}`).join(', ')})`).run(row);
+      })();
+      const dropped = [...update.writeSlice(writes.slice(0, 1_000)), ...update.writeSlice(writes.slice(1_000))];
+      expect(dropped).toEqual([ended]);
+      const stored = new Map(db.prepare('SELECT id, last_heartbeat FROM nodes').all().map((row) => [(row as { id: string }).id, (row as { last_heartbeat: number }).last_heartbeat]));
+      nodes.forEach((node, i) => expect(stored.get(node.nodeId)).toBe(node.nodeId === ended ? 1_000 : 5_000 + i));
+    } finally {
+      db.close();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { Kysely, SqliteDialect, type Transaction } from 'kysely';
 import type { StoreTables } from '../schema.ts';
 import { SqlStore } from '../sql-store.ts';
 import type { HeartbeatWrite } from '../store.ts';
-import { heartbeatTransaction } from './heartbeat-update.ts';
+import { type HeartbeatUpdate, heartbeatUpdate } from './heartbeat-update.ts';
 import { HeartbeatWriteThread } from './heartbeat-write-thread.ts';
 import { SQLITE_TRAITS } from './sqlite-traits.ts';
 import { cachingStatements, runStatement } from './statement-cache.ts';
@@ -26,7 +26,7 @@ export class SqliteStore extends SqlStore {
   /** The driver's own handle, for the batched heartbeat write and for tests that seed or inspect the file. */
   readonly db: Database.Database;
   private readonly writeThread: HeartbeatWriteThread | undefined;
-  private writeSlice: ReturnType<typeof heartbeatTransaction> | undefined;
+  private update: HeartbeatUpdate | undefined;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -61,13 +61,18 @@ export class SqliteStore extends SqlStore {
   async writeHeartbeats(batch: readonly HeartbeatWrite[]): Promise<string[]> {
     if (batch.length === 0) return [];
     if (this.writeThread) return this.writeThread.write(batch);
-    const writeSlice = (this.writeSlice ??= heartbeatTransaction(this.db));
-    const dropped: string[] = [];
-    for (let start = 0; start < batch.length; start += HEARTBEAT_SLICE) {
+    const update = (this.update ??= heartbeatUpdate(this.db));
+    // On Kysely's one connection, so no query or transaction of the store interleaves with a read or a slice.
+    const { writes, unknown: dropped } = await this.kysely.connection().execute(async () =>
+      update.inRowOrder(
+        batch.map((write) => write.nodeId),
+        batch.map((write) => write.at),
+      ),
+    );
+    for (let start = 0; start < writes.length; start += HEARTBEAT_SLICE) {
       if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-      const slice = batch.slice(start, start + HEARTBEAT_SLICE);
-      // On Kysely's one connection, so no query or transaction of the store interleaves with the slice.
-      await this.kysely.connection().execute(async () => dropped.push(...writeSlice(slice.map((write) => write.nodeId), slice.map((write) => write.at))));
+      const slice = writes.slice(start, start + HEARTBEAT_SLICE);
+      await this.kysely.connection().execute(async () => dropped.push(...update.writeSlice(slice)));
     }
     return dropped;
   }
