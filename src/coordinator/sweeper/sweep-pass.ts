@@ -6,7 +6,7 @@ import type { Store } from '../store/store.ts';
 import type { ClusterSettings } from './cluster-settings.ts';
 import type { SafetyHolds } from './safety-holds.ts';
 import type { SilencePacing } from './silence-pacing.ts';
-import { type ClusterHold, type ClusterSilence, decideSweep } from './sweep-decision.ts';
+import { type ClusterHold, type ClusterSilence, decideSweep, isMassSilence } from './sweep-decision.ts';
 
 /** What a sweep asks about heartbeats: their one owner, HeartbeatFreshness. */
 export type HeartbeatSource = Pick<HeartbeatFreshness, 'flush' | 'newestHeartbeat'>;
@@ -41,9 +41,9 @@ export interface SweepOutcome {
 }
 
 /**
- * One judgement at `now`: the facts from the store (exact counts of every cluster with an
- * expired node, each by its own timeout, the nodes of instances in maintenance left out of the
- * guard's figures), the decision (sweep-decision.ts, pure), the holds updated, the expired nodes
+ * One judgement at `now`: the facts from the store (the counts of every cluster with an expired
+ * node, each by its own timeout, exact wherever a hold is in force or could start, the nodes of
+ * instances in maintenance left out of the guard's figures), the decision (sweep-decision.ts, pure), the holds updated, the expired nodes
  * of the clusters let through terminated.
  */
 export async function sweepPass(deps: SweepPassDeps, now: number): Promise<SweepOutcome> {
@@ -64,23 +64,49 @@ export async function sweepPass(deps: SweepPassDeps, now: number): Promise<Sweep
 }
 
 /**
- * The exact state of every cluster with an expired node. A pass with nothing expired (by the
- * shortest timeout) costs one index lookup; otherwise this replica's heartbeats are written first,
- * so no node that heartbeated counts as silent, and the counts are aggregates, whatever the page
- * size. A cluster with a longer timeout than the shortest is counted again by its own; the nodes
- * of its instances in maintenance (planned silence) count neither as silent nor in its size.
+ * The state of every cluster with an expired node. A pass with nothing expired (by the shortest
+ * timeout) costs one index lookup. Otherwise the counts are read first without writing this
+ * replica's buffered heartbeats: a buffered heartbeat only makes its node fresher, so these
+ * counts bound each cluster's silence from above, and where they show no mass silence and no
+ * cluster is held or let through they decide what exact counts would (no hold; the expired nodes
+ * go, less those that heartbeated since, which terminate() finds in memory). A sweep then never
+ * waits for a batch write: at a million nodes that wait (0.3-1 s) was most of the detection delay.
+ * Where a hold is in force or could start, the heartbeats are written first and the counts read
+ * exactly, so no node that heartbeated counts as silent.
  */
 async function silentClusters(deps: SweepPassDeps, now: number): Promise<ClusterSilence[]> {
+  const oldest = await deps.store.oldestActiveHeartbeat();
+  if (oldest === null || oldest >= now - deps.clusters.shortest.timeoutMs) return [];
+  const guarded = deps.holds.guard.size > 0;
+  if (guarded) await deps.heartbeats.flush();
+  let counts = await timedCounts(deps, now);
+  if (!guarded && counts.clusters.some((cluster) => isMassSilence(cluster, cluster.settings ?? deps.settings))) {
+    await deps.heartbeats.flush();
+    const exact = await timedCounts(deps, now);
+    counts = { clusters: exact.clusters, costMs: counts.costMs + exact.costMs };
+  }
+  deps.pacing.counted(now, counts.costMs, counts.clusters);
+  deps.onSilenceCounted?.(counts.costMs);
+  return counts.clusters;
+}
+
+/** The counts with their cost on the event loop (a flush, the writer's time on SQLite, left out). */
+async function timedCounts(deps: SweepPassDeps, now: number): Promise<{ clusters: ClusterSilence[]; costMs: number }> {
+  const started = performance.now();
+  const clusters = await countSilence(deps, now);
+  return { clusters, costMs: performance.now() - started };
+}
+
+/**
+ * Each cluster with an expired node, by its own timeout, as aggregates whatever the page size. A
+ * cluster with a longer timeout than the shortest is counted again by its own; the nodes of its
+ * instances in maintenance (planned silence) count neither as silent nor in its size.
+ */
+async function countSilence(deps: SweepPassDeps, now: number): Promise<ClusterSilence[]> {
   const { store, holds } = deps;
   const shortest = deps.clusters.shortest;
-  const cutoff = now - shortest.timeoutMs;
-  const oldest = await store.oldestActiveHeartbeat();
-  if (oldest === null || oldest >= cutoff) return [];
-  await deps.heartbeats.flush();
-  // The counts' cost on the event loop, the flush (the writer's time on SQLite) left out.
-  const started = performance.now();
   const clusters: ClusterSilence[] = [];
-  for (const candidate of await store.silenceByCluster(cutoff, now - shortest.overdueAfterMs)) {
+  for (const candidate of await store.silenceByCluster(now - shortest.timeoutMs, now - shortest.overdueAfterMs)) {
     const settings = await deps.clusters.of(candidate.clusterId);
     const graceUntil = holds.graceUntilFor(settings);
     if (now < graceUntil) {
@@ -97,7 +123,7 @@ async function silentClusters(deps: SweepPassDeps, now: number): Promise<Cluster
     clusters.push({ ...own, overdue: own.overdue - planned.overdue, active: -planned.active, timedOut: 0, settings, graceUntil });
   }
   const judged = clusters.filter((cluster) => now >= (cluster.graceUntil ?? 0));
-  if (judged.length === 0) return counted(deps, now, started, clusters);
+  if (judged.length === 0) return clusters;
   const ids = judged.map((cluster) => cluster.clusterId);
   const active = await store.countActiveNodes(ids);
   const timedOut = await store.countTimedOut(new Map(judged.map((cluster) => [cluster.clusterId, holds.windowStart(cluster.clusterId, now, cluster.settings)])));
@@ -105,13 +131,6 @@ async function silentClusters(deps: SweepPassDeps, now: number): Promise<Cluster
     cluster.active += active.get(cluster.clusterId) ?? 0;
     cluster.timedOut = timedOut.get(cluster.clusterId) ?? 0;
   }
-  return counted(deps, now, started, clusters);
-}
-
-function counted(deps: SweepPassDeps, now: number, started: number, clusters: ClusterSilence[]): ClusterSilence[] {
-  const costMs = performance.now() - started;
-  deps.pacing.counted(now, costMs, clusters);
-  deps.onSilenceCounted?.(costMs);
   return clusters;
 }
 

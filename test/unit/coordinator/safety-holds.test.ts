@@ -232,6 +232,39 @@ describe('the mass-silence guard', () => {
     }
   });
 
+  it('times out a minority on time while a batch of heartbeats is still being written: the sweep does not wait for the write', async () => {
+    const nodes = await fleet(100);
+    await settle(nodes);
+    await h.coordinator.heartbeats.flush();
+    for (const node of nodes.slice(0, 10)) node.cut = true;
+    const write = h.store.writeHeartbeats.bind(h.store);
+    const terminated: { nodeId: string; at: number }[] = [];
+    const end = h.clock.now() + TIMEOUT + INTERVAL;
+    while (h.clock.now() < end) {
+      const before = h.clock.now();
+      h.clock.advance(250);
+      const now = h.clock.now();
+      const due = nodes.filter((node) => !node.cut && Math.floor((now - node.phase) / INTERVAL) > Math.floor((before - node.phase) / INTERVAL));
+      await beat(due);
+      for (const node of due) node.lastBeat = now;
+      // The flush timer's batch is under way, as one takes 0.3-1 s at a million nodes.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const slowWrite = vi.spyOn(h.store, 'writeHeartbeats').mockImplementation(async (batch) => gate.then(() => write(batch)));
+      const flushing = h.coordinator.heartbeats.flush();
+      const sweep = await Promise.race([h.coordinator.sweeper.sweep(), new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 5_000))]);
+      release();
+      await flushing;
+      slowWrite.mockRestore();
+      expect(sweep).not.toBe('waited');
+      if (sweep === 'waited') return;
+      expect(sweep.holds).toEqual([]);
+      terminated.push(...sweep.terminated.map((nodeId) => ({ nodeId, at: now })));
+    }
+    expect(new Set(terminated.map((t) => t.nodeId))).toEqual(new Set(nodes.slice(0, 10).map((node) => node.nodeId)));
+    for (const { nodeId, at } of terminated) expect(at - (nodes.find((node) => node.nodeId === nodeId)!.lastBeat! + TIMEOUT)).toBeLessThanOrEqual(250);
+  });
+
   it('counts nodes already timed out within a timeout: a cut taken in slices is held once most of the cluster is silent', async () => {
     const nodes = await fleet(100);
     await settle(nodes);
