@@ -175,9 +175,14 @@ export async function requestHealthCheck(db: Db, id: number, now: number): Promi
   return (await instanceById(db, id)) ? 'already-pending' : 'not-found';
 }
 
+/**
+ * Read from the partial index of pending checks (instances_pending_health_check) and sorted here:
+ * with ORDER BY id, SQLite walked the whole table in id order instead (~70 ms at a million
+ * instances, every few seconds on the event loop).
+ */
 export async function listPendingHealthChecks(db: Db): Promise<PendingHealthCheck[]> {
-  const rows = await db.selectFrom('instances').select(['id', 'health_check_started']).where('health_check_pending', '=', CHECK_PENDING).orderBy('id').execute();
-  return rows.map((row) => ({ instanceId: Number(row.id), startedAt: Number(row.health_check_started ?? 0) }));
+  const rows = await db.selectFrom('instances').select(['id', 'health_check_started']).where('health_check_pending', '=', CHECK_PENDING).execute();
+  return rows.map((row) => ({ instanceId: Number(row.id), startedAt: Number(row.health_check_started ?? 0) })).sort((a, b) => a.instanceId - b.instanceId);
 }
 
 /** One conditional statement: a check that a report completed meanwhile is not failed. */
