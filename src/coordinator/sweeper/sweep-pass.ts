@@ -43,8 +43,8 @@ export interface SweepOutcome {
 /**
  * One judgement at `now`: the facts from the store (the counts of every cluster with an expired
  * node, each by its own timeout, exact wherever a hold is in force or could start, the nodes of
- * instances in maintenance left out of the guard's figures), the decision (sweep-decision.ts, pure), the holds updated, the expired nodes
- * of the clusters let through terminated.
+ * instances in maintenance left out of the guard's figures), the decision (sweep-decision.ts,
+ * pure), the holds updated, the expired nodes of the clusters let through terminated.
  */
 export async function sweepPass(deps: SweepPassDeps, now: number): Promise<SweepOutcome> {
   const { holds, settings } = deps;
@@ -86,15 +86,16 @@ async function silentClusters(deps: SweepPassDeps, now: number): Promise<Cluster
     counts = { clusters: exact.clusters, costMs: counts.costMs + exact.costMs };
   }
   deps.pacing.counted(now, counts.costMs, counts.clusters);
-  deps.onSilenceCounted?.(counts.costMs);
   return counts.clusters;
 }
 
-/** The counts with their cost on the event loop (a flush, the writer's time on SQLite, left out). */
+/** The counts with their cost on the event loop (a flush, the writer's time on SQLite, left out), each read told to onSilenceCounted. */
 async function timedCounts(deps: SweepPassDeps, now: number): Promise<{ clusters: ClusterSilence[]; costMs: number }> {
   const started = performance.now();
   const clusters = await countSilence(deps, now);
-  return { clusters, costMs: performance.now() - started };
+  const costMs = performance.now() - started;
+  deps.onSilenceCounted?.(costMs);
+  return { clusters, costMs };
 }
 
 /**
